@@ -1,0 +1,144 @@
+#include "framework/array.hpp"
+
+#include <cmath>
+#include <sstream>
+
+#include "framework/errors.hpp"
+
+namespace xgrad {
+
+const char* dtype_name(DType dtype) { return dtype == DType::f32 ? "float32" : "float64"; }
+
+std::string shape_str(const Shape& shape) {
+    std::string s = "(";
+    for (std::size_t i = 0; i < shape.size(); ++i) {
+        if (i) s += ", ";
+        s += std::to_string(shape[i]);
+    }
+    if (shape.size() == 1) s += ",";
+    return s + ")";
+}
+
+std::size_t shape_size(const Shape& shape) {
+    std::size_t n = 1;
+    for (std::size_t d : shape) n *= d;
+    return n;
+}
+
+Array::Array(Shape shape, DType dtype)
+    : shape_(std::move(shape)), size_(shape_size(shape_)), dtype_(dtype), defined_(true) {
+    if (dtype_ == DType::f64)
+        buffer_.emplace<std::vector<double>>(size_, 0.0);
+    else
+        buffer_.emplace<std::vector<float>>(size_, 0.0f);
+}
+
+Array::Array(Shape shape, std::vector<double> values, DType dtype) : Array(std::move(shape), dtype) {
+    if (values.size() != size_)
+        throw ShapeError("Array: " + std::to_string(values.size()) + " values given for shape " +
+                         shape_str(shape_) + " (" + std::to_string(size_) + " elements)");
+    if (dtype_ == DType::f64)
+        buffer_ = std::move(values);
+    else
+        for (std::size_t i = 0; i < size_; ++i) data<float>()[i] = static_cast<float>(values[i]);
+}
+
+Array Array::full(Shape shape, double value, DType dtype) {
+    Array a(std::move(shape), dtype);
+    for (std::size_t i = 0; i < a.size_; ++i) a.set_flat(i, value);
+    return a;
+}
+
+template <class T>
+T* Array::data() {
+    if (!defined_ || dtype_ != dtype_of<T>())
+        throw DTypeError(std::string("Array::data<") + dtype_name(dtype_of<T>()) + ">() on a " +
+                         (defined_ ? dtype_name(dtype_) : "undefined") + " array");
+    return std::get<std::vector<T>>(buffer_).data();
+}
+
+template <class T>
+const T* Array::data() const {
+    return const_cast<Array*>(this)->data<T>();
+}
+
+template float* Array::data<float>();
+template double* Array::data<double>();
+template const float* Array::data<float>() const;
+template const double* Array::data<double>() const;
+
+double Array::flat(std::size_t i) const {
+    return dtype_ == DType::f64 ? std::get<std::vector<double>>(buffer_)[i]
+                                : std::get<std::vector<float>>(buffer_)[i];
+}
+
+void Array::set_flat(std::size_t i, double value) {
+    if (dtype_ == DType::f64)
+        std::get<std::vector<double>>(buffer_)[i] = value;
+    else
+        std::get<std::vector<float>>(buffer_)[i] = static_cast<float>(value);
+}
+
+std::size_t Array::flat_index(std::initializer_list<std::size_t> index) const {
+    if (index.size() != shape_.size())
+        throw ShapeError("Array::at: " + std::to_string(index.size()) + " indices for an array of shape " +
+                         shape_str(shape_));
+    std::size_t flat = 0, axis = 0;
+    for (std::size_t i : index) {
+        if (i >= shape_[axis])
+            throw ShapeError("Array::at: index " + std::to_string(i) + " out of range for axis " +
+                             std::to_string(axis) + " of shape " + shape_str(shape_));
+        flat = flat * shape_[axis++] + i;
+    }
+    return flat;
+}
+
+double Array::at(std::initializer_list<std::size_t> index) const { return flat(flat_index(index)); }
+
+double Array::item() const {
+    if (!defined_ || size_ != 1)
+        throw ShapeError("Array::item: needs exactly one element, array has shape " + shape_str(shape_));
+    return flat(0);
+}
+
+std::vector<double> Array::to_vector() const {
+    std::vector<double> v(size_);
+    for (std::size_t i = 0; i < size_; ++i) v[i] = flat(i);
+    return v;
+}
+
+Array Array::astype(DType dtype) const {
+    if (dtype == dtype_) return *this;
+    Array out(shape_, dtype);
+    for (std::size_t i = 0; i < size_; ++i) out.set_flat(i, flat(i));
+    return out;
+}
+
+Array Array::reshaped(Shape shape) const {
+    if (shape_size(shape) != size_)
+        throw ShapeError("reshape: cannot reshape " + shape_str(shape_) + " (" + std::to_string(size_) +
+                         " elements) to " + shape_str(shape));
+    Array out = *this;
+    out.shape_ = std::move(shape);
+    return out;
+}
+
+bool Array::equals(const Array& other) const {
+    if (defined_ != other.defined_ || dtype_ != other.dtype_ || shape_ != other.shape_) return false;
+    for (std::size_t i = 0; i < size_; ++i)
+        if (flat(i) != other.flat(i)) return false;
+    return true;
+}
+
+std::string Array::str() const {
+    if (!defined_) return "Array(undefined)";
+    std::ostringstream os;
+    os.precision(8);
+    os << "Array" << shape_str(shape_) << " " << dtype_name(dtype_) << " [";
+    for (std::size_t i = 0; i < size_ && i < 16; ++i) os << (i ? " " : "") << flat(i);
+    if (size_ > 16) os << " ...";
+    os << "]";
+    return os.str();
+}
+
+}  // namespace xgrad

@@ -1,0 +1,85 @@
+#pragma once
+// Array: the tensor value type. A dense, row-major n-d array of float32 or float64 with value semantics.
+// This header deliberately does not include xtensor: model scripts include it and should compile in
+// seconds. Op implementations view an Array as an xtensor expression through framework/xt.hpp.
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace xgrad {
+
+enum class DType : std::uint8_t { f32, f64 };
+
+using Shape = std::vector<std::size_t>;
+
+const char* dtype_name(DType dtype);
+std::string shape_str(const Shape& shape);  // "(3, 4)"
+std::size_t shape_size(const Shape& shape);
+
+template <class T>
+constexpr DType dtype_of();
+template <>
+constexpr DType dtype_of<float>() { return DType::f32; }
+template <>
+constexpr DType dtype_of<double>() { return DType::f64; }
+
+class Array {
+public:
+    /// An undefined array (no shape, no data): what a missing gradient looks like.
+    Array() = default;
+    /// A zero-filled array.
+    explicit Array(Shape shape, DType dtype = DType::f64);
+    /// Values given in row-major order; their count must match the shape.
+    Array(Shape shape, std::vector<double> values, DType dtype = DType::f64);
+
+    static Array zeros(Shape shape, DType dtype = DType::f64) { return Array(std::move(shape), dtype); }
+    static Array full(Shape shape, double value, DType dtype = DType::f64);
+    static Array ones(Shape shape, DType dtype = DType::f64) { return full(std::move(shape), 1.0, dtype); }
+    /// A 0-d array holding one value.
+    static Array scalar(double value, DType dtype = DType::f64) { return full({}, value, dtype); }
+
+    bool defined() const { return defined_; }
+    DType dtype() const { return dtype_; }
+    const Shape& shape() const { return shape_; }
+    std::size_t ndim() const { return shape_.size(); }
+    std::size_t size() const { return size_; }
+    std::size_t nbytes() const { return size_ * (dtype_ == DType::f32 ? sizeof(float) : sizeof(double)); }
+
+    /// Typed access to the buffer; throws DTypeError if T is not this array's dtype.
+    template <class T>
+    T* data();
+    template <class T>
+    const T* data() const;
+
+    /// Element i in row-major order, as double (whatever the dtype).
+    double flat(std::size_t i) const;
+    void set_flat(std::size_t i, double value);
+    /// Element at a multi-index; throws ShapeError on a wrong rank or out-of-range index.
+    double at(std::initializer_list<std::size_t> index) const;
+    /// The single value of a one-element array.
+    double item() const;
+
+    std::vector<double> to_vector() const;
+    Array astype(DType dtype) const;
+    /// Same data, new shape with the same number of elements.
+    Array reshaped(Shape shape) const;
+
+    /// Element-wise equality of shape, dtype and every value (bit-for-bit comparisons in tests).
+    bool equals(const Array& other) const;
+    std::string str() const;
+
+private:
+    std::size_t flat_index(std::initializer_list<std::size_t> index) const;
+
+    Shape shape_;
+    std::size_t size_ = 0;
+    DType dtype_ = DType::f64;
+    bool defined_ = false;
+    std::variant<std::vector<double>, std::vector<float>> buffer_;
+};
+
+}  // namespace xgrad

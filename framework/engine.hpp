@@ -1,0 +1,52 @@
+#pragma once
+// The engine: graph algorithms as free functions. Recording (apply_op) is the single registration
+// point every non-leaf node is built through; backward walks the graph in reverse topological order.
+
+#include <memory>
+#include <vector>
+
+#include "framework/tensor.hpp"
+
+namespace xgrad {
+
+/// Applies an op to its inputs: checks dtypes, runs forward, and — if grad mode is on and any input
+/// requires grad — records a node holding the op and its ordered inputs. Custom ops use it too.
+Tensor apply_op(std::unique_ptr<Op> op, const std::vector<Tensor>& inputs);
+
+/// Every node reachable from root, each after all of its inputs (iterative DFS: no recursion,
+/// so a chain of 100 000 ops is fine). Backward walks it in reverse; DOT export walks it forward.
+std::vector<Node*> topological_order(const Node& root);
+
+/// Reverse-mode autodiff: see Tensor::backward.
+void backward(const Tensor& root, const Array* grad_out, const BackwardOptions& options);
+
+/// Whether ops currently record graph nodes (thread-local; on by default).
+bool grad_enabled();
+
+/// RAII scope in which no op records a node: evaluation, optimizer updates, finite differences.
+class NoGradGuard {
+public:
+    NoGradGuard();
+    ~NoGradGuard();
+    NoGradGuard(const NoGradGuard&) = delete;
+    NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+private:
+    bool previous_;
+};
+
+/// Opt-in NaN/Inf detection (like torch.autograd.detect_anomaly): every op's output and every
+/// gradient is checked, and the first non-finite value raises AnomalyError naming the op.
+bool anomaly_detection_enabled();
+class AnomalyGuard {
+public:
+    explicit AnomalyGuard(bool enabled = true);
+    ~AnomalyGuard();
+    AnomalyGuard(const AnomalyGuard&) = delete;
+    AnomalyGuard& operator=(const AnomalyGuard&) = delete;
+
+private:
+    bool previous_;
+};
+
+}  // namespace xgrad

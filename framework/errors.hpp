@@ -1,0 +1,40 @@
+#pragma once
+// The error taxonomy. Every message names the op, module or file at fault and the offending values,
+// so a user can fix the call without a debugger.
+
+#include <stdexcept>
+#include <string>
+
+namespace xgrad {
+
+/// Operands whose shapes do not fit the op (message names the op and every shape).
+struct ShapeError : std::invalid_argument {
+    using std::invalid_argument::invalid_argument;
+};
+
+/// An argument outside its allowed range (message names the value and the range).
+struct ValueError : std::invalid_argument {
+    using std::invalid_argument::invalid_argument;
+};
+
+/// float32 and float64 mixed in one op without an explicit conversion.
+struct DTypeError : std::invalid_argument {
+    using std::invalid_argument::invalid_argument;
+};
+
+/// Misuse of the graph: backward through a released graph, on a non-scalar without a gradient, ...
+struct GraphError : std::logic_error {
+    using std::logic_error::logic_error;
+};
+
+/// A data or parameter file that cannot be read or written (message names the path and the reason).
+struct IoError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+/// NaN or Inf met while anomaly detection is on (message names the op and where it was created).
+struct AnomalyError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+}  // namespace xgrad

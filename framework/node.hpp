@@ -1,0 +1,44 @@
+#pragma once
+// Node: one value in the dynamic graph. A leaf (no op) is a parameter, an input or a constant; an
+// interior node remembers the op that made it and its ordered inputs (duplicates allowed: x * x).
+// Ownership flows from outputs to inputs only, so a graph can never form a reference cycle.
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "framework/array.hpp"
+#include "framework/op.hpp"
+
+namespace xgrad {
+
+struct Node {
+    Array value;
+    /// Leaves: the gradient accumulated over backward calls (until zero_grad).
+    /// Interior nodes: only transiently, while backward runs.
+    Array grad;
+    std::vector<std::shared_ptr<Node>> inputs;
+    std::unique_ptr<Op> op;  // null for leaves
+    std::string name;
+    /// Where the op was recorded (file:line), kept for error and anomaly reports.
+    std::string created_at;
+    bool requires_grad = false;
+    /// Set after a backward without retain_graph: the op's saved tensors are gone.
+    bool released = false;
+    /// ||grad||_2 seen by the last backward (NaN before any): DOT export can show it.
+    double grad_norm = std::numeric_limits<double>::quiet_NaN();
+    /// Scratch for graph walks (an epoch number, so no visited-set is allocated per walk).
+    std::uint64_t visit_mark = 0;
+
+    bool is_leaf() const { return !op; }
+
+    Node() = default;
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
+    /// Iterative: dropping the last handle to a 100 000-op chain must not overflow the stack.
+    ~Node();
+};
+
+}  // namespace xgrad

@@ -1,0 +1,64 @@
+#include "framework/tensor.hpp"
+
+#include "framework/engine.hpp"
+#include "framework/errors.hpp"
+
+namespace xgrad {
+
+Tensor::Tensor(Array value, bool requires_grad, std::string name) : node_(std::make_shared<Node>()) {
+    if (!value.defined()) throw ValueError("Tensor: cannot wrap an undefined Array");
+    node_->value = std::move(value);
+    node_->requires_grad = requires_grad;
+    node_->name = std::move(name);
+}
+
+Node& Tensor::node_ref() const {
+    if (!node_) throw GraphError("Tensor: use of an undefined (default-constructed) Tensor");
+    return *node_;
+}
+
+const Array& Tensor::value() const { return node_ref().value; }
+
+Array& Tensor::mutable_value() {
+    Node& n = node_ref();
+    if (!n.is_leaf())
+        throw GraphError("Tensor::mutable_value: '" + n.op->label() +
+                         "' is not a leaf; only leaves (parameters, inputs) may be edited in place");
+    return n.value;
+}
+
+bool Tensor::requires_grad() const { return node_ref().requires_grad; }
+
+Tensor& Tensor::set_requires_grad(bool requires_grad) {
+    Node& n = node_ref();
+    if (!n.is_leaf())
+        throw GraphError("Tensor::set_requires_grad: '" + n.op->label() + "' is not a leaf; detach() it first");
+    n.requires_grad = requires_grad;
+    return *this;
+}
+
+const std::string& Tensor::name() const { return node_ref().name; }
+
+Tensor& Tensor::set_name(std::string name) {
+    node_ref().name = std::move(name);
+    return *this;
+}
+
+bool Tensor::is_leaf() const { return node_ref().is_leaf(); }
+
+const Array& Tensor::grad() const { return node_ref().grad; }
+
+void Tensor::zero_grad() { node_ref().grad = Array(); }
+
+void Tensor::backward(const BackwardOptions& options) const { xgrad::backward(*this, nullptr, options); }
+
+void Tensor::backward(const Array& grad_out, const BackwardOptions& options) const {
+    xgrad::backward(*this, &grad_out, options);
+}
+
+Tensor Tensor::detach() const { return Tensor(value(), false, name()); }
+
+Tensor parameter(Array value, std::string name) { return Tensor(std::move(value), true, std::move(name)); }
+Tensor constant(Array value, std::string name) { return Tensor(std::move(value), false, std::move(name)); }
+
+}  // namespace xgrad

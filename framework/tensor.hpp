@@ -1,0 +1,68 @@
+#pragma once
+// Tensor: the handle users hold. Copying a Tensor copies the handle, not the data; ops applied to
+// tensors that require grad record graph nodes (define-by-run).
+
+#include <memory>
+#include <string>
+
+#include "framework/array.hpp"
+#include "framework/node.hpp"
+
+namespace xgrad {
+
+struct BackwardOptions {
+    /// Keep the ops' saved tensors so backward can run through this graph again.
+    bool retain_graph = false;
+};
+
+class Tensor {
+public:
+    Tensor() = default;
+    explicit Tensor(Array value, bool requires_grad = false, std::string name = {});
+    explicit Tensor(std::shared_ptr<Node> node) : node_(std::move(node)) {}
+
+    bool defined() const { return node_ != nullptr; }
+    const Array& value() const;
+    /// In-place access to a leaf's value, for optimizers and the gradient checker.
+    /// Throws GraphError on an interior node: editing it would silently desynchronise the graph.
+    Array& mutable_value();
+
+    const Shape& shape() const { return value().shape(); }
+    DType dtype() const { return value().dtype(); }
+    std::size_t size() const { return value().size(); }
+    std::size_t ndim() const { return value().ndim(); }
+    double item() const { return value().item(); }
+
+    bool requires_grad() const;
+    /// Only leaves can be switched; interior nodes inherit requires_grad from their inputs.
+    Tensor& set_requires_grad(bool requires_grad = true);
+    const std::string& name() const;
+    Tensor& set_name(std::string name);
+
+    bool is_leaf() const;
+    /// The accumulated gradient (undefined until a backward reached this tensor).
+    const Array& grad() const;
+    bool has_grad() const { return grad().defined(); }
+    void zero_grad();
+
+    /// Reverse-mode autodiff from this scalar tensor (see framework/engine.hpp).
+    void backward(const BackwardOptions& options = {}) const;
+    /// Reverse-mode autodiff with an explicit upstream gradient (for non-scalar tensors).
+    void backward(const Array& grad_out, const BackwardOptions& options = {}) const;
+
+    /// Same value, cut from the graph: a new leaf that does not require grad.
+    Tensor detach() const;
+
+    const std::shared_ptr<Node>& node() const { return node_; }
+    Node& node_ref() const;
+
+private:
+    std::shared_ptr<Node> node_;
+};
+
+/// A leaf that requires grad (model weights): the name shows in DOT, errors and saved files.
+Tensor parameter(Array value, std::string name = {});
+/// A leaf that does not require grad (data, labels).
+Tensor constant(Array value, std::string name = {});
+
+}  // namespace xgrad

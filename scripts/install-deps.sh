@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything xgrad needs from Debian 12 packages. Idempotent: packages already
+# present are skipped, so the README commands can call it on every run.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build
+  xtensor-dev libxtensor-blas-dev libxsimd-dev libopenblas-dev
+  libboost-test-dev
+  libmatio-dev            # reads the course's MATLAB v5 data.mat
+  libcli11-dev            # command-line parsing for the examples
+  libfmt-dev
+  gnuplot-nox             # cost curves and decision boundaries
+  graphviz libgraphviz-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "xgrad: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
