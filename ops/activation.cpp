@@ -1,0 +1,146 @@
+// Element-wise functions and activations: exp, log, sqrt, square, pow, relu, sigmoid, tanh,
+// softmax and log_softmax along an axis.
+
+#include <cmath>
+
+#include "framework/engine.hpp"
+#include "ops/kernels.hpp"
+#include "ops/ops.hpp"
+
+namespace xgrad {
+namespace {
+using namespace detail;
+
+// y = e^x; dy/dx = y
+struct Exp final : Op {
+    std::string name() const override { return "exp"; }
+    Array forward(const Inputs& x) override { return map(*x[0], [](auto v) { return std::exp(v); }); }
+    Grads backward(const BackwardArgs& a) const override { return {a.grad_out * a.result}; }
+};
+
+// y = ln x; dy/dx = 1/x.  NOTE: ln of a negative number is NaN, as in numpy (anomaly mode catches it).
+struct Log final : Op {
+    std::string name() const override { return "log"; }
+    Array forward(const Inputs& x) override { return map(*x[0], [](auto v) { return std::log(v); }); }
+    Grads backward(const BackwardArgs& a) const override { return {a.grad_out / *a.inputs[0]}; }
+};
+
+// y = √x; dy/dx = 1/(2y)
+struct Sqrt final : Op {
+    std::string name() const override { return "sqrt"; }
+    Array forward(const Inputs& x) override { return map(*x[0], [](auto v) { return std::sqrt(v); }); }
+    Grads backward(const BackwardArgs& a) const override {
+        return {zip(a.grad_out, a.result, [](auto g, auto y) { return g / (2 * y); }, "sqrt")};
+    }
+};
+
+// y = x²; dy/dx = 2x
+struct Square final : Op {
+    std::string name() const override { return "square"; }
+    Array forward(const Inputs& x) override { return map(*x[0], [](auto v) { return v * v; }); }
+    Grads backward(const BackwardArgs& a) const override {
+        return {zip(a.grad_out, *a.inputs[0], [](auto g, auto x) { return 2 * g * x; }, "square")};
+    }
+};
+
+// y = x^p; dy/dx = p·x^(p-1)
+struct Pow final : Op {
+    double p;
+    explicit Pow(double p) : p(p) {}
+    std::string name() const override { return "pow"; }
+    std::string label() const override { return "pow(" + std::to_string(p) + ")"; }
+    Array forward(const Inputs& x) override { return map(*x[0], [p = p](auto v) { return std::pow(v, p); }); }
+    Grads backward(const BackwardArgs& a) const override {
+        return {zip(a.grad_out, *a.inputs[0], [p = p](auto g, auto x) { return g * p * std::pow(x, p - 1); }, "pow")};
+    }
+};
+
+// y = max(0, x); dy/dx = [x > 0].  NOTE: the kink at 0 gets gradient 0, as in the course.
+struct Relu final : Op {
+    std::string name() const override { return "relu"; }
+    Array forward(const Inputs& x) override {
+        return map(*x[0], [](auto v) { return v > 0 ? v : decltype(v)(0); });
+    }
+    Grads backward(const BackwardArgs& a) const override {
+        return {zip(a.grad_out, *a.inputs[0], [](auto g, auto x) { return x > 0 ? g : decltype(g)(0); }, "relu")};
+    }
+};
+
+// y = 1/(1+e^-x); dy/dx = y(1-y).  Written exactly as the course's sigmoid so outputs match bit for
+// bit. NOTE: it saturates to exactly 0.0 or 1.0 in float64 for |x| ≳ 37; the losses handle that.
+struct Sigmoid final : Op {
+    std::string name() const override { return "sigmoid"; }
+    Array forward(const Inputs& x) override {
+        return map(*x[0], [](auto v) { return decltype(v)(1) / (decltype(v)(1) + std::exp(-v)); });
+    }
+    Grads backward(const BackwardArgs& a) const override {
+        return {zip(a.grad_out, a.result, [](auto g, auto y) { return g * y * (1 - y); }, "sigmoid")};
+    }
+};
+
+// y = tanh x; dy/dx = 1 - y²
+struct Tanh final : Op {
+    std::string name() const override { return "tanh"; }
+    Array forward(const Inputs& x) override { return map(*x[0], [](auto v) { return std::tanh(v); }); }
+    Grads backward(const BackwardArgs& a) const override {
+        return {zip(a.grad_out, a.result, [](auto g, auto y) { return g * (1 - y * y); }, "tanh")};
+    }
+};
+
+/// softmax along axis, stabilised by subtracting the max.
+Array softmax_of(const Array& x, std::size_t axis) {
+    Array shifted = zip(x, max_keepdims(x, axis), [](auto v, auto m) { return std::exp(v - m); }, "softmax");
+    return shifted / sum_keepdims(shifted, axis);
+}
+
+// y = e^x / Σ_axis e^x; dx = y ⊙ (g - Σ_axis g ⊙ y)
+struct Softmax final : Op {
+    int axis;
+    explicit Softmax(int axis) : axis(axis) {}
+    std::string name() const override { return "softmax"; }
+    std::string label() const override { return "softmax(axis=" + std::to_string(axis) + ")"; }
+    Array forward(const Inputs& x) override {
+        return softmax_of(*x[0], normalize_axis(axis, x[0]->ndim(), "softmax"));
+    }
+    Grads backward(const BackwardArgs& a) const override {
+        const std::size_t ax = normalize_axis(axis, a.result.ndim(), "softmax");
+        const Array& y = a.result;
+        return {y * (a.grad_out - sum_keepdims(a.grad_out * y, ax))};
+    }
+};
+
+// y = x - max - ln Σ_axis e^(x - max); dx = g - softmax(x) ⊙ Σ_axis g
+struct LogSoftmax final : Op {
+    int axis;
+    explicit LogSoftmax(int axis) : axis(axis) {}
+    std::string name() const override { return "log_softmax"; }
+    std::string label() const override { return "log_softmax(axis=" + std::to_string(axis) + ")"; }
+    Array forward(const Inputs& x) override {
+        const std::size_t ax = normalize_axis(axis, x[0]->ndim(), "log_softmax");
+        const Array m = max_keepdims(*x[0], ax);
+        const Array shifted = *x[0] - m;
+        const Array log_norm = map(sum_keepdims(map(shifted, [](auto v) { return std::exp(v); }), ax),
+                                   [](auto s) { return std::log(s); });
+        return shifted - log_norm;
+    }
+    Grads backward(const BackwardArgs& a) const override {
+        const std::size_t ax = normalize_axis(axis, a.result.ndim(), "log_softmax");
+        const Array softmax = map(a.result, [](auto v) { return std::exp(v); });
+        return {a.grad_out - softmax * sum_keepdims(a.grad_out, ax)};
+    }
+};
+
+}  // namespace
+
+Tensor exp(const Tensor& x) { return apply_op(std::make_unique<Exp>(), {x}); }
+Tensor log(const Tensor& x) { return apply_op(std::make_unique<Log>(), {x}); }
+Tensor sqrt(const Tensor& x) { return apply_op(std::make_unique<Sqrt>(), {x}); }
+Tensor square(const Tensor& x) { return apply_op(std::make_unique<Square>(), {x}); }
+Tensor pow(const Tensor& x, double exponent) { return apply_op(std::make_unique<Pow>(exponent), {x}); }
+Tensor relu(const Tensor& x) { return apply_op(std::make_unique<Relu>(), {x}); }
+Tensor sigmoid(const Tensor& x) { return apply_op(std::make_unique<Sigmoid>(), {x}); }
+Tensor tanh(const Tensor& x) { return apply_op(std::make_unique<Tanh>(), {x}); }
+Tensor softmax(const Tensor& x, int axis) { return apply_op(std::make_unique<Softmax>(axis), {x}); }
+Tensor log_softmax(const Tensor& x, int axis) { return apply_op(std::make_unique<LogSoftmax>(axis), {x}); }
+
+}  // namespace xgrad

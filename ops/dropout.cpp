@@ -1,0 +1,183 @@
+// Dropout as a differentiable op that owns its state: keep probability, scale mode, the mask it drew
+// (bit-packed) and the scale it used. Backward reuses both:  grad_x = grad_out ⊙ D · scale.
+// See docs/dropout.md for the four scale modes and their math.
+
+#include <cmath>
+#include <sstream>
+
+#include "framework/engine.hpp"
+#include "framework/mask_replay.hpp"
+#include "framework/random.hpp"
+#include "ops/kernels.hpp"
+#include "ops/ops.hpp"
+
+namespace xgrad {
+
+const char* scale_name(DropoutScale scale) {
+    switch (scale) {
+        case DropoutScale::constant: return "constant";
+        case DropoutScale::measured: return "measured";
+        case DropoutScale::per_example: return "per-example";
+        case DropoutScale::classic: return "classic";
+    }
+    return "?";
+}
+
+DropoutScale parse_scale(const std::string& text) {
+    for (DropoutScale s : {DropoutScale::constant, DropoutScale::measured, DropoutScale::per_example,
+                           DropoutScale::classic})
+        if (text == scale_name(s)) return s;
+    if (text == "batch-measured") return DropoutScale::measured;
+    throw ValueError("dropout: unknown scale mode '" + text +
+                     "' (expected constant, measured, per-example or classic)");
+}
+
+namespace {
+using namespace detail;
+
+std::string fmt(double v) {
+    std::ostringstream os;
+    os.precision(6);
+    os << v;
+    return os.str();
+}
+
+// Training:  D = rand(shape) < keep_prob (numpy's order);  y = x ⊙ D · s;  dx = g ⊙ D · s, where
+//   constant:     s = 1/keep_prob (computed as x / keep_prob, exactly as the course does)
+//   measured:     s = size / Σ D                (0 if nothing is kept: output and gradient are 0)
+//   per-example:  s_j = units_j / Σ_j D for each example j along example_axis (0 likewise)
+//   classic:      s = 1
+// s depends only on the mask, never on x, so backward needs no extra term for the measured modes.
+struct Dropout final : Op {
+    DropoutOptions options;
+    BitMask mask;
+    std::vector<double> scales;  // one per example (per_example) or one for all
+    double kept_fraction = 1.0;
+    std::size_t kept = 0, units = 0;
+    std::size_t example_stride = 1, examples = 1;
+
+    explicit Dropout(const DropoutOptions& options) : options(options) {}
+
+    std::string name() const override { return "dropout"; }
+    std::string label() const override {
+        return "dropout(keep_prob=" + fmt(options.keep_prob) + ", " + scale_name(options.scale) + ")";
+    }
+    std::vector<std::pair<std::string, std::string>> attributes() const override {
+        std::string scale;
+        if (options.scale == DropoutScale::per_example && !scales.empty()) {
+            auto [lo, hi] = std::minmax_element(scales.begin(), scales.end());
+            scale = fmt(*lo) + " .. " + fmt(*hi);
+        } else {
+            scale = scales.empty() ? "-" : fmt(scales[0]);
+        }
+        return {{"keep_prob", fmt(options.keep_prob)},
+                {"scale mode", scale_name(options.scale)},
+                {"scale", scale},
+                {"kept", fmt(kept_fraction)}};
+    }
+
+    void draw_mask(std::size_t n) {
+        if (MaskReplay* replay = MaskReplay::active(); replay && replay->replaying()) {
+            mask = replay->next(n);
+            return;
+        }
+        Generator& gen = options.generator ? *options.generator : global_generator();
+        mask = BitMask(n);
+        for (std::size_t i = 0; i < n; ++i)
+            if (gen.uniform() < options.keep_prob) mask.set(i);
+        if (MaskReplay* replay = MaskReplay::active()) replay->record(mask);
+    }
+
+    void measure_scales(const Shape& shape) {
+        const std::size_t n = mask.size();
+        kept = mask.count();
+        units = n;
+        kept_fraction = n ? static_cast<double>(kept) / static_cast<double>(n) : 1.0;
+        switch (options.scale) {
+            case DropoutScale::constant: scales = {1.0 / options.keep_prob}; break;
+            case DropoutScale::classic: scales = {1.0}; break;
+            case DropoutScale::measured:
+                scales = {kept ? static_cast<double>(n) / static_cast<double>(kept) : 0.0};
+                break;
+            case DropoutScale::per_example: {
+                const std::size_t axis = normalize_axis(options.example_axis, shape.size(), "dropout");
+                examples = shape[axis];
+                example_stride = 1;
+                for (std::size_t d = axis + 1; d < shape.size(); ++d) example_stride *= shape[d];
+                std::vector<std::size_t> kept_per(examples, 0);
+                for (std::size_t i = 0; i < n; ++i)
+                    if (mask.test(i)) ++kept_per[example_of(i)];
+                const double units_per_example = examples ? static_cast<double>(n / examples) : 0.0;
+                scales.assign(examples, 0.0);
+                for (std::size_t j = 0; j < examples; ++j)
+                    if (kept_per[j]) scales[j] = units_per_example / static_cast<double>(kept_per[j]);
+                break;
+            }
+        }
+    }
+
+    std::size_t example_of(std::size_t flat) const { return (flat / example_stride) % examples; }
+
+    /// out = in ⊙ D · s (or / keep_prob for the constant mode); used by forward and backward alike.
+    Array masked(const Array& in) const {
+        return dispatch(in.dtype(), [&](auto tag) {
+            using T = decltype(tag);
+            Array out(in.shape(), in.dtype());
+            const T* x = in.data<T>();
+            T* y = out.data<T>();
+            const std::size_t n = in.size();
+            if (options.scale == DropoutScale::constant) {
+                const T keep = static_cast<T>(options.keep_prob);
+                for (std::size_t i = 0; i < n; ++i) y[i] = mask.test(i) ? x[i] / keep : T(0);
+            } else if (options.scale == DropoutScale::per_example) {
+                for (std::size_t i = 0; i < n; ++i)
+                    y[i] = mask.test(i) ? x[i] * static_cast<T>(scales[example_of(i)]) : T(0);
+            } else {
+                const T s = static_cast<T>(scales[0]);
+                for (std::size_t i = 0; i < n; ++i) y[i] = mask.test(i) ? x[i] * s : T(0);
+            }
+            return out;
+        });
+    }
+
+    Array forward(const Inputs& x) override {
+        draw_mask(x[0]->size());
+        measure_scales(x[0]->shape());
+        return masked(*x[0]);
+    }
+    Grads backward(const BackwardArgs& a) const override { return {masked(a.grad_out)}; }
+
+    void release_saved() override { mask = BitMask(); }
+    std::size_t saved_bytes() const override { return mask.bytes() + scales.size() * sizeof(double); }
+};
+
+}  // namespace
+
+DropoutState dropout_state(const Tensor& y) {
+    const auto* op = y.defined() ? dynamic_cast<const Dropout*>(y.node()->op.get()) : nullptr;
+    if (!op) throw ValueError("dropout_state: the tensor was not produced by a recorded dropout op");
+    DropoutState s;
+    s.keep_prob = op->options.keep_prob;
+    s.scale = op->options.scale;
+    s.scales = op->scales;
+    s.kept = op->kept;
+    s.units = op->units;
+    s.mask_bytes = op->mask.bytes();
+    s.mask.resize(op->mask.size());
+    for (std::size_t i = 0; i < op->mask.size(); ++i) s.mask[i] = op->mask.test(i);
+    return s;
+}
+
+Tensor dropout(const Tensor& x, const DropoutOptions& options) {
+    const double p = options.keep_prob;
+    if (!(p > 0.0 && p <= 1.0))
+        throw ValueError("dropout: keep_prob = " + fmt(p) + " is outside the allowed range (0, 1]");
+    if (options.scale == DropoutScale::per_example)
+        normalize_axis(options.example_axis, x.ndim(), "dropout (per-example example_axis)");
+    if (!options.training)
+        return options.scale == DropoutScale::classic && p < 1.0 ? mul(x, p) : x;
+    if (p == 1.0) return x;
+    return apply_op(std::make_unique<Dropout>(options), {x});
+}
+
+}  // namespace xgrad

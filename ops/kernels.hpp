@@ -1,0 +1,89 @@
+#pragma once
+// Array-level kernels shared by the op families (internal; .cpp files only). They let a backward
+// formula read like its math: `grad_out * result` instead of a loop per dtype.
+
+#include <cmath>
+#include <string>
+
+#include "framework/errors.hpp"
+#include "framework/xt.hpp"
+
+namespace xgrad::detail {
+
+/// y[i] = f(x[i]) for a generic f (called with float or double).
+template <class F>
+Array map(const Array& x, F f) {
+    return dispatch(x.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        Array out(x.shape(), x.dtype());
+        const T* in = x.data<T>();
+        T* o = out.data<T>();
+        for (std::size_t i = 0, n = x.size(); i < n; ++i) o[i] = static_cast<T>(f(in[i]));
+        return out;
+    });
+}
+
+/// z = f(a, b) element-wise with numpy broadcasting; `op` names the caller in shape errors.
+template <class F>
+Array zip(const Array& a, const Array& b, F f, const char* op) {
+    if (a.dtype() != b.dtype())
+        throw DTypeError(std::string(op) + ": " + dtype_name(a.dtype()) + " " + shape_str(a.shape()) + " and " +
+                         dtype_name(b.dtype()) + " " + shape_str(b.shape()) + " mixed");
+    return dispatch(a.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        if (a.shape() == b.shape()) {  // the common case: one flat loop
+            Array out(a.shape(), a.dtype());
+            const T* pa = a.data<T>();
+            const T* pb = b.data<T>();
+            T* o = out.data<T>();
+            for (std::size_t i = 0, n = a.size(); i < n; ++i) o[i] = static_cast<T>(f(pa[i], pb[i]));
+            return out;
+        }
+        const Shape shape = broadcast_shapes(op, a.shape(), b.shape());
+        auto typed = [&f](T x, T y) -> T { return static_cast<T>(f(x, y)); };
+        return evaluate<T>(shape, xt::vectorize(typed)(view<T>(a), view<T>(b)));
+    });
+}
+
+/// z = f(a, b, c) element-wise, all three of one shape (used by losses and backward formulas).
+template <class F>
+Array zip3(const Array& a, const Array& b, const Array& c, F f, const char* op) {
+    if (a.shape() != b.shape() || a.shape() != c.shape())
+        throw ShapeError(std::string(op) + ": shapes " + shape_str(a.shape()) + ", " + shape_str(b.shape()) +
+                         " and " + shape_str(c.shape()) + " must be equal");
+    return dispatch(a.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        Array out(a.shape(), a.dtype());
+        const T* pa = a.data<T>();
+        const T* pb = b.data<T>();
+        const T* pc = c.data<T>();
+        T* o = out.data<T>();
+        for (std::size_t i = 0, n = a.size(); i < n; ++i) o[i] = static_cast<T>(f(pa[i], pb[i], pc[i]));
+        return out;
+    });
+}
+
+inline Array operator+(const Array& a, const Array& b) { return zip(a, b, [](auto x, auto y) { return x + y; }, "add"); }
+inline Array operator-(const Array& a, const Array& b) { return zip(a, b, [](auto x, auto y) { return x - y; }, "sub"); }
+inline Array operator*(const Array& a, const Array& b) { return zip(a, b, [](auto x, auto y) { return x * y; }, "mul"); }
+inline Array operator/(const Array& a, const Array& b) { return zip(a, b, [](auto x, auto y) { return x / y; }, "div"); }
+inline Array operator-(const Array& a) { return map(a, [](auto x) { return -x; }); }
+inline Array operator*(const Array& a, double c) { return map(a, [c](auto x) { return x * c; }); }
+
+/// C = op(A) · op(B) through BLAS gemm; transposes are gemm flags, never copies.
+/// A: (m, k) or (k, m) if transpose_a; B: (k, n) or (n, k) if transpose_b; C: (m, n).
+Array gemm(const Array& a, const Array& b, bool transpose_a, bool transpose_b);
+
+/// Sum along `axis` with keepdims (the shape a broadcast back to the input needs).
+Array sum_keepdims(const Array& x, std::size_t axis);
+/// Max along `axis` with keepdims.
+Array max_keepdims(const Array& x, std::size_t axis);
+/// Copies x into the (broadcast-compatible) larger shape.
+Array broadcast_to(const Array& x, const Shape& shape);
+/// Sum of all elements, accumulated in double.
+double sum_all(const Array& x);
+
+/// A possibly negative axis made absolute; ValueError naming the op if out of range.
+std::size_t normalize_axis(int axis, std::size_t ndim, const char* op);
+
+}  // namespace xgrad::detail

@@ -1,0 +1,12 @@
+#pragma once
+// The umbrella header: everything a model script needs. Installed as <xgrad/xgrad.hpp>.
+// It does not include xtensor, so scripts compile quickly against the prebuilt library.
+
+#include "framework/array.hpp"
+#include "framework/engine.hpp"
+#include "framework/errors.hpp"
+#include "framework/gradcheck.hpp"
+#include "framework/mask_replay.hpp"
+#include "framework/random.hpp"
+#include "framework/tensor.hpp"
+#include "ops/ops.hpp"
