@@ -1,0 +1,224 @@
+// Dropout: the four scale modes, saved bit-packed mask and scale, evaluation behaviour, the
+// all-dropped case, bad keep_prob, numpy-identical masks, and gradient checks through replay.
+
+#include <cmath>
+
+#include "reference.hpp"
+
+using namespace xgrad;
+using xgrad::test::contains;
+using xgrad::test::message_of;
+
+namespace {
+
+DropoutOptions opts(double keep, DropoutScale scale, Generator* gen = nullptr) {
+    DropoutOptions o;
+    o.keep_prob = keep;
+    o.scale = scale;
+    o.generator = gen;
+    return o;
+}
+
+Array scaled(Array a, double c) {
+    for (std::size_t i = 0; i < a.size(); ++i) a.set_flat(i, a.flat(i) * c);
+    return a;
+}
+
+const DropoutScale all_modes[] = {DropoutScale::constant, DropoutScale::measured, DropoutScale::per_example,
+                                  DropoutScale::classic};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(dropout_op)
+
+BOOST_AUTO_TEST_CASE(bad_keep_prob_is_rejected_with_the_value) {
+    Tensor x = parameter(Array({2, 2}), "x");
+    for (double bad : {0.0, -0.2, 1.5, std::nan("")}) {
+        const std::string msg = message_of<std::invalid_argument>([&] { dropout(x, opts(bad, DropoutScale::constant)); });
+        BOOST_TEST(contains(msg, "keep_prob"), msg);
+        BOOST_TEST(contains(msg, "(0, 1]"), msg);
+    }
+    BOOST_TEST(contains(message_of<std::invalid_argument>([&] { dropout(x, opts(1.5, DropoutScale::constant)); }),
+                        "1.5"));
+}
+
+BOOST_AUTO_TEST_CASE(keep_prob_one_and_evaluation_mode) {
+    Tensor x = parameter(Array({2, 3}, {1, 2, 3, 4, 5, 6}), "x");
+    for (DropoutScale mode : all_modes) {
+        Tensor y = dropout(x, opts(1.0, mode));
+        BOOST_TEST(y.node() == x.node());  // identity: no node, no mask
+    }
+    DropoutOptions eval = opts(0.8, DropoutScale::constant);
+    eval.training = false;
+    for (DropoutScale mode : {DropoutScale::constant, DropoutScale::measured, DropoutScale::per_example}) {
+        eval.scale = mode;
+        BOOST_TEST(dropout(x, eval).node() == x.node());
+    }
+    eval.scale = DropoutScale::classic;
+    xgrad::test::check_close(dropout(x, eval).value(), {0.8, 1.6, 2.4, 3.2, 4.0, 4.8}, 1e-15);
+}
+
+BOOST_AUTO_TEST_CASE(forward_and_backward_reuse_mask_and_scale) {
+    const Shape shape = {4, 50};
+    Generator data(11);
+    Tensor x = parameter(data.randn(shape), "x");
+    const Array upstream = data.randn(shape);
+    for (DropoutScale mode : all_modes) {
+        Generator gen(5), mirror(5);
+        x.zero_grad();
+        Tensor y = dropout(x, opts(0.7, mode, &gen));
+        const DropoutState s = dropout_state(y);
+        // The mask is numpy's rand(shape) < keep_prob, drawn row-major.
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < s.mask.size(); ++i) {
+            const bool expect = mirror.uniform() < 0.7;
+            BOOST_TEST(s.mask[i] == expect);
+            kept += expect;
+        }
+        BOOST_TEST(s.kept == kept);
+        BOOST_TEST(s.units == 200u);
+        std::vector<double> col_scale(50);
+        for (std::size_t j = 0; j < 50; ++j) {
+            std::size_t k = 0;
+            for (std::size_t r = 0; r < 4; ++r) k += s.mask[r * 50 + j];
+            col_scale[j] = k ? 4.0 / static_cast<double>(k) : 0.0;
+        }
+        y.backward(upstream);
+        for (std::size_t i = 0; i < 200; ++i) {
+            double scale = 1.0;
+            switch (mode) {
+                case DropoutScale::constant: scale = 1 / 0.7; break;
+                case DropoutScale::measured: scale = 200.0 / static_cast<double>(kept); break;
+                case DropoutScale::per_example: scale = col_scale[i % 50]; break;
+                case DropoutScale::classic: scale = 1.0; break;
+            }
+            const double d = s.mask[i] ? 1.0 : 0.0;
+            BOOST_TEST(std::abs(y.value().flat(i) - x.value().flat(i) * d * scale) < 1e-14);
+            BOOST_TEST(std::abs(x.grad().flat(i) - upstream.flat(i) * d * scale) < 1e-14);
+        }
+        if (mode == DropoutScale::measured) BOOST_TEST(s.scales.at(0) == 200.0 / static_cast<double>(kept));
+        if (mode == DropoutScale::per_example) BOOST_TEST(s.scales == col_scale);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(per_example_axis_is_selectable) {
+    Generator gen(2);
+    Tensor x = parameter(Array::ones({6, 3}), "x");  // examples as rows this time
+    DropoutOptions o = opts(0.5, DropoutScale::per_example, &gen);
+    o.example_axis = 0;
+    const DropoutState s = dropout_state(dropout(x, o));
+    BOOST_REQUIRE_EQUAL(s.scales.size(), 6u);
+    for (std::size_t r = 0; r < 6; ++r) {
+        std::size_t k = 0;
+        for (std::size_t j = 0; j < 3; ++j) k += s.mask[r * 3 + j];
+        BOOST_TEST(s.scales[r] == (k ? 3.0 / static_cast<double>(k) : 0.0));
+    }
+    o.example_axis = 2;
+    BOOST_TEST(contains(message_of<ValueError>([&] { dropout(x, o); }), "axis 2"));
+}
+
+BOOST_AUTO_TEST_CASE(mask_is_bit_packed) {
+    Tensor x = parameter(Array({10, 100}), "x");
+    Tensor y = dropout(x, opts(0.5, DropoutScale::constant));
+    const DropoutState s = dropout_state(y);
+    BOOST_TEST(s.mask_bytes == 128u);  // 1000 bits in 16 64-bit words, not 1000 bytes
+    BOOST_TEST(y.node()->op->saved_bytes() == 128u + sizeof(double));
+    sum(y).backward();
+    BOOST_TEST(dropout_state(y).mask_bytes == 0u);  // released after backward
+}
+
+BOOST_AUTO_TEST_CASE(all_dropped_gives_zeros_never_nan) {
+    Tensor x = parameter(Array::ones({3, 4}), "x");
+    for (DropoutScale mode : {DropoutScale::measured, DropoutScale::per_example}) {
+        x.zero_grad();
+        Tensor y = dropout(x, opts(1e-12, mode));  // nothing survives
+        for (double v : y.value().to_vector()) BOOST_TEST(v == 0.0);
+        const DropoutState s = dropout_state(y);
+        BOOST_TEST(s.kept == 0u);
+        for (double sc : s.scales) BOOST_TEST(sc == 0.0);
+        sum(y).backward();
+        for (double g : x.grad().to_vector()) BOOST_TEST(g == 0.0);
+    }
+    // One example (column) loses every unit while others keep some.
+    Generator gen(0);
+    Tensor wide = parameter(Array::ones({1, 64}), "wide");
+    Tensor y = dropout(wide, opts(0.5, DropoutScale::per_example, &gen));
+    const DropoutState s = dropout_state(y);
+    std::size_t dropped_columns = 0;
+    for (std::size_t j = 0; j < 64; ++j) {
+        if (!s.mask[j]) {
+            ++dropped_columns;
+            BOOST_TEST(s.scales[j] == 0.0);
+            BOOST_TEST(y.value().flat(j) == 0.0);
+        } else {
+            BOOST_TEST(s.scales[j] == 1.0);
+        }
+    }
+    BOOST_TEST(dropped_columns > 0u);
+    sum(y).backward();
+    for (double g : wide.grad().to_vector()) BOOST_TEST(std::isfinite(g));
+}
+
+BOOST_AUTO_TEST_CASE(masks_match_the_course_notebook) {
+    // forward_propagation_with_dropout on the football data: seed 1, D1 = rand(20, 211) < 0.86, D2 = rand(3, 211) < 0.86.
+    seed(1);
+    Tensor a1 = parameter(Array::ones({20, 211}));
+    const DropoutState d1 = dropout_state(dropout(a1, opts(0.86, DropoutScale::constant)));
+    const DropoutState d2 = dropout_state(dropout(parameter(Array::ones({3, 211})), opts(0.86, DropoutScale::constant)));
+    BOOST_TEST(d1.kept == 3627u);
+    BOOST_TEST(d2.kept == 544u);
+    const auto row0 = xgrad::test::reference_doubles("regnet_dropout_keep0.86_D1_row0_first20");
+    for (std::size_t j = 0; j < 20; ++j) BOOST_TEST(static_cast<double>(d1.mask[j]) == row0[j]);
+}
+
+BOOST_AUTO_TEST_CASE(course_dropout_test_case) {
+    // forward_propagation_with_dropout_test_case() of the course, keep_prob 0.7.
+    seed(1);
+    Tensor X = constant(randn({3, 5})), W1 = parameter(randn({2, 3})), b1 = parameter(randn({2, 1}));
+    Tensor W2 = parameter(randn({3, 2})), b2 = parameter(randn({3, 1})), W3 = parameter(randn({1, 3}));
+    Tensor b3 = parameter(randn({1, 1}));
+    seed(1);
+    const DropoutOptions d = opts(0.7, DropoutScale::constant);
+    Tensor A1 = dropout(relu(matmul(W1, X) + b1), d);
+    Tensor A2 = dropout(relu(matmul(W2, A1) + b2), d);
+    Tensor A3 = sigmoid(matmul(W3, A2) + b3);
+    xgrad::test::check_close(A3.value(), {0.36974721, 0.00305176, 0.04565099, 0.49683389, 0.36974721}, 1e-8);
+}
+
+BOOST_AUTO_TEST_CASE(gradient_checks_through_dropout_in_every_mode) {
+    Generator data(21);
+    Tensor x = parameter(data.randn({5, 8}), "x");
+    Tensor W1 = parameter(scaled(data.randn({6, 5}), 0.5), "W1"), b1 = parameter(data.randn({6, 1}), "b1");
+    Tensor W2 = parameter(scaled(data.randn({4, 6}), 0.5), "W2"), b2 = parameter(data.randn({4, 1}), "b2");
+    Tensor W3 = parameter(data.randn({1, 4}), "W3"), b3 = parameter(data.randn({1, 1}), "b3");
+    Tensor X = constant(data.randn({5, 8})), Y = constant(Array({1, 8}, {1, 0, 0, 1, 1, 0, 1, 0}));
+    for (DropoutScale mode : all_modes) {
+        for (double keep : {0.5, 0.86, 0.99}) {
+            Generator gen(7);
+            const DropoutOptions d = opts(keep, mode, &gen);
+            const auto single = xgrad::gradcheck([&] { return dropout(x, d); }, {x});
+            BOOST_TEST(single.passed, scale_name(mode) << " keep " << keep << " single op: " << single.summary());
+            auto net = [&] {
+                Tensor A1 = dropout(relu(matmul(W1, X) + b1), d);
+                Tensor A2 = dropout(relu(matmul(W2, A1) + b2), d);
+                return binary_cross_entropy(sigmoid(matmul(W3, A2) + b3), Y);
+            };
+            const auto whole = xgrad::gradcheck(net, {W1, b1, W2, b2, W3, b3});
+            BOOST_TEST(whole.passed, scale_name(mode) << " keep " << keep << " 3-layer net: " << whole.summary());
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(without_replay_the_check_fails) {
+    Generator data(21);
+    Tensor x = parameter(data.randn({5, 8}), "x");
+    Generator gen(7);
+    GradcheckOptions no_replay;
+    no_replay.replay_masks = false;
+    const auto report = xgrad::gradcheck([&] { return dropout(x, opts(0.5, DropoutScale::constant, &gen)); }, {x},
+                                         no_replay);
+    BOOST_TEST(!report.passed);
+    BOOST_TEST(report.difference > 1e-2, report.summary());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

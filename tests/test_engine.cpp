@@ -1,0 +1,155 @@
+// Engine: accumulation, broadcasting undone once, long chains, no-grad, retain_graph, release,
+// detach, zero_grad, and the errors graph misuse gets.
+
+#include "helpers.hpp"
+
+using namespace xgrad;
+using xgrad::test::contains;
+using xgrad::test::message_of;
+
+BOOST_AUTO_TEST_SUITE(engine)
+
+BOOST_AUTO_TEST_CASE(a_tensor_used_twice_gets_the_sum) {
+    Tensor x = parameter(Array({2}, {3.0, -2.0}), "x");
+    Tensor y = sum(x * x);  // dy/dx = 2x
+    y.backward();
+    xgrad::test::check_close(x.grad(), {6.0, -4.0}, 0.0);
+
+    Tensor a = parameter(Array::scalar(1.5), "a");
+    Tensor b = a + a;
+    Tensor c = b + b;  // c = 4a
+    c.backward();
+    BOOST_TEST(a.grad().item() == 4.0);
+}
+
+BOOST_AUTO_TEST_CASE(leaf_gradients_accumulate_until_zero_grad) {
+    Tensor x = parameter(Array::scalar(2.0));
+    (x * 3.0).backward();
+    (x * 3.0).backward();
+    BOOST_TEST(x.grad().item() == 6.0);
+    x.zero_grad();
+    BOOST_TEST(!x.has_grad());
+    (x * 3.0).backward();
+    BOOST_TEST(x.grad().item() == 3.0);
+}
+
+BOOST_AUTO_TEST_CASE(broadcast_gradients_are_summed_back_to_the_input_shape) {
+    // The course's Z = W·X + b with b of shape (n, 1).
+    Tensor W = parameter(Array({2, 3}, {1, 2, 3, 4, 5, 6}), "W");
+    Tensor X = constant(Array({3, 4}, std::vector<double>(12, 1.0)), "X");
+    Tensor b = parameter(Array({2, 1}, {0.5, -0.5}), "b");
+    Tensor Z = matmul(W, X) + b;
+    BOOST_TEST((Z.shape() == Shape{2, 4}));
+    sum(Z).backward(BackwardOptions{.retain_graph = true});
+    BOOST_TEST((b.grad().shape() == Shape{2, 1}));
+    xgrad::test::check_close(b.grad(), {4.0, 4.0}, 0.0);
+    xgrad::test::check_close(W.grad(), {4, 4, 4, 4, 4, 4}, 0.0);
+
+    Tensor s = parameter(Array::scalar(2.0), "s");  // 0-d broadcast against a matrix
+    sum(Z * s).backward();
+    double total = 0;
+    for (double v : Z.value().to_vector()) total += v;
+    BOOST_TEST(s.grad().item() == total);
+}
+
+BOOST_AUTO_TEST_CASE(a_chain_of_100000_ops_runs_forward_backward_and_frees_iteratively) {
+    Tensor x = parameter(Array::scalar(1.0), "x");
+    Tensor y = x;
+    for (int i = 0; i < 100000; ++i) y = y * 1.0;
+    y.backward();
+    BOOST_TEST(x.grad().item() == 1.0);
+    BOOST_TEST(topological_order(*y.node()).size() == 100001u);
+    y = Tensor();  // dropping the chain must not recurse 100 000 destructors deep
+}
+
+BOOST_AUTO_TEST_CASE(no_grad_scope_records_nothing) {
+    Tensor x = parameter(Array::scalar(2.0));
+    {
+        NoGradGuard guard;
+        BOOST_TEST(!grad_enabled());
+        Tensor y = x * x;
+        BOOST_TEST(!y.requires_grad());
+        BOOST_TEST(y.is_leaf());
+        BOOST_TEST(y.item() == 4.0);
+    }
+    BOOST_TEST(grad_enabled());
+    BOOST_TEST((x * x).requires_grad());
+}
+
+BOOST_AUTO_TEST_CASE(second_backward_needs_retain_graph) {
+    Tensor x = parameter(Array::scalar(3.0), "x");
+    Tensor y = x * x;
+    y.backward(BackwardOptions{.retain_graph = true});
+    y.backward();
+    BOOST_TEST(x.grad().item() == 12.0);
+    const std::string msg = message_of<GraphError>([&] { y.backward(); });
+    BOOST_TEST(contains(msg, "released"));
+    BOOST_TEST(contains(msg, "retain_graph"));
+}
+
+BOOST_AUTO_TEST_CASE(detach_cuts_the_graph) {
+    Tensor x = parameter(Array::scalar(3.0));
+    Tensor y = (x * x).detach();
+    BOOST_TEST(!y.requires_grad());
+    BOOST_TEST(y.is_leaf());
+    BOOST_TEST(y.item() == 9.0);
+    Tensor z = x * y;  // y is a constant 9 here
+    z.backward();
+    BOOST_TEST(x.grad().item() == 9.0);
+}
+
+BOOST_AUTO_TEST_CASE(backward_misuse_gets_clear_errors) {
+    Tensor x = parameter(Array({2, 2}, {1, 2, 3, 4}), "x");
+    Tensor y = x * 2.0;
+    std::string msg = message_of<GraphError>([&] { y.backward(); });
+    BOOST_TEST(contains(msg, "not a scalar"));
+    BOOST_TEST(contains(msg, "(2, 2)"));
+
+    msg = message_of<ShapeError>([&] { y.backward(Array({3}, {1, 1, 1})); });
+    BOOST_TEST(contains(msg, "(3,)"));
+    BOOST_TEST(contains(msg, "(2, 2)"));
+
+    y.backward(Array({2, 2}, {1, 0, 0, 1}));
+    xgrad::test::check_close(x.grad(), {2, 0, 0, 2}, 0.0);
+
+    Tensor c = constant(Array::scalar(1.0), "c");
+    msg = message_of<GraphError>([&] { (c * 2.0).backward(); });
+    BOOST_TEST(contains(msg, "does not require grad"));
+
+    msg = message_of<DTypeError>([&] { x + parameter(Array({2, 2}, DType::f32)); });
+    BOOST_TEST(contains(msg, "float32"));
+    BOOST_TEST(contains(msg, "float64"));
+    BOOST_TEST(contains(msg, "add"));
+
+    msg = message_of<GraphError>([&] { (x * 2.0).mutable_value(); });
+    BOOST_TEST(contains(msg, "not a leaf"));
+}
+
+BOOST_AUTO_TEST_CASE(graph_keeps_ordered_inputs_and_topological_order) {
+    Tensor a = parameter(Array::scalar(1.0), "a");
+    Tensor b = parameter(Array::scalar(2.0), "b");
+    Tensor c = a * b;
+    Tensor d = c + a;
+    auto order = topological_order(*d.node());
+    BOOST_REQUIRE_EQUAL(order.size(), 4u);
+    BOOST_TEST(order.back() == d.node().get());
+    BOOST_TEST(c.node()->inputs[0].get() == a.node().get());
+    BOOST_TEST(c.node()->inputs[1].get() == b.node().get());
+    // every node appears after its inputs
+    for (std::size_t i = 0; i < order.size(); ++i)
+        for (const auto& in : order[i]->inputs)
+            BOOST_TEST((std::find(order.begin(), order.begin() + i, in.get()) != order.begin() + i));
+}
+
+BOOST_AUTO_TEST_CASE(no_node_keeps_its_output_alive) {
+    std::weak_ptr<Node> weak_output;
+    Tensor x = parameter(Array({3}, {1, 2, 3}));
+    {
+        Tensor y = exp(x) * x;
+        weak_output = y.node();
+        y.backward(Array({3}, {1, 1, 1}));
+    }
+    BOOST_TEST(weak_output.expired());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

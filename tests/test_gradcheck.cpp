@@ -1,0 +1,190 @@
+// The gradient-check table: every op, several shapes, broadcasting and reductions along each axis,
+// central differences in float64, inputs kept away from kinks. Adding an op = one row here.
+
+#include <cmath>
+
+#include "helpers.hpp"
+
+using namespace xgrad;
+
+namespace {
+
+enum class Domain { any, positive, away_from_zero, probability };
+
+struct OpCase {
+    std::string name;
+    std::vector<Shape> shapes;
+    std::function<Tensor(const std::vector<Tensor>&)> f;
+    Domain domain = Domain::any;
+};
+
+Array sample(Generator& gen, const Shape& shape, Domain domain) {
+    Array a = gen.randn(shape);
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const double v = a.flat(i);
+        switch (domain) {
+            case Domain::any: break;
+            case Domain::positive: a.set_flat(i, std::abs(v) + 0.5); break;
+            case Domain::away_from_zero: a.set_flat(i, v + (v >= 0 ? 0.2 : -0.2)); break;
+            case Domain::probability: a.set_flat(i, 0.1 + 0.8 / (1 + std::exp(-v))); break;
+        }
+    }
+    return a;
+}
+
+Tensor labels(const Shape& shape) {
+    Array y(shape);
+    for (std::size_t i = 0; i < y.size(); ++i) y.set_flat(i, static_cast<double>(i % 3 == 0));
+    return constant(y, "y");
+}
+
+Tensor one_hot(const Shape& shape, int axis) {  // class (example index mod classes) set for each example
+    Array t(shape);
+    const std::size_t classes = shape[static_cast<std::size_t>(axis)];
+    for (std::size_t r = 0; r < shape[0]; ++r)
+        for (std::size_t col = 0; col < shape[1]; ++col) {
+            const std::size_t cls = axis == 0 ? r : col, example = axis == 0 ? col : r;
+            t.set_flat(r * shape[1] + col, cls == example % classes ? 1.0 : 0.0);
+        }
+    return constant(t, "t");
+}
+
+using V = const std::vector<Tensor>&;
+
+std::vector<OpCase> op_table() {
+    return {
+        {"add", {{3, 4}, {3, 4}}, [](V x) { return x[0] + x[1]; }},
+        {"add col-broadcast", {{3, 4}, {3, 1}}, [](V x) { return x[0] + x[1]; }},
+        {"add row-broadcast", {{3, 4}, {4}}, [](V x) { return x[0] + x[1]; }},
+        {"add 0-d", {{3, 4}, {}}, [](V x) { return x[0] + x[1]; }},
+        {"add 3-d broadcast", {{2, 1, 4}, {3, 1}}, [](V x) { return x[0] + x[1]; }},
+        {"sub", {{3, 4}, {3, 4}}, [](V x) { return x[0] - x[1]; }},
+        {"sub broadcast", {{3, 4}, {1, 4}}, [](V x) { return x[0] - x[1]; }},
+        {"mul", {{3, 4}, {3, 4}}, [](V x) { return x[0] * x[1]; }},
+        {"mul broadcast", {{2, 3, 4}, {3, 1}}, [](V x) { return x[0] * x[1]; }},
+        {"mul same tensor", {{3, 4}}, [](V x) { return x[0] * x[0]; }},
+        {"div", {{3, 4}, {3, 4}}, [](V x) { return x[0] / x[1]; }, Domain::positive},
+        {"div broadcast", {{3, 4}, {3, 1}}, [](V x) { return x[0] / x[1]; }, Domain::positive},
+        {"neg", {{3, 4}}, [](V x) { return -x[0]; }},
+        {"add_scalar", {{3, 4}}, [](V x) { return x[0] + 2.5; }},
+        {"mul_scalar", {{3, 4}}, [](V x) { return x[0] * -1.5; }},
+        {"div_scalar", {{3, 4}}, [](V x) { return x[0] / 0.86; }},
+        {"rsub_scalar", {{3, 4}}, [](V x) { return 1.0 - x[0]; }},
+        {"rdiv_scalar", {{3, 4}}, [](V x) { return 2.0 / x[0]; }, Domain::positive},
+        {"astype", {{3, 4}}, [](V x) { return astype(x[0], DType::f64); }},
+        {"matmul", {{3, 4}, {4, 5}}, [](V x) { return matmul(x[0], x[1]); }},
+        {"matmul Aᵀ·B", {{4, 3}, {4, 5}}, [](V x) { return matmul(x[0], x[1], true, false); }},
+        {"matmul A·Bᵀ", {{3, 4}, {5, 4}}, [](V x) { return matmul(x[0], x[1], false, true); }},
+        {"matmul Aᵀ·Bᵀ", {{4, 3}, {5, 4}}, [](V x) { return matmul(x[0], x[1], true, true); }},
+        {"matmul vector", {{1, 4}, {4, 1}}, [](V x) { return matmul(x[0], x[1]); }},
+        {"linear W·X+b", {{3, 2}, {2, 5}, {3, 1}}, [](V x) { return matmul(x[0], x[1]) + x[2]; }},
+        {"transpose", {{3, 4}}, [](V x) { return transpose(x[0]); }},
+        {"reshape", {{3, 4}}, [](V x) { return reshape(x[0], {2, 6}); }},
+        {"sum all", {{3, 4}}, [](V x) { return sum(x[0]); }},
+        {"sum axis 0", {{3, 4}}, [](V x) { return sum(x[0], 0); }},
+        {"sum axis 1 keepdims", {{3, 4}}, [](V x) { return sum(x[0], 1, true); }},
+        {"sum axis -1 of 3-d", {{2, 3, 4}}, [](V x) { return sum(x[0], -1); }},
+        {"sum axis 1 of 3-d keepdims", {{2, 3, 4}}, [](V x) { return sum(x[0], 1, true); }},
+        {"mean all", {{3, 4}}, [](V x) { return mean(x[0]); }},
+        {"mean axis 0 keepdims", {{3, 4}}, [](V x) { return mean(x[0], 0, true); }},
+        {"mean axis 1", {{3, 4}}, [](V x) { return mean(x[0], 1); }},
+        {"exp", {{3, 4}}, [](V x) { return exp(x[0]); }},
+        {"log", {{3, 4}}, [](V x) { return log(x[0]); }, Domain::positive},
+        {"sqrt", {{3, 4}}, [](V x) { return sqrt(x[0]); }, Domain::positive},
+        {"square", {{3, 4}}, [](V x) { return square(x[0]); }},
+        {"pow 3", {{3, 4}}, [](V x) { return pow(x[0], 3.0); }, Domain::positive},
+        {"pow -0.5", {{3, 4}}, [](V x) { return pow(x[0], -0.5); }, Domain::positive},
+        {"relu", {{3, 4}}, [](V x) { return relu(x[0]); }, Domain::away_from_zero},
+        {"sigmoid", {{3, 4}}, [](V x) { return sigmoid(x[0]); }},
+        {"tanh", {{3, 4}}, [](V x) { return tanh(x[0]); }},
+        {"softmax axis 0", {{3, 4}}, [](V x) { return softmax(x[0], 0); }},
+        {"softmax axis 1", {{3, 4}}, [](V x) { return softmax(x[0], 1); }},
+        {"log_softmax axis 0", {{3, 4}}, [](V x) { return log_softmax(x[0], 0); }},
+        {"log_softmax axis -1", {{3, 4}}, [](V x) { return log_softmax(x[0], -1); }},
+        {"binary_cross_entropy", {{1, 6}}, [](V x) { return binary_cross_entropy(x[0], labels({1, 6})); },
+         Domain::probability},
+        {"binary_cross_entropy soft labels", {{2, 3}},
+         [](V x) { return binary_cross_entropy(x[0], constant(Array({2, 3}, {0.2, 0.5, 0.9, 0, 1, 0.3}))); },
+         Domain::probability},
+        {"binary_cross_entropy_with_logits", {{1, 6}},
+         [](V x) { return binary_cross_entropy_with_logits(x[0], labels({1, 6})); }},
+        {"softmax_cross_entropy axis 0", {{3, 4}},
+         [](V x) { return softmax_cross_entropy(x[0], one_hot({3, 4}, 0), 0); }},
+        {"softmax_cross_entropy axis 1", {{4, 3}},
+         [](V x) { return softmax_cross_entropy(x[0], one_hot({4, 3}, 1), 1); }},
+        {"sum_of_squares", {{3, 4}}, [](V x) { return sum_of_squares(x[0]); }},
+    };
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(gradcheck)
+
+BOOST_AUTO_TEST_CASE(every_op_passes_a_central_difference_check) {
+    Generator gen(42);
+    GradcheckOptions options;
+    options.epsilon = 1e-6;
+    options.tolerance = 1e-7;
+    for (const OpCase& c : op_table()) {
+        std::vector<Tensor> inputs;
+        for (std::size_t k = 0; k < c.shapes.size(); ++k)
+            inputs.push_back(parameter(sample(gen, c.shapes[k], c.domain), "x" + std::to_string(k)));
+        const GradcheckReport report = xgrad::gradcheck([&] { return c.f(inputs); }, inputs, options);
+        BOOST_TEST(report.passed, c.name << ": " << report.summary());
+        BOOST_TEST(report.elements > 0u);
+    }
+}
+
+namespace {
+// An op whose backward is deliberately doubled: y = x²; "dy/dx" = 4x.
+struct WrongSquare final : Op {
+    std::string name() const override { return "wrong_square"; }
+    Array forward(const Inputs& x) override {
+        Array y = *x[0];
+        for (std::size_t i = 0; i < y.size(); ++i) y.set_flat(i, y.flat(i) * y.flat(i));
+        return y;
+    }
+    Grads backward(const BackwardArgs& a) const override {
+        Array g = a.grad_out;
+        for (std::size_t i = 0; i < g.size(); ++i) g.set_flat(i, g.flat(i) * 4.0 * a.inputs[0]->flat(i));
+        return {g};
+    }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_doubled_backward_is_caught) {
+    Tensor x = parameter(Array({2, 3}, {0.5, -1.0, 2.0, 1.5, -0.3, 0.7}), "x");
+    const auto report = xgrad::gradcheck([&] { return apply_op(std::make_unique<WrongSquare>(), {x}); }, {x});
+    BOOST_TEST(!report.passed);
+    BOOST_TEST(report.difference > 1e-2);
+    BOOST_TEST(std::abs(report.difference - 1.0 / 3.0) < 1e-6);  // ||2g - g|| / (||2g|| + ||g||)
+    BOOST_TEST(report.worst_input == "x");
+    BOOST_TEST(std::abs(report.worst_analytic - 2.0 * report.worst_numeric) < 1e-5);
+    BOOST_TEST(xgrad::test::contains(report.summary(), "FAIL"));
+}
+
+BOOST_AUTO_TEST_CASE(a_whole_model_loss_is_checked_as_one_vector) {
+    Generator gen(3);
+    Tensor W1 = parameter(gen.randn({4, 2}), "W1"), b1 = parameter(gen.randn({4, 1}), "b1");
+    Tensor W2 = parameter(gen.randn({1, 4}), "W2"), b2 = parameter(gen.randn({1, 1}), "b2");
+    Tensor X = constant(gen.randn({2, 5})), Y = constant(Array({1, 5}, {1, 0, 1, 1, 0}));
+    auto loss = [&] {
+        return binary_cross_entropy(sigmoid(matmul(W2, tanh(matmul(W1, X) + b1)) + b2), Y) +
+               sum_of_squares(W1) * 0.01;
+    };
+    const auto report = xgrad::gradcheck(loss, {W1, b1, W2, b2});
+    BOOST_TEST(report.passed, report.summary());
+    BOOST_TEST(report.elements == 8u + 4u + 4u + 1u);
+    BOOST_TEST(report.evaluations == 1u + 2u * report.elements);
+}
+
+BOOST_AUTO_TEST_CASE(checker_rejects_inputs_it_cannot_check) {
+    Tensor f32 = parameter(Array({2}, DType::f32), "w32");
+    std::string msg = xgrad::test::message_of<DTypeError>([&] { xgrad::gradcheck([&] { return sum(f32); }, {f32}); });
+    BOOST_TEST(xgrad::test::contains(msg, "w32"));
+    Tensor c = constant(Array({2}), "data");
+    msg = xgrad::test::message_of<ValueError>([&] { xgrad::gradcheck([&] { return sum(c); }, {c}); });
+    BOOST_TEST(xgrad::test::contains(msg, "data"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

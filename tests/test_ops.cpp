@@ -1,0 +1,179 @@
+// Forward values against hand-computed ones, float32 against float64, and shape errors.
+
+#include <cmath>
+
+#include "helpers.hpp"
+
+using namespace xgrad;
+using xgrad::test::check_close;
+using xgrad::test::contains;
+using xgrad::test::message_of;
+
+namespace {
+Tensor c(Shape shape, std::vector<double> v) { return constant(Array(std::move(shape), std::move(v))); }
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(ops)
+
+BOOST_AUTO_TEST_CASE(arithmetic_with_broadcasting) {
+    Tensor a = c({2, 3}, {1, 2, 3, 4, 5, 6});
+    Tensor col = c({2, 1}, {10, 20});
+    Tensor row = c({3}, {1, 2, 4});
+    check_close((a + col).value(), {11, 12, 13, 24, 25, 26}, 0);
+    check_close((a - row).value(), {0, 0, -1, 3, 3, 2}, 0);
+    check_close((a * row).value(), {1, 4, 12, 4, 10, 24}, 0);
+    check_close((a / col).value(), {0.1, 0.2, 0.3, 0.2, 0.25, 0.3}, 1e-15);
+    check_close((-a).value(), {-1, -2, -3, -4, -5, -6}, 0);
+    check_close((a + 1.0).value(), {2, 3, 4, 5, 6, 7}, 0);
+    check_close((2.0 - a).value(), {1, 0, -1, -2, -3, -4}, 0);
+    check_close((a * 0.5).value(), {0.5, 1, 1.5, 2, 2.5, 3}, 0);
+    check_close((a / 4.0).value(), {0.25, 0.5, 0.75, 1, 1.25, 1.5}, 0);
+    check_close((6.0 / a).value(), {6, 3, 2, 1.5, 1.2, 1}, 1e-15);
+    BOOST_TEST(((a + col).shape() == Shape{2, 3}));
+    BOOST_TEST(((c({2, 1, 3}, {1, 2, 3, 4, 5, 6}) + c({4, 1}, {1, 2, 3, 4})).shape() == Shape{2, 4, 3}));
+}
+
+BOOST_AUTO_TEST_CASE(matmul_transpose_reshape) {
+    Tensor a = c({2, 3}, {1, 2, 3, 4, 5, 6});
+    Tensor b = c({3, 2}, {7, 8, 9, 10, 11, 12});
+    check_close(matmul(a, b).value(), {58, 64, 139, 154}, 0);
+    check_close(matmul(a, a, false, true).value(), {14, 32, 32, 77}, 0);   // a·aᵀ
+    check_close(matmul(a, a, true, false).value(), {17, 22, 27, 22, 29, 36, 27, 36, 45}, 0);  // aᵀ·a
+    check_close(matmul(b, a, true, true).value(), {58, 139, 64, 154}, 0);  // bᵀ·aᵀ = (a·b)ᵀ
+    check_close(transpose(a).value(), {1, 4, 2, 5, 3, 6}, 0);
+    BOOST_TEST((transpose(a).shape() == Shape{3, 2}));
+    BOOST_TEST((reshape(a, {3, 2}).shape() == Shape{3, 2}));
+    check_close(reshape(a, {6}).value(), {1, 2, 3, 4, 5, 6}, 0);
+}
+
+BOOST_AUTO_TEST_CASE(reductions) {
+    Tensor a = c({2, 3}, {1, 2, 3, 4, 5, 6});
+    BOOST_TEST(sum(a).item() == 21.0);
+    BOOST_TEST(sum(a).ndim() == 0u);
+    BOOST_TEST(mean(a).item() == 3.5);
+    check_close(sum(a, 0).value(), {5, 7, 9}, 0);
+    check_close(sum(a, 1, true).value(), {6, 15}, 0);
+    BOOST_TEST((sum(a, 1, true).shape() == Shape{2, 1}));
+    BOOST_TEST((sum(a, -1).shape() == Shape{2}));
+    check_close(mean(a, 0).value(), {2.5, 3.5, 4.5}, 0);
+    check_close(mean(a, 1, true).value(), {2, 5}, 0);
+}
+
+BOOST_AUTO_TEST_CASE(elementwise_functions) {
+    Tensor x = c({4}, {-2.0, -0.5, 0.0, 1.5});
+    check_close(relu(x).value(), {0, 0, 0, 1.5}, 0);
+    check_close(sigmoid(x).value(), {1 / (1 + std::exp(2.0)), 1 / (1 + std::exp(0.5)), 0.5, 1 / (1 + std::exp(-1.5))}, 0);
+    check_close(tanh(x).value(), {std::tanh(-2.0), std::tanh(-0.5), 0, std::tanh(1.5)}, 0);
+    check_close(exp(x).value(), {std::exp(-2.0), std::exp(-0.5), 1, std::exp(1.5)}, 0);
+    check_close(square(x).value(), {4, 0.25, 0, 2.25}, 0);
+    Tensor p = c({3}, {0.25, 1.0, 4.0});
+    check_close(log(p).value(), {std::log(0.25), 0, std::log(4.0)}, 0);
+    check_close(sqrt(p).value(), {0.5, 1, 2}, 0);
+    check_close(pow(p, 1.5).value(), {0.125, 1, 8}, 1e-15);
+    // Saturation: the course's sigmoid reaches exactly 1.0 and 0.0 in float64.
+    check_close(sigmoid(c({2}, {40.0, -800.0})).value(), {1.0, 0.0}, 0);
+}
+
+BOOST_AUTO_TEST_CASE(softmax_family) {
+    Tensor z = c({2, 2}, {1.0, 2.0, 3.0, 2.0});  // classes along axis 0, 2 examples
+    const double e = std::exp(2.0);               // softmax([1,3]) = [1, e²]/(1+e²)
+    check_close(softmax(z, 0).value(), {1 / (1 + e), 0.5, e / (1 + e), 0.5}, 1e-15);
+    check_close(softmax(z, 1).value(), {1 / (1 + std::exp(1.0)), std::exp(1.0) / (1 + std::exp(1.0)),
+                                         std::exp(1.0) / (1 + std::exp(1.0)), 1 / (1 + std::exp(1.0))}, 1e-15);
+    check_close(log_softmax(z, 0).value(), {std::log(1 / (1 + e)), std::log(0.5), std::log(e / (1 + e)), std::log(0.5)},
+                1e-15);
+    // Large logits stay finite (max subtraction).
+    check_close(softmax(c({2, 1}, {1000.0, 1000.0}), 0).value(), {0.5, 0.5}, 0);
+}
+
+BOOST_AUTO_TEST_CASE(losses) {
+    Tensor p = c({1, 4}, {0.9, 0.2, 0.6, 0.5});
+    Tensor y = c({1, 4}, {1, 0, 1, 0});
+    const double bce = -(std::log(0.9) + std::log(0.8) + std::log(0.6) + std::log(0.5)) / 4;
+    BOOST_TEST(std::abs(binary_cross_entropy(p, y).item() - bce) < 1e-15);
+    Tensor z = c({1, 4}, {2.0, -1.0, 0.5, 0.0});
+    double expect = 0;
+    for (int i = 0; i < 4; ++i) {
+        const double s = 1 / (1 + std::exp(-z.value().flat(i))), t = y.value().flat(i);
+        expect -= t * std::log(s) + (1 - t) * std::log(1 - s);
+    }
+    BOOST_TEST(std::abs(binary_cross_entropy_with_logits(z, y).item() - expect / 4) < 1e-15);
+    // Logits far beyond float64's sigmoid saturation stay finite.
+    BOOST_TEST(std::isfinite(binary_cross_entropy_with_logits(c({2}, {800, -800}), c({2}, {0, 1})).item()));
+
+    Tensor logits = c({3, 2}, {1, 0, 2, 0, 3, 0});
+    Tensor onehot = c({3, 2}, {0, 1, 0, 0, 1, 0});
+    const double lse = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0));
+    BOOST_TEST(std::abs(softmax_cross_entropy(logits, onehot, 0).item() - ((lse - 3) + std::log(3.0)) / 2) < 1e-14);
+    BOOST_TEST(sum_of_squares(c({3}, {1, 2, 3})).item() == 14.0);
+}
+
+BOOST_AUTO_TEST_CASE(bce_of_saturated_probabilities_is_finite) {
+    // The course's dropout run: the sigmoid outputs exactly 1.0 (and 0.0) in float64.
+    Tensor p = parameter(Array({1, 4}, {1.0, 0.0, 1.0, 0.0}), "p");
+    Tensor y = c({1, 4}, {1, 0, 0, 1});  // two right, two confidently wrong
+    Tensor loss = binary_cross_entropy(p, y);
+    BOOST_TEST(std::isfinite(loss.item()));
+    loss.backward();
+    for (double g : p.grad().to_vector()) BOOST_TEST(std::isfinite(g));
+    // Through the sigmoid the gradient is exactly A - Y / m, as the course's backprop computes it.
+    Tensor z = parameter(Array({1, 2}, {40.0, -800.0}), "z");
+    Tensor loss2 = binary_cross_entropy(sigmoid(z), c({1, 2}, {1, 0}));
+    BOOST_TEST(loss2.item() == 0.0);
+    loss2.backward();
+    check_close(z.grad(), {0.0, 0.0}, 0);
+}
+
+BOOST_AUTO_TEST_CASE(float32_forward_matches_float64) {
+    Generator gen(7);
+    Array a64 = gen.randn({4, 5}), b64 = gen.randn({5, 3}), bias64 = gen.randn({4, 1});
+    auto run = [&](DType dt) {
+        Tensor a = constant(a64.astype(dt)), b = constant(b64.astype(dt)), bias = constant(bias64.astype(dt));
+        Tensor h = tanh(matmul(a, b) + bias);
+        return (softmax(h, 0) + sigmoid(h) * relu(h) + exp(h) / 3.0).value();
+    };
+    Array r64 = run(DType::f64), r32 = run(DType::f32);
+    BOOST_TEST((r32.dtype() == DType::f32));
+    for (std::size_t i = 0; i < r64.size(); ++i) BOOST_TEST(std::abs(r64.flat(i) - r32.flat(i)) < 1e-5);
+}
+
+BOOST_AUTO_TEST_CASE(astype_converts_forward_and_backward) {
+    Tensor x = parameter(Array({2}, {1.5, 2.5}), "x");
+    Tensor y = astype(x, DType::f32);
+    BOOST_TEST((y.dtype() == DType::f32));
+    sum(y * y).backward();
+    BOOST_TEST((x.grad().dtype() == DType::f64));
+    check_close(x.grad(), {3.0, 5.0}, 0);
+}
+
+BOOST_AUTO_TEST_CASE(shape_mismatch_names_the_op_and_both_shapes) {
+    Tensor a = c({3, 4}, std::vector<double>(12, 1.0));
+    Tensor b = c({5, 6}, std::vector<double>(30, 1.0));
+    const std::vector<std::pair<std::string, std::function<Tensor()>>> cases = {
+        {"add", [&] { return a + b; }},
+        {"sub", [&] { return a - b; }},
+        {"mul", [&] { return a * b; }},
+        {"div", [&] { return a / b; }},
+        {"matmul", [&] { return matmul(a, b); }},
+        {"binary_cross_entropy", [&] { return binary_cross_entropy(a, b); }},
+        {"binary_cross_entropy_with_logits", [&] { return binary_cross_entropy_with_logits(a, b); }},
+        {"softmax_cross_entropy", [&] { return softmax_cross_entropy(a, b); }},
+    };
+    for (const auto& [op, f] : cases) {
+        const std::string msg = message_of<ShapeError>(f);
+        BOOST_TEST(contains(msg, op), msg);
+        BOOST_TEST(contains(msg, "(3, 4)"), msg);
+        BOOST_TEST(contains(msg, "(5, 6)"), msg);
+    }
+    std::string msg = message_of<ShapeError>([&] { reshape(a, {5}); });
+    BOOST_TEST(contains(msg, "reshape"));
+    BOOST_TEST(contains(msg, "(3, 4)"));
+    BOOST_TEST(contains(msg, "(5,)"));
+    msg = message_of<ValueError>([&] { sum(a, 2); });
+    BOOST_TEST(contains(msg, "sum"));
+    BOOST_TEST(contains(msg, "axis 2"));
+    msg = message_of<ShapeError>([&] { transpose(c({2}, {1, 2})); });
+    BOOST_TEST(contains(msg, "transpose"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
