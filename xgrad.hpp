@@ -10,3 +10,7 @@
 #include "framework/random.hpp"
 #include "framework/tensor.hpp"
 #include "ops/ops.hpp"
+#include "models/data.hpp"
+#include "models/module.hpp"
+#include "models/optim.hpp"
+#include "models/regularization_net.hpp"

@@ -82,4 +82,13 @@ private:
     std::variant<std::vector<double>, std::vector<float>> buffer_;
 };
 
+namespace detail {
+/// Calls f with a value of the array's element type (float or double): f(T{}) -> result.
+template <class F>
+decltype(auto) dispatch(DType dtype, F&& f) {
+    if (dtype == DType::f32) return f(float{});
+    return f(double{});
+}
+}  // namespace detail
+
 }  // namespace xgrad

@@ -41,13 +41,6 @@ Array evaluate(const Shape& shape, const E& expression) {
     return out;
 }
 
-/// Calls f with a value of the array's element type (float or double): f(T{}) -> result.
-template <class F>
-decltype(auto) dispatch(DType dtype, F&& f) {
-    if (dtype == DType::f32) return f(float{});
-    return f(double{});
-}
-
 /// numpy broadcasting of two shapes; ShapeError naming the op and both shapes if they do not fit.
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 

@@ -1,0 +1,98 @@
+#include "models/module.hpp"
+
+#include <cmath>
+
+#include "framework/errors.hpp"
+
+namespace xgrad {
+
+std::vector<Tensor> Module::parameters() const {
+    std::vector<Tensor> out;
+    for (auto& [name, t] : named_parameters()) out.push_back(t);
+    return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_parameters() const {
+    std::vector<std::pair<std::string, Tensor>> out = parameters_;
+    for (const auto& [prefix, child] : children_)
+        for (auto& [name, t] : child->named_parameters()) out.emplace_back(prefix.empty() ? name : prefix + "." + name, t);
+    return out;
+}
+
+void Module::train(bool training) {
+    training_ = training;
+    for (auto& [name, child] : children_) child->train(training);
+}
+
+void Module::zero_grad() {
+    for (Tensor t : parameters()) t.zero_grad();
+}
+
+Tensor Module::register_parameter(std::string name, Tensor tensor) {
+    tensor.set_name(name);
+    tensor.set_requires_grad(true);
+    parameters_.emplace_back(std::move(name), tensor);
+    return tensor;
+}
+
+Array init_weight(Init init, std::size_t out, std::size_t in, Generator& gen, DType dtype) {
+    if (init == Init::zeros) return Array({out, in}, dtype);
+    if (in == 0) throw ValueError("init_weight: a layer with 0 inputs cannot be initialised");
+    double factor = 1.0;
+    bool divide = false;
+    switch (init) {
+        case Init::course: factor = std::sqrt(static_cast<double>(in)); divide = true; break;
+        case Init::he: factor = std::sqrt(2.0 / static_cast<double>(in)); break;
+        case Init::xavier: factor = std::sqrt(2.0 / static_cast<double>(in + out)); break;
+        case Init::zeros: break;
+    }
+    Array w = gen.randn({out, in});
+    // The course divides (randn / sqrt(n)); dividing rather than multiplying by 1/sqrt(n) keeps its bits.
+    for (std::size_t i = 0; i < w.size(); ++i) w.set_flat(i, divide ? w.flat(i) / factor : w.flat(i) * factor);
+    return w.astype(dtype);
+}
+
+Linear::Linear(std::size_t in, std::size_t out, const LinearOptions& options) {
+    Generator& gen = options.generator ? *options.generator : global_generator();
+    weight = register_parameter(options.weight_name, Tensor(init_weight(options.init, out, in, gen, options.dtype)));
+    bias = register_parameter(options.bias_name, Tensor(Array({out, 1}, options.dtype)));
+}
+
+Tensor Linear::forward(const Tensor& x) {
+    if (x.ndim() != 2 || x.shape()[0] != weight.shape()[1])
+        throw ShapeError("Linear(" + weight.name() + "): input of shape " + shape_str(x.shape()) +
+                         " does not fit weight " + shape_str(weight.shape()) + " (expected (" +
+                         std::to_string(weight.shape()[1]) + ", m): features × examples)");
+    return matmul(weight, x) + bias;
+}
+
+Dropout::Dropout(DropoutOptions options) : options(options) {
+    if (!(options.keep_prob > 0.0 && options.keep_prob <= 1.0))
+        throw ValueError("Dropout: keep_prob = " + std::to_string(options.keep_prob) +
+                         " is outside the allowed range (0, 1]");
+}
+
+Tensor Dropout::forward(const Tensor& x) {
+    DropoutOptions o = options;
+    o.training = training();
+    return dropout(x, o);
+}
+
+Tensor Sequential::forward(const Tensor& x) {
+    Tensor h = x;
+    for (auto& layer : layers_) h = layer->forward(h);
+    return h;
+}
+
+Tensor l2_penalty(const std::vector<Tensor>& weights, double lambd, std::size_t m) {
+    if (weights.empty()) throw ValueError("l2_penalty: no weights given");
+    if (!(lambd >= 0.0) || !std::isfinite(lambd))
+        throw ValueError("l2_penalty: lambd = " + std::to_string(lambd) + " must be finite and >= 0");
+    if (m == 0) throw ValueError("l2_penalty: m (number of examples) must be positive");
+    Tensor total = sum_of_squares(weights[0]);
+    for (std::size_t i = 1; i < weights.size(); ++i) total = total + sum_of_squares(weights[i]);
+    // The course's coefficient, computed in its order: (1/m · λ/2).
+    return total * (1.0 / static_cast<double>(m) * lambd / 2.0);
+}
+
+}  // namespace xgrad

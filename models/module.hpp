@@ -1,0 +1,117 @@
+#pragma once
+// Modules: named parameters, sub-modules, train/eval mode. Models are composition only — every
+// gradient comes from the ops they call, never from code in models/.
+//
+// Layout: features × examples, as in the course. Linear computes Z = W·X + b with W of shape
+// (out, in), X of shape (in, m) and b of shape (out, 1).
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "framework/random.hpp"
+#include "framework/tensor.hpp"
+#include "ops/ops.hpp"
+
+namespace xgrad {
+
+class Module {
+public:
+    virtual ~Module() = default;
+    virtual Tensor forward(const Tensor& x) = 0;
+    Tensor operator()(const Tensor& x) { return forward(x); }
+
+    /// Parameters of this module and its sub-modules, in registration order.
+    std::vector<Tensor> parameters() const;
+    /// The same with names: a sub-module registered under "enc" contributes "enc.W"; one registered
+    /// under an empty name contributes its parameters' own names (so a model can expose W1, b1...).
+    std::vector<std::pair<std::string, Tensor>> named_parameters() const;
+
+    /// Training mode reaches every sub-module (and so every Dropout inside).
+    void train(bool training = true);
+    void eval() { train(false); }
+    bool training() const { return training_; }
+    void zero_grad();
+
+protected:
+    Tensor register_parameter(std::string name, Tensor tensor);
+    template <class M>
+    std::shared_ptr<M> register_module(std::string name, std::shared_ptr<M> module) {
+        children_.emplace_back(std::move(name), module);
+        return module;
+    }
+
+private:
+    std::vector<std::pair<std::string, Tensor>> parameters_;
+    std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+    bool training_ = true;
+};
+
+/// Weight initializers, all drawn from a numpy-compatible generator so a C++ model starts from the
+/// very same weights as the numpy notebook.
+enum class Init {
+    zeros,
+    course,  ///< randn(out, in) / sqrt(in)        (the regularization assignment)
+    he,      ///< randn(out, in) · sqrt(2 / in)
+    xavier,  ///< randn(out, in) · sqrt(2 / (in + out))   (Glorot normal)
+};
+Array init_weight(Init init, std::size_t out, std::size_t in, Generator& gen, DType dtype = DType::f64);
+
+struct LinearOptions {
+    Init init = Init::course;
+    std::string weight_name = "W";
+    std::string bias_name = "b";
+    DType dtype = DType::f64;
+    Generator* generator = nullptr;  ///< nullptr: the global generator
+};
+
+/// Z = W·X + b.
+class Linear : public Module {
+public:
+    Linear(std::size_t in, std::size_t out, const LinearOptions& options = {});
+    Tensor forward(const Tensor& x) override;
+    Tensor weight, bias;
+};
+
+class ReLU : public Module {
+public:
+    Tensor forward(const Tensor& x) override { return relu(x); }
+};
+class Sigmoid : public Module {
+public:
+    Tensor forward(const Tensor& x) override { return sigmoid(x); }
+};
+class Tanh : public Module {
+public:
+    Tensor forward(const Tensor& x) override { return tanh(x); }
+};
+
+/// Dropout that follows its module's train/eval mode.
+class Dropout : public Module {
+public:
+    explicit Dropout(DropoutOptions options);
+    Tensor forward(const Tensor& x) override;
+    DropoutOptions options;
+};
+
+class Sequential : public Module {
+public:
+    Sequential() = default;
+    /// Appends a layer under a name ("" keeps its parameters' own names).
+    template <class M>
+    std::shared_ptr<M> add(std::shared_ptr<M> layer, std::string name = {}) {
+        layers_.push_back(layer);
+        return register_module(std::move(name), std::move(layer));
+    }
+    Tensor forward(const Tensor& x) override;
+    std::size_t size() const { return layers_.size(); }
+
+private:
+    std::vector<std::shared_ptr<Module>> layers_;
+};
+
+/// λ/(2m) · Σ_W ||W||², built in the graph (so it shows in gradient checks and DOT exports).
+Tensor l2_penalty(const std::vector<Tensor>& weights, double lambd, std::size_t m);
+
+}  // namespace xgrad

@@ -1,0 +1,104 @@
+#include "models/regularization_net.hpp"
+
+#include <chrono>
+
+#include "framework/engine.hpp"
+#include "framework/errors.hpp"
+#include "models/optim.hpp"
+
+namespace xgrad {
+
+RegularizationNet::RegularizationNet(const std::vector<std::size_t>& layer_dims, double keep_prob, DropoutScale scale,
+                                     Generator& gen) {
+    if (layer_dims.size() < 2) throw ValueError("RegularizationNet: layer_dims needs at least an input and an output size");
+    layers_ = register_module("", std::make_shared<Sequential>());
+    const std::size_t L = layer_dims.size() - 1;
+    for (std::size_t l = 1; l <= L; ++l) {
+        LinearOptions lo;
+        lo.init = Init::course;
+        lo.weight_name = "W" + std::to_string(l);
+        lo.bias_name = "b" + std::to_string(l);
+        lo.generator = &gen;
+        linears_.push_back(layers_->add(std::make_shared<Linear>(layer_dims[l - 1], layer_dims[l], lo)));
+        if (l < L) {
+            layers_->add(std::make_shared<ReLU>());
+            if (keep_prob < 1.0) {
+                DropoutOptions d;
+                d.keep_prob = keep_prob;
+                d.scale = scale;
+                layers_->add(std::make_shared<Dropout>(d));
+            }
+        } else {
+            layers_->add(std::make_shared<Sigmoid>());
+        }
+    }
+}
+
+Tensor RegularizationNet::forward(const Tensor& X) { return layers_->forward(X); }
+
+Tensor RegularizationNet::cost(const Tensor& A, const Tensor& Y, double lambd) const {
+    Tensor cross_entropy = binary_cross_entropy(A, Y);
+    if (lambd == 0.0) return cross_entropy;
+    return cross_entropy + l2_penalty(weights(), lambd, Y.shape().at(1));
+}
+
+std::vector<Tensor> RegularizationNet::weights() const {
+    std::vector<Tensor> w;
+    for (const auto& linear : linears_) w.push_back(linear->weight);
+    return w;
+}
+
+double RegularizationNet::accuracy(const LabeledData& data) {
+    const bool was_training = training();
+    eval();
+    Array A;
+    {
+        NoGradGuard no_grad;
+        A = forward(constant(data.X)).value();
+    }
+    train(was_training);
+    std::size_t correct = 0;
+    for (std::size_t i = 0; i < A.size(); ++i) correct += (A.flat(i) > 0.5) == (data.Y.flat(i) == 1.0);
+    return static_cast<double>(correct) / static_cast<double>(A.size());
+}
+
+std::unique_ptr<RegularizationNet> make_regularization_net(const RegNetConfig& config) {
+    if (!(config.keep_prob > 0.0 && config.keep_prob <= 1.0))
+        throw ValueError("regularization net: keep_prob = " + std::to_string(config.keep_prob) +
+                         " is outside the allowed range (0, 1]");
+    seed(config.seed);
+    return std::make_unique<RegularizationNet>(config.layer_dims, config.keep_prob, config.scale, global_generator());
+}
+
+TrainReport train(RegularizationNet& model, const Dataset& data, const RegNetConfig& config,
+                  const IterationCallback& on_iteration) {
+    if (data.train.X.shape().at(0) != config.layer_dims.front())
+        throw ShapeError("regularization net: data has " + std::to_string(data.train.X.shape()[0]) +
+                         " features but layer_dims starts with " + std::to_string(config.layer_dims.front()));
+    const auto start = std::chrono::steady_clock::now();
+    TrainReport report;
+    SGD optimizer(model.parameters(), config.learning_rate);
+    const Tensor X = constant(data.train.X, "X");
+    const Tensor Y = constant(data.train.Y, "Y");
+    model.train();
+    for (std::size_t i = 0; i < config.iterations; ++i) {
+        if (config.reseed_each_step) seed(config.mask_seed);
+        Tensor cost = model.cost(model(X), Y, config.lambd);
+        const double c = cost.item();
+        if (!std::isfinite(c))
+            throw AnomalyError("regularization net: the cost became " + std::to_string(c) + " at iteration " +
+                               std::to_string(i));
+        optimizer.zero_grad();
+        cost.backward();
+        optimizer.step();
+        if (config.record_every && i % config.record_every == 0) report.costs.emplace_back(i, c);
+        if (on_iteration) on_iteration(i, c);
+        report.final_cost = c;
+    }
+    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    report.train_accuracy = model.accuracy(data.train);
+    report.test_accuracy = model.accuracy(data.test);
+    return report;
+}
+
+}  // namespace xgrad

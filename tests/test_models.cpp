@@ -1,0 +1,196 @@
+// Models: modules and names, initializers, optimizers, data loading, and the exact reproduction of
+// the course's regularization notebook on the football data.
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+
+#include "reference.hpp"
+
+using namespace xgrad;
+using xgrad::test::contains;
+using xgrad::test::message_of;
+
+namespace {
+std::string football_path() { return xgrad::test::shared_dir() + "/data/football/data.mat"; }
+
+/// Relative agreement to at least 9 significant digits.
+void check_cost(double actual, double expected) {
+    BOOST_TEST(std::abs(actual - expected) <= 5e-10 * std::abs(expected),
+               "cost " << std::setprecision(17) << actual << " vs notebook " << expected);
+}
+
+std::filesystem::path temp_file(const std::string& name, const std::string& contents) {
+    const auto path = std::filesystem::temp_directory_path() / ("xgrad_test_" + name);
+    std::ofstream(path, std::ios::binary) << contents;
+    return path;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(models)
+
+BOOST_AUTO_TEST_CASE(regularization_net_has_the_course_parameters) {
+    RegNetConfig config;
+    auto model = make_regularization_net(config);
+    auto named = model->named_parameters();
+    std::vector<std::string> names;
+    for (auto& [n, t] : named) names.push_back(n);
+    BOOST_TEST((names == std::vector<std::string>{"W1", "b1", "W2", "b2", "W3", "b3"}));
+    BOOST_TEST((named[0].second.shape() == Shape{20, 2}));
+    BOOST_TEST((named[1].second.shape() == Shape{20, 1}));
+    BOOST_TEST((named[4].second.shape() == Shape{1, 3}));
+    for (int l = 1; l <= 3; ++l) {
+        const auto expected = xgrad::test::reference_doubles("regnet_init_W" + std::to_string(l));
+        const auto actual = named[static_cast<std::size_t>(2 * (l - 1))].second.value().to_vector();
+        BOOST_TEST(actual == expected, "W" << l << " differs from numpy's initialize_parameters");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(train_and_eval_mode_reach_every_dropout) {
+    RegNetConfig config;
+    config.keep_prob = 0.5;
+    auto model = make_regularization_net(config);
+    Tensor X = constant(Generator(4).randn({2, 30}));
+    model->eval();
+    const Array a = model->forward(X).value(), b = model->forward(X).value();
+    BOOST_TEST(a.equals(b));  // no dropout in evaluation
+    model->train();
+    const Array c = model->forward(X).value();
+    BOOST_TEST(!a.equals(c));
+}
+
+BOOST_AUTO_TEST_CASE(football_data_loads_transposed) {
+    const Dataset d = load_football(football_path());
+    BOOST_TEST((d.train.X.shape() == Shape{2, 211}));
+    BOOST_TEST((d.train.Y.shape() == Shape{1, 211}));
+    BOOST_TEST((d.test.X.shape() == Shape{2, 200}));
+    BOOST_TEST((d.test.Y.shape() == Shape{1, 200}));
+}
+
+BOOST_AUTO_TEST_CASE(bad_data_files_name_the_path_and_the_problem) {
+    std::string msg = message_of<IoError>([] { load_football("/nonexistent/data.mat"); });
+    BOOST_TEST(contains(msg, "/nonexistent/data.mat"));
+    const auto garbage = temp_file("garbage.mat", "this is not a MAT file at all, not even close.............");
+    msg = message_of<IoError>([&] { load_football(garbage.string()); });
+    BOOST_TEST(contains(msg, garbage.string()));
+    // Truncated copy of the real file.
+    std::ifstream in(football_path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto truncated = temp_file("truncated.mat", bytes.substr(0, bytes.size() / 2));
+    msg = message_of<IoError>([&] { load_football(truncated.string()); });
+    BOOST_TEST(contains(msg, truncated.string()), msg);
+
+    const auto csv = temp_file("bad.csv", "x1,x2,y\n1,2,0\n3,oops,1\n");
+    msg = message_of<IoError>([&] { load_csv(csv.string()); });
+    BOOST_TEST(contains(msg, csv.string() + ":3"), msg);
+    BOOST_TEST(contains(msg, "oops"), msg);
+    const auto ragged = temp_file("ragged.csv", "1,2,0\n3,1\n");
+    msg = message_of<IoError>([&] { load_csv(ragged.string()); });
+    BOOST_TEST(contains(msg, ":2"), msg);
+}
+
+BOOST_AUTO_TEST_CASE(csv_loads_features_by_examples) {
+    const auto csv = temp_file("ok.csv", "a,b,label\n1,2,0\n3,4,1\n5,6,1\n");
+    const LabeledData d = load_csv(csv.string());
+    BOOST_TEST((d.X.shape() == Shape{2, 3}));
+    BOOST_TEST((d.X.to_vector() == std::vector<double>{1, 3, 5, 2, 4, 6}));
+    BOOST_TEST((d.Y.to_vector() == std::vector<double>{0, 1, 1}));
+}
+
+BOOST_AUTO_TEST_CASE(flower_matches_the_course_checkpoints) {
+    const LabeledData f = flower(1, 400);
+    auto check = [&](const std::string& name, std::size_t col) {
+        const auto expected = xgrad::test::flower_reference(name);
+        for (std::size_t r = 0; r < 2; ++r)
+            BOOST_TEST(std::abs(f.X.flat(r * 400 + col) - expected[r]) <= 1e-12 * std::abs(expected[r]), name);
+    };
+    check("X_col0", 0);
+    check("X_col1", 1);
+    check("X_col199", 199);
+    check("X_col200", 200);
+    check("X_col399", 399);
+    double s0 = 0, s1 = 0, sy = 0;
+    for (std::size_t i = 0; i < 400; ++i) s0 += f.X.flat(i), s1 += f.X.flat(400 + i), sy += f.Y.flat(i);
+    BOOST_TEST(std::abs(s0 - xgrad::test::flower_reference("X_sum_row0")[0]) < 1e-9);
+    BOOST_TEST(std::abs(s1 - xgrad::test::flower_reference("X_sum_row1")[0]) < 1e-9);
+    BOOST_TEST(sy == 200.0);
+}
+
+BOOST_AUTO_TEST_CASE(mini_batches_cover_every_example_once) {
+    const LabeledData f = flower(1, 100);
+    Generator gen(0);
+    const auto batches = random_mini_batches(f, 32, gen);
+    BOOST_TEST(batches.size() == 4u);
+    BOOST_TEST(batches.back().X.shape()[1] == 4u);
+    double label_sum = 0;
+    for (const auto& b : batches)
+        for (double y : b.Y.to_vector()) label_sum += y;
+    BOOST_TEST(label_sum == 50.0);
+}
+
+BOOST_AUTO_TEST_CASE(optimizers_follow_the_course_formulas) {
+    Tensor w = parameter(Array({2}, {1.0, -2.0}), "w");
+    auto set_grad = [&](double g0, double g1) {
+        w.zero_grad();
+        (sum(w * constant(Array({2}, {g0, g1})))).backward();
+    };
+    SGD sgd({w}, 0.1);
+    set_grad(0.5, -1.0);
+    sgd.step();
+    xgrad::test::check_close(w.value(), {1.0 - 0.1 * 0.5, -2.0 + 0.1}, 1e-15);
+
+    Tensor m = parameter(Array({1}, {1.0}), "m");
+    Momentum mom({m}, 0.1, 0.9);
+    m.zero_grad();
+    (m * 2.0).backward(Array({1}, {1.0}));
+    mom.step();  // v = 0.1·2 = 0.2; m = 1 - 0.02
+    BOOST_TEST(std::abs(m.value().flat(0) - 0.98) < 1e-15);
+
+    Tensor a = parameter(Array({1}, {1.0}), "a");
+    Adam adam({a}, 0.01);
+    a.zero_grad();
+    (a * 3.0).backward(Array({1}, {1.0}));
+    adam.step();  // bias-corrected first step moves by lr·g/|g| ≈ lr
+    BOOST_TEST(std::abs(a.value().flat(0) - (1.0 - 0.01 * 3.0 / (3.0 + 1e-8))) < 1e-12);
+
+    BOOST_TEST(contains(message_of<ValueError>([&] { SGD({w}, -1.0); }), "learning_rate"));
+    BOOST_TEST(contains(message_of<ValueError>([&] { Adam({w}, 0.01, 1.5); }), "beta1"));
+    BOOST_TEST(contains(message_of<ValueError>([&] { Adam({w}, 0.01, 0.9, 0.999, 0.0); }), "epsilon"));
+}
+
+BOOST_AUTO_TEST_CASE(notebook_without_regularization) {
+    const Dataset data = load_football(football_path());
+    RegNetConfig config;
+    auto model = make_regularization_net(config);
+    std::vector<double> printed;
+    const TrainReport r = train(*model, data, config, [&](std::size_t i, double c) {
+        if (i % 10000 == 0) printed.push_back(c);
+    });
+    BOOST_REQUIRE_EQUAL(printed.size(), 3u);
+    check_cost(printed[0], 0.6557412523481002);
+    check_cost(printed[1], 0.16329987525724216);
+    check_cost(printed[2], 0.13851642423254343);
+    BOOST_TEST(r.train_accuracy == 0.9478672985781991);
+    BOOST_TEST(r.test_accuracy == 0.915);
+}
+
+BOOST_AUTO_TEST_CASE(notebook_with_dropout) {
+    const Dataset data = load_football(football_path());
+    RegNetConfig config;
+    config.keep_prob = 0.86;
+    config.reseed_each_step = true;
+    auto model = make_regularization_net(config);
+    std::vector<double> printed;
+    const TrainReport r = train(*model, data, config, [&](std::size_t i, double c) {
+        if (i % 10000 == 0) printed.push_back(c);
+    });
+    BOOST_REQUIRE_EQUAL(printed.size(), 3u);
+    check_cost(printed[0], 0.6543912405149825);
+    check_cost(printed[1], 0.061016986574905605);
+    check_cost(printed[2], 0.060582435798513114);
+    BOOST_TEST(r.train_accuracy == 0.9289099526066351);
+    BOOST_TEST(r.test_accuracy == 0.95);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
