@@ -1,0 +1,145 @@
+#include "cli.hpp"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+namespace xgrad::examples {
+
+void parse_or_exit(CLI::App& app, int argc, char** argv) {
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        std::exit(app.exit(e));
+    } catch (const CLI::CallForAllHelp& e) {
+        std::exit(app.exit(e));
+    } catch (const CLI::Success& e) {
+        std::exit(0);
+    } catch (const CLI::ParseError& e) {
+        std::cerr << app.get_name() << ": error: " << e.what() << " (see --help)\n";
+        std::exit(2);
+    }
+}
+
+void add_version_flag(CLI::App& app, const std::string& program) {
+    app.add_flag_callback(
+        "--version",
+        [program] {
+            std::cout << program << " (xgrad " << xgrad::version << ")\n";
+            throw CLI::Success();
+        },
+        "Print the version and exit");
+}
+
+std::string repr(double value) {
+    char buffer[64];
+    const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+    return std::string(buffer, result.ptr);
+}
+
+std::string default_football_path() { return XGRAD_SOURCE_DIR "/../shared/data/football/data.mat"; }
+
+Dataset load_or_generate(const std::string& path, bool quiet) {
+    if (std::filesystem::exists(path)) return load_football(path);
+    if (!quiet)
+        std::cerr << "note: " << path << " not found; using the generated planar flower dataset instead\n";
+    return flower_dataset();
+}
+
+Progress::Progress(std::string label, std::size_t total)
+    : label_(std::move(label)), total_(total), enabled_(isatty(STDERR_FILENO) && total > 0) {}
+
+void Progress::update(std::size_t done) {
+    if (!enabled_) return;
+    const std::size_t percent = done * 100 / total_;
+    if (percent == last_percent_) return;
+    last_percent_ = percent;
+    const std::size_t width = 30, filled = percent * width / 100;
+    std::fprintf(stderr, "\r%s [%s%s] %3zu%%", label_.c_str(), std::string(filled, '#').c_str(),
+                 std::string(width - filled, ' ').c_str(), percent);
+    std::fflush(stderr);
+}
+
+Progress::~Progress() {
+    if (enabled_) std::fprintf(stderr, "\r%s\r", std::string(label_.size() + 40, ' ').c_str());
+}
+
+namespace {
+
+std::string terminal_for(const std::string& picture) {
+    const std::string ext = std::filesystem::path(picture).extension().string();
+    if (ext == ".svg") return "svg size 800,600 dynamic background rgb 'white'";
+    if (ext == ".pdf") return "pdfcairo size 8in,6in";
+    return "pngcairo size 800,600";
+}
+
+bool run_gnuplot(const std::string& picture, const std::string& script) {
+    const std::string script_path = picture + ".gp";
+    std::ofstream(script_path) << "set terminal " << terminal_for(picture) << "\nset output '" << picture << "'\n"
+                               << script;
+    const std::string command = "gnuplot '" + script_path + "' 2>/dev/null";
+    if (std::system(command.c_str()) != 0) {
+        std::cerr << "warning: gnuplot could not draw " << picture << " (is gnuplot installed?)\n";
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+bool plot_cost_curve(const std::string& picture, const std::vector<std::pair<std::size_t, double>>& costs,
+                     const std::string& title) {
+    const std::string data = picture + ".dat";
+    std::ofstream out(data);
+    for (auto& [i, c] : costs) out << i << " " << repr(c) << "\n";
+    out.close();
+    return run_gnuplot(picture, "set title '" + title + "'\nset xlabel 'iteration'\nset ylabel 'cost'\nset grid\n" +
+                                    "plot '" + data + "' using 1:2 with lines lw 2 title 'cost'\n");
+}
+
+bool plot_decision_boundary(const std::string& picture, Module& model, const LabeledData& data,
+                            const std::string& title) {
+    const std::size_t m = data.X.shape()[1], n = 200;
+    double lo[2] = {1e300, 1e300}, hi[2] = {-1e300, -1e300};
+    for (std::size_t f = 0; f < 2; ++f)
+        for (std::size_t i = 0; i < m; ++i) {
+            lo[f] = std::min(lo[f], data.X.flat(f * m + i));
+            hi[f] = std::max(hi[f], data.X.flat(f * m + i));
+        }
+    Array grid({2, n * n});
+    for (std::size_t r = 0; r < n; ++r)
+        for (std::size_t c = 0; c < n; ++c) {
+            grid.set_flat(r * n + c, lo[0] - 0.1 + (hi[0] - lo[0] + 0.2) * static_cast<double>(c) / (n - 1));
+            grid.set_flat(n * n + r * n + c, lo[1] - 0.1 + (hi[1] - lo[1] + 0.2) * static_cast<double>(r) / (n - 1));
+        }
+    Array p;
+    {
+        const bool was_training = model.training();
+        model.eval();
+        NoGradGuard no_grad;
+        p = model(constant(grid)).value();
+        model.train(was_training);
+    }
+    const std::string grid_path = picture + ".grid.dat", points_path = picture + ".points.dat";
+    std::ofstream g(grid_path);
+    for (std::size_t k = 0; k < n * n; ++k) {
+        g << grid.flat(k) << " " << grid.flat(n * n + k) << " " << (p.flat(k) > 0.5 ? 1 : 0) << "\n";
+        if (k % n == n - 1) g << "\n";
+    }
+    std::ofstream pts(points_path);
+    for (std::size_t i = 0; i < m; ++i) pts << data.X.flat(i) << " " << data.X.flat(m + i) << " " << data.Y.flat(i) << "\n";
+    g.close();
+    pts.close();
+    return run_gnuplot(picture, "set title '" + title + "'\nunset key\nset palette defined (0 '#f4c7c3', 1 '#c6dbef')\n"
+                                    "unset colorbox\nset xrange [" + std::to_string(lo[0] - 0.1) + ":" +
+                                    std::to_string(hi[0] + 0.1) + "]\nset yrange [" + std::to_string(lo[1] - 0.1) + ":" +
+                                    std::to_string(hi[1] + 0.1) + "]\n" + "plot '" + grid_path +
+                                    "' using 1:2:3 with image, '" + points_path +
+                                    "' using 1:2:($3 > 0.5 ? 0x1f77b4 : 0xd62728) with points pt 7 ps 0.8 lc rgb variable\n");
+}
+
+}  // namespace xgrad::examples

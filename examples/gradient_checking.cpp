@@ -1,0 +1,81 @@
+// The course's gradient-checking assignment, in xgrad: check the autodiff gradient of the 3-layer
+// net's cost against central differences, then show the checker catching a broken backward
+// (dW2 doubled, db1 quadrupled — the notebook's planted bugs).
+
+#include <iostream>
+
+#include "common/cli.hpp"
+
+using namespace xgrad;
+namespace ex = xgrad::examples;
+
+namespace {
+
+// A user-defined op: y = x in forward; backward multiplies the gradient by `factor`.
+// It plants the notebook's bugs without touching the framework.
+struct ScaleGradient final : Op {
+    double factor;
+    explicit ScaleGradient(double factor) : factor(factor) {}
+    std::string name() const override { return "scale_gradient"; }
+    std::string label() const override { return "scale_gradient(x" + ex::repr(factor) + ")"; }
+    Array forward(const Inputs& x) override { return *x[0]; }
+    Grads backward(const BackwardArgs& a) const override {
+        Array g = a.grad_out;
+        for (std::size_t i = 0; i < g.size(); ++i) g.set_flat(i, g.flat(i) * factor);
+        return {g};
+    }
+};
+
+Tensor scale_gradient(const Tensor& x, double factor) {
+    return apply_op(std::make_unique<ScaleGradient>(factor), {x});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Gradient checking of the course's 3-layer net (gradient_check_n), with and without planted bugs.",
+                 "gradient_checking"};
+    ex::add_version_flag(app, "gradient_checking");
+    double epsilon = 1e-7;
+    bool verbose = false;
+    app.add_option("--epsilon", epsilon, "Finite-difference step")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_flag("--verbose", verbose, "Also print the worst element of each check");
+    ex::parse_or_exit(app, argc, argv);
+
+    try {
+        // gradient_check_n_test_case()
+        seed(1);
+        const Tensor X = constant(randn({4, 3}), "X");
+        const Tensor Y = constant(Array({1, 3}, {1, 1, 0}), "Y");
+        Tensor W1 = parameter(randn({5, 4}), "W1"), b1 = parameter(randn({5, 1}), "b1");
+        Tensor W2 = parameter(randn({3, 5}), "W2"), b2 = parameter(randn({3, 1}), "b2");
+        Tensor W3 = parameter(randn({1, 3}), "W3"), b3 = parameter(randn({1, 1}), "b3");
+        const std::vector<Tensor> params = {W1, b1, W2, b2, W3, b3};
+
+        auto cost = [&](double dW2_factor, double db1_factor) {
+            Tensor A1 = relu(matmul(W1, X) + scale_gradient(b1, db1_factor));
+            Tensor A2 = relu(matmul(scale_gradient(W2, dW2_factor), A1) + b2);
+            return binary_cross_entropy(sigmoid(matmul(W3, A2) + b3), Y);
+        };
+        GradcheckOptions options;
+        options.epsilon = epsilon;
+        const GradcheckReport correct = gradcheck([&] { return cost(1, 1); }, params, options);
+        const GradcheckReport buggy = gradcheck([&] { return cost(2, 4); }, params, options);
+
+        std::cout << "correct backward: difference = " << ex::repr(correct.difference) << "\n";
+        std::cout << "buggy backward: difference = " << ex::repr(buggy.difference) << "\n";
+        if (verbose) {
+            std::cout << "  correct: " << correct.summary() << "\n";
+            std::cout << "  buggy:   " << buggy.summary() << "\n";
+        }
+        std::cout << (correct.passed ? "Your backward propagation works perfectly fine!"
+                                     : "There is a mistake in the backward propagation!")
+                  << " (correct)\n";
+        std::cout << (buggy.passed ? "The planted bug went unnoticed!" : "There is a mistake in the backward propagation!")
+                  << " (buggy)\n";
+        return correct.passed && !buggy.passed ? 0 : 1;
+    } catch (const std::exception& e) {
+        std::cerr << "gradient_checking: error: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,160 @@
+// The course's regularization notebook as a C++ model script: the 3-layer net on the football data
+// with no regularization, L2, or dropout in any scale mode. See docs/from-numpy-to-xgrad.md.
+//
+//   regularization --keep-prob 0.86 --reseed-each-step     # the notebook's dropout run
+//   regularization --compare                               # all four modes and a table
+
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+
+#include "common/cli.hpp"
+
+using namespace xgrad;
+namespace ex = xgrad::examples;
+
+namespace {
+
+struct Run {
+    std::string mode;
+    RegNetConfig config;
+    TrainReport report;
+};
+
+std::string mode_name(const RegNetConfig& c) {
+    if (c.lambd > 0 && c.keep_prob < 1) return "L2 " + ex::repr(c.lambd) + " + dropout " + ex::repr(c.keep_prob) + " " + scale_name(c.scale);
+    if (c.lambd > 0) return "L2 lambda=" + ex::repr(c.lambd);
+    if (c.keep_prob < 1) return std::string("dropout ") + ex::repr(c.keep_prob) + " " + scale_name(c.scale);
+    return "no regularization";
+}
+
+std::string slug(std::string s) {
+    for (char& ch : s)
+        if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.') ch = '_';
+    return s;
+}
+
+Run run_one(const Dataset& data, const RegNetConfig& config, const std::string& out_dir, bool plots) {
+    Run run{mode_name(config), config, {}};
+    auto model = make_regularization_net(config);
+    ex::Progress progress(run.mode, config.iterations);
+    run.report = train(*model, data, config, [&](std::size_t i, double cost) {
+        if (i % 10000 == 0) std::cout << "Cost after iteration " << i << ": " << ex::repr(cost) << std::endl;
+        progress.update(i + 1);
+    });
+    std::cout << "On the training set: Accuracy: " << ex::repr(run.report.train_accuracy) << "\n";
+    std::cout << "On the test set: Accuracy: " << ex::repr(run.report.test_accuracy) << "\n";
+    if (!out_dir.empty()) {
+        std::filesystem::create_directories(out_dir);
+        const std::string base = out_dir + "/" + slug(run.mode);
+        std::ofstream csv(base + "_costs.csv");
+        csv << "iteration,cost\n";
+        for (auto& [i, c] : run.report.costs) csv << i << "," << ex::repr(c) << "\n";
+        if (plots) {
+            ex::plot_cost_curve(base + "_cost.png", run.report.costs, "Cost: " + run.mode);
+            ex::plot_decision_boundary(base + "_boundary.png", *model, data.train, "Decision boundary: " + run.mode);
+        }
+        std::cerr << "wrote " << base << "_costs.csv" << (plots ? ", _cost.png, _boundary.png" : "") << "\n";
+    }
+    return run;
+}
+
+void write_summary(const std::vector<Run>& runs, const std::string& csv_path, const std::string& json_path) {
+    if (!csv_path.empty()) {
+        std::ofstream csv(csv_path);
+        csv << "mode,lambd,keep_prob,scale,iterations,final_cost,train_accuracy,test_accuracy,seconds\n";
+        for (const Run& r : runs)
+            csv << '"' << r.mode << "\"," << ex::repr(r.config.lambd) << "," << ex::repr(r.config.keep_prob) << ","
+                << scale_name(r.config.scale) << "," << r.config.iterations << "," << ex::repr(r.report.final_cost) << ","
+                << ex::repr(r.report.train_accuracy) << "," << ex::repr(r.report.test_accuracy) << ","
+                << r.report.seconds << "\n";
+    }
+    if (!json_path.empty()) {
+        std::ofstream json(json_path);
+        json << "[\n";
+        for (std::size_t k = 0; k < runs.size(); ++k) {
+            const Run& r = runs[k];
+            json << "  {\"mode\": \"" << r.mode << "\", \"lambd\": " << ex::repr(r.config.lambd)
+                 << ", \"keep_prob\": " << ex::repr(r.config.keep_prob) << ", \"scale\": \"" << scale_name(r.config.scale)
+                 << "\", \"iterations\": " << r.config.iterations << ", \"final_cost\": " << ex::repr(r.report.final_cost)
+                 << ", \"train_accuracy\": " << ex::repr(r.report.train_accuracy)
+                 << ", \"test_accuracy\": " << ex::repr(r.report.test_accuracy) << ", \"seconds\": " << r.report.seconds
+                 << "}" << (k + 1 < runs.size() ? "," : "") << "\n";
+        }
+        json << "]\n";
+    }
+}
+
+void print_table(const std::vector<Run>& runs) {
+    std::cout << "\n" << std::left << std::setw(30) << "mode" << std::setw(22) << "final cost" << std::setw(22)
+              << "train accuracy" << std::setw(10) << "test accuracy" << "\n";
+    std::cout << std::string(86, '-') << "\n";
+    for (const Run& r : runs)
+        std::cout << std::setw(30) << r.mode << std::setw(22) << ex::repr(r.report.final_cost) << std::setw(22)
+                  << ex::repr(r.report.train_accuracy) << ex::repr(r.report.test_accuracy) << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Train the course's 3-layer regularization net (LINEAR→RELU→LINEAR→RELU→LINEAR→SIGMOID)\n"
+                 "with no regularization, L2, or dropout, reproducing the notebook's protocol.",
+                 "regularization"};
+    ex::add_version_flag(app, "regularization");
+    RegNetConfig config;
+    std::string data_path = ex::default_football_path(), scale = "constant", out_dir = "out/regularization";
+    std::string csv_path, json_path;
+    bool compare = false, no_plots = false;
+    app.add_option("--data", data_path, "The football data.mat (falls back to generated flower data if absent)")
+        ->capture_default_str();
+    app.add_option("--lambd", config.lambd, "L2 regularization strength (course: 0.7)")
+        ->capture_default_str()->check(CLI::NonNegativeNumber);
+    app.add_option("--keep-prob", config.keep_prob, "Dropout keep probability in (0, 1] (course: 0.86)")
+        ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+    app.add_option("--scale", scale, "Dropout scale mode")
+        ->capture_default_str()->check(CLI::IsMember({"constant", "measured", "per-example", "classic"}));
+    app.add_flag("--reseed-each-step", config.reseed_each_step,
+                 "Re-seed the generator with 1 before every forward pass, as the notebook does (same masks every step)");
+    app.add_option("--iterations", config.iterations, "Gradient-descent steps")->capture_default_str();
+    app.add_option("--learning-rate", config.learning_rate, "Learning rate")
+        ->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_option("--seed", config.seed, "Seed of the generator the weights are drawn from")->capture_default_str();
+    app.add_flag("--compare", compare,
+                 "Run the four course modes (none, L2 0.7, dropout 0.86 constant, dropout 0.86 measured; the "
+                 "notebook's protocol) and print a comparison table");
+    app.add_option("--out", out_dir, "Directory for the CSV files and pictures ('' = none)")->capture_default_str();
+    app.add_flag("--no-plots", no_plots, "Write CSV files only, no pictures");
+    app.add_option("--csv", csv_path, "Write the run summaries as CSV to this file");
+    app.add_option("--json", json_path, "Write the run summaries as JSON to this file");
+    ex::parse_or_exit(app, argc, argv);
+
+    try {
+        if (config.keep_prob <= 0.0)
+            throw ValueError("--keep-prob " + ex::repr(config.keep_prob) + " is outside the allowed range (0, 1]");
+        config.scale = parse_scale(scale);
+        const Dataset data = ex::load_or_generate(data_path, false);
+        std::cerr << "data: " << data.source << "\n";
+        std::vector<Run> runs;
+        if (compare) {
+            std::vector<RegNetConfig> modes(4, config);
+            modes[0].lambd = 0, modes[0].keep_prob = 1;
+            modes[1].lambd = 0.7, modes[1].keep_prob = 1;
+            modes[2].lambd = 0, modes[2].keep_prob = 0.86, modes[2].scale = DropoutScale::constant;
+            modes[3].lambd = 0, modes[3].keep_prob = 0.86, modes[3].scale = DropoutScale::measured;
+            for (RegNetConfig& m : modes) {
+                m.reseed_each_step = true;
+                std::cout << "\n== " << mode_name(m) << " ==\n";
+                runs.push_back(run_one(data, m, out_dir, !no_plots));
+            }
+            print_table(runs);
+        } else {
+            runs.push_back(run_one(data, config, out_dir, !no_plots));
+        }
+        write_summary(runs, csv_path, json_path);
+    } catch (const std::exception& e) {
+        std::cerr << "regularization: error: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}
