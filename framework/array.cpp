@@ -1,11 +1,71 @@
 #include "framework/array.hpp"
 
 #include <cmath>
+#include <new>
+#include <unordered_map>
 #include <sstream>
 
 #include "framework/errors.hpp"
 
 namespace xgrad {
+
+namespace detail {
+namespace {
+
+constexpr std::align_val_t buffer_alignment{64};
+constexpr std::size_t max_cached_bytes = std::size_t{256} << 20;
+
+struct BufferCache {
+    std::unordered_map<std::size_t, std::vector<void*>> free_blocks;
+    std::size_t cached_bytes = 0;
+    ~BufferCache();
+};
+
+// A trivially destructible flag outlives the cache: blocks freed during thread exit, after the
+// cache is gone, go straight back to the system.
+thread_local bool t_cache_destroyed = false;
+thread_local BufferCache t_cache;
+
+BufferCache::~BufferCache() {
+    t_cache_destroyed = true;
+    for (auto& [bytes, blocks] : free_blocks)
+        for (void* p : blocks) ::operator delete(p, buffer_alignment);
+}
+
+BufferCache* cache() { return t_cache_destroyed ? nullptr : &t_cache; }
+
+}  // namespace
+
+void* buffer_allocate(std::size_t bytes) {
+    if (bytes == 0) bytes = 1;
+    if (BufferCache* c = cache()) {
+        auto it = c->free_blocks.find(bytes);
+        if (it != c->free_blocks.end() && !it->second.empty()) {
+            void* p = it->second.back();
+            it->second.pop_back();
+            c->cached_bytes -= bytes;
+            return p;
+        }
+    }
+    return ::operator new(bytes, buffer_alignment);
+}
+
+void buffer_release(void* pointer, std::size_t bytes) noexcept {
+    if (!pointer) return;
+    if (bytes == 0) bytes = 1;
+    BufferCache* c = cache();
+    if (c && c->cached_bytes + bytes <= max_cached_bytes) {
+        try {
+            c->free_blocks[bytes].push_back(pointer);
+            c->cached_bytes += bytes;
+            return;
+        } catch (...) {  // no memory for the bookkeeping: just free the block
+        }
+    }
+    ::operator delete(pointer, buffer_alignment);
+}
+
+}  // namespace detail
 
 const char* dtype_name(DType dtype) { return dtype == DType::f32 ? "float32" : "float64"; }
 
@@ -28,19 +88,16 @@ std::size_t shape_size(const Shape& shape) {
 Array::Array(Shape shape, DType dtype)
     : shape_(std::move(shape)), size_(shape_size(shape_)), dtype_(dtype), defined_(true) {
     if (dtype_ == DType::f64)
-        buffer_.emplace<std::vector<double>>(size_, 0.0);
+        buffer_.emplace<Buffer<double>>(size_, 0.0);
     else
-        buffer_.emplace<std::vector<float>>(size_, 0.0f);
+        buffer_.emplace<Buffer<float>>(size_, 0.0f);
 }
 
 Array::Array(Shape shape, std::vector<double> values, DType dtype) : Array(std::move(shape), dtype) {
     if (values.size() != size_)
         throw ShapeError("Array: " + std::to_string(values.size()) + " values given for shape " +
                          shape_str(shape_) + " (" + std::to_string(size_) + " elements)");
-    if (dtype_ == DType::f64)
-        buffer_ = std::move(values);
-    else
-        for (std::size_t i = 0; i < size_; ++i) data<float>()[i] = static_cast<float>(values[i]);
+    for (std::size_t i = 0; i < size_; ++i) set_flat(i, values[i]);
 }
 
 Array Array::full(Shape shape, double value, DType dtype) {
@@ -54,7 +111,7 @@ T* Array::data() {
     if (!defined_ || dtype_ != dtype_of<T>())
         throw DTypeError(std::string("Array::data<") + dtype_name(dtype_of<T>()) + ">() on a " +
                          (defined_ ? dtype_name(dtype_) : "undefined") + " array");
-    return std::get<std::vector<T>>(buffer_).data();
+    return std::get<Buffer<T>>(buffer_).data();
 }
 
 template <class T>
@@ -68,15 +125,15 @@ template const float* Array::data<float>() const;
 template const double* Array::data<double>() const;
 
 double Array::flat(std::size_t i) const {
-    return dtype_ == DType::f64 ? std::get<std::vector<double>>(buffer_)[i]
-                                : std::get<std::vector<float>>(buffer_)[i];
+    return dtype_ == DType::f64 ? std::get<Buffer<double>>(buffer_)[i]
+                                : std::get<Buffer<float>>(buffer_)[i];
 }
 
 void Array::set_flat(std::size_t i, double value) {
     if (dtype_ == DType::f64)
-        std::get<std::vector<double>>(buffer_)[i] = value;
+        std::get<Buffer<double>>(buffer_)[i] = value;
     else
-        std::get<std::vector<float>>(buffer_)[i] = static_cast<float>(value);
+        std::get<Buffer<float>>(buffer_)[i] = static_cast<float>(value);
 }
 
 std::size_t Array::flat_index(std::initializer_list<std::size_t> index) const {

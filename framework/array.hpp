@@ -20,6 +20,28 @@ const char* dtype_name(DType dtype);
 std::string shape_str(const Shape& shape);  // "(3, 4)"
 std::size_t shape_size(const Shape& shape);
 
+namespace detail {
+/// Array buffers come from a per-thread cache of freed blocks, keyed by size: a training loop
+/// allocates the same sizes every step, and without the cache glibc returns and re-requests that
+/// memory from the kernel every step (measured: 3x slower steps on the regularization net).
+void* buffer_allocate(std::size_t bytes);
+void buffer_release(void* pointer, std::size_t bytes) noexcept;
+
+template <class T>
+struct BufferAllocator {
+    using value_type = T;
+    BufferAllocator() = default;
+    template <class U>
+    BufferAllocator(const BufferAllocator<U>&) {}
+    T* allocate(std::size_t n) { return static_cast<T*>(buffer_allocate(n * sizeof(T))); }
+    void deallocate(T* p, std::size_t n) noexcept { buffer_release(p, n * sizeof(T)); }
+    friend bool operator==(const BufferAllocator&, const BufferAllocator&) { return true; }
+};
+}  // namespace detail
+
+template <class T>
+using Buffer = std::vector<T, detail::BufferAllocator<T>>;
+
 template <class T>
 constexpr DType dtype_of();
 template <>
@@ -79,7 +101,7 @@ private:
     std::size_t size_ = 0;
     DType dtype_ = DType::f64;
     bool defined_ = false;
-    std::variant<std::vector<double>, std::vector<float>> buffer_;
+    std::variant<Buffer<double>, Buffer<float>> buffer_;
 };
 
 namespace detail {
