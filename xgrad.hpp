@@ -3,6 +3,7 @@
 // It does not include xtensor, so scripts compile quickly against the prebuilt library.
 
 #include "framework/array.hpp"
+#include "framework/dot.hpp"
 #include "framework/engine.hpp"
 #include "framework/errors.hpp"
 #include "framework/gradcheck.hpp"

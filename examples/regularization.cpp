@@ -35,13 +35,38 @@ std::string slug(std::string s) {
     return s;
 }
 
-Run run_one(const Dataset& data, const RegNetConfig& config, const std::string& out_dir, bool plots) {
+struct GraphExport {
+    std::string dot_path, render_path;
+    bool backward = false;
+};
+
+void export_graph(const Tensor& cost, const GraphExport& g, const std::string& mode) {
+    DotOptions options;
+    options.backward = g.backward;
+    options.grad_norms = true;
+    options.show_saved = true;
+    options.title = std::string(g.backward ? "backward" : "forward") + " graph of one training step: " + mode;
+    const std::string dot = to_dot(cost, options);
+    if (!g.dot_path.empty()) {
+        std::ofstream(g.dot_path) << dot;
+        std::cerr << "wrote " << g.dot_path << "\n";
+    }
+    if (!g.render_path.empty()) {
+        render_dot(dot, g.render_path);
+        std::cerr << "wrote " << g.render_path << "\n";
+    }
+}
+
+Run run_one(const Dataset& data, const RegNetConfig& config, const std::string& out_dir, bool plots,
+            const GraphExport& graph = {}) {
     Run run{mode_name(config), config, {}};
     auto model = make_regularization_net(config);
     ex::Progress progress(run.mode, config.iterations);
     run.report = train(*model, data, config, [&](std::size_t i, double cost) {
         if (i % 10000 == 0) std::cout << "Cost after iteration " << i << ": " << ex::repr(cost) << std::endl;
         progress.update(i + 1);
+    }, [&](const Tensor& cost) {
+        if (!graph.dot_path.empty() || !graph.render_path.empty()) export_graph(cost, graph, run.mode);
     });
     std::cout << "On the training set: Accuracy: " << ex::repr(run.report.train_accuracy) << "\n";
     std::cout << "On the test set: Accuracy: " << ex::repr(run.report.test_accuracy) << "\n";
@@ -106,6 +131,8 @@ int main(int argc, char** argv) {
     std::string data_path = ex::default_football_path(), scale = "constant", out_dir = "out/regularization";
     std::string csv_path, json_path;
     bool compare = false, no_plots = false;
+    GraphExport graph;
+    std::string graph_kind = "forward";
     app.add_option("--data", data_path, "The football data.mat (falls back to generated flower data if absent)")
         ->capture_default_str();
     app.add_option("--lambd", config.lambd, "L2 regularization strength (course: 0.7)")
@@ -127,7 +154,12 @@ int main(int argc, char** argv) {
     app.add_flag("--no-plots", no_plots, "Write CSV files only, no pictures");
     app.add_option("--csv", csv_path, "Write the run summaries as CSV to this file");
     app.add_option("--json", json_path, "Write the run summaries as JSON to this file");
+    app.add_option("--dot", graph.dot_path, "Write the graph of the first training step as Graphviz DOT");
+    app.add_option("--render", graph.render_path, "Render that graph with Graphviz to FILE.svg, .png or .pdf");
+    app.add_option("--graph", graph_kind, "Which graph --dot/--render show")
+        ->capture_default_str()->check(CLI::IsMember({"forward", "backward"}));
     ex::parse_or_exit(app, argc, argv);
+    graph.backward = graph_kind == "backward";
 
     try {
         if (config.keep_prob <= 0.0)
@@ -149,7 +181,7 @@ int main(int argc, char** argv) {
             }
             print_table(runs);
         } else {
-            runs.push_back(run_one(data, config, out_dir, !no_plots));
+            runs.push_back(run_one(data, config, out_dir, !no_plots, graph));
         }
         write_summary(runs, csv_path, json_path);
     } catch (const std::exception& e) {

@@ -11,6 +11,7 @@ namespace xgrad {
 namespace {
 thread_local bool t_grad_enabled = true;
 thread_local bool t_anomaly_detection = false;
+thread_local std::string t_scope;
 std::atomic<std::uint64_t> g_walk_epoch{0};
 
 std::string describe(const Node& node) {
@@ -50,6 +51,14 @@ bool grad_enabled() { return t_grad_enabled; }
 NoGradGuard::NoGradGuard() : previous_(t_grad_enabled) { t_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { t_grad_enabled = previous_; }
 
+ScopeGuard::ScopeGuard(const std::string& name) : previous_length_(t_scope.size()), active_(!name.empty()) {
+    if (active_) t_scope += (t_scope.empty() ? "" : "/") + name;
+}
+ScopeGuard::~ScopeGuard() {
+    if (active_) t_scope.resize(previous_length_);
+}
+const std::string& current_scope() { return t_scope; }
+
 bool anomaly_detection_enabled() { return t_anomaly_detection; }
 AnomalyGuard::AnomalyGuard(bool enabled) : previous_(t_anomaly_detection) { t_anomaly_detection = enabled; }
 AnomalyGuard::~AnomalyGuard() { t_anomaly_detection = previous_; }
@@ -80,6 +89,7 @@ Tensor apply_op(std::unique_ptr<Op> op, const std::vector<Tensor>& inputs) {
     if (any_requires_grad && t_grad_enabled) {
         node->requires_grad = true;
         node->op = std::move(op);
+        node->scope = t_scope;
         node->inputs.reserve(inputs.size());
         for (const Tensor& t : inputs) node->inputs.push_back(t.node());
     }

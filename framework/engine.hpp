@@ -3,6 +3,7 @@
 // point every non-leaf node is built through; backward walks the graph in reverse topological order.
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "framework/tensor.hpp"
@@ -34,6 +35,22 @@ public:
 private:
     bool previous_;
 };
+
+/// RAII scope naming the module whose ops are being recorded (nested scopes join with '/').
+/// Module::operator() opens one; DOT export groups each scope's nodes into a cluster.
+class ScopeGuard {
+public:
+    explicit ScopeGuard(const std::string& name);
+    ~ScopeGuard();
+    ScopeGuard(const ScopeGuard&) = delete;
+    ScopeGuard& operator=(const ScopeGuard&) = delete;
+
+private:
+    std::size_t previous_length_;
+    bool active_;
+};
+/// The current scope path ("" outside any module).
+const std::string& current_scope();
 
 /// Opt-in NaN/Inf detection (like torch.autograd.detect_anomaly): every op's output and every
 /// gradient is checked, and the first non-finite value raises AnomalyError naming the op.

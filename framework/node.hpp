@@ -24,6 +24,8 @@ struct Node {
     std::string name;
     /// Where the op was recorded (file:line), kept for error and anomaly reports.
     std::string created_at;
+    /// The module path active when the op was recorded ("layer1"): DOT export draws it as a cluster.
+    std::string scope;
     bool requires_grad = false;
     /// Set after a backward without retain_graph: the op's saved tensors are gone.
     bool released = false;

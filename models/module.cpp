@@ -2,9 +2,15 @@
 
 #include <cmath>
 
+#include "framework/engine.hpp"
 #include "framework/errors.hpp"
 
 namespace xgrad {
+
+Tensor Module::operator()(const Tensor& x) {
+    ScopeGuard scope(scope_name_);
+    return forward(x);
+}
 
 std::vector<Tensor> Module::parameters() const {
     std::vector<Tensor> out;
@@ -80,7 +86,7 @@ Tensor Dropout::forward(const Tensor& x) {
 
 Tensor Sequential::forward(const Tensor& x) {
     Tensor h = x;
-    for (auto& layer : layers_) h = layer->forward(h);
+    for (auto& layer : layers_) h = (*layer)(h);
     return h;
 }
 

@@ -20,7 +20,12 @@ class Module {
 public:
     virtual ~Module() = default;
     virtual Tensor forward(const Tensor& x) = 0;
-    Tensor operator()(const Tensor& x) { return forward(x); }
+    /// forward() inside this module's scope, so DOT export can draw the module as a cluster.
+    Tensor operator()(const Tensor& x);
+
+    /// The name DOT export shows for this module's cluster ("" = no cluster of its own).
+    const std::string& scope_name() const { return scope_name_; }
+    void set_scope_name(std::string name) { scope_name_ = std::move(name); }
 
     /// Parameters of this module and its sub-modules, in registration order.
     std::vector<Tensor> parameters() const;
@@ -46,6 +51,7 @@ private:
     std::vector<std::pair<std::string, Tensor>> parameters_;
     std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
     bool training_ = true;
+    std::string scope_name_;
 };
 
 /// Weight initializers, all drawn from a numpy-compatible generator so a C++ model starts from the

@@ -19,17 +19,24 @@ RegularizationNet::RegularizationNet(const std::vector<std::size_t>& layer_dims,
         lo.weight_name = "W" + std::to_string(l);
         lo.bias_name = "b" + std::to_string(l);
         lo.generator = &gen;
-        linears_.push_back(layers_->add(std::make_shared<Linear>(layer_dims[l - 1], layer_dims[l], lo)));
+        // Each layer's modules share one scope name, so DOT export draws "layer1", "layer2", ...
+        const std::string layer = "layer" + std::to_string(l);
+        auto add = [&](std::shared_ptr<Module> m) {
+            m->set_scope_name(layer);
+            layers_->add(std::move(m));
+        };
+        linears_.push_back(std::make_shared<Linear>(layer_dims[l - 1], layer_dims[l], lo));
+        add(linears_.back());
         if (l < L) {
-            layers_->add(std::make_shared<ReLU>());
+            add(std::make_shared<ReLU>());
             if (keep_prob < 1.0) {
                 DropoutOptions d;
                 d.keep_prob = keep_prob;
                 d.scale = scale;
-                layers_->add(std::make_shared<Dropout>(d));
+                add(std::make_shared<Dropout>(d));
             }
         } else {
-            layers_->add(std::make_shared<Sigmoid>());
+            add(std::make_shared<Sigmoid>());
         }
     }
 }
@@ -71,7 +78,8 @@ std::unique_ptr<RegularizationNet> make_regularization_net(const RegNetConfig& c
 }
 
 TrainReport train(RegularizationNet& model, const Dataset& data, const RegNetConfig& config,
-                  const IterationCallback& on_iteration) {
+                  const IterationCallback& on_iteration,
+                  const std::function<void(const Tensor& cost)>& after_first_backward) {
     if (data.train.X.shape().at(0) != config.layer_dims.front())
         throw ShapeError("regularization net: data has " + std::to_string(data.train.X.shape()[0]) +
                          " features but layer_dims starts with " + std::to_string(config.layer_dims.front()));
@@ -90,6 +98,7 @@ TrainReport train(RegularizationNet& model, const Dataset& data, const RegNetCon
                                std::to_string(i));
         optimizer.zero_grad();
         cost.backward();
+        if (i == 0 && after_first_backward) after_first_backward(cost);
         optimizer.step();
         if (config.record_every && i % config.record_every == 0) report.costs.emplace_back(i, c);
         if (on_iteration) on_iteration(i, c);

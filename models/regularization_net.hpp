@@ -61,7 +61,10 @@ using IterationCallback = std::function<void(std::size_t iteration, double cost)
 std::unique_ptr<RegularizationNet> make_regularization_net(const RegNetConfig& config);
 /// The notebook's model() loop: `iterations` full-batch steps (forward, cost, backward,
 /// W -= lr·dW), then accuracies on train and test.
+/// after_first_backward sees the cost of step 0 once its backward has run (graph export, with
+/// gradient norms); the step's update happens after it returns.
 TrainReport train(RegularizationNet& model, const Dataset& data, const RegNetConfig& config,
-                  const IterationCallback& on_iteration = {});
+                  const IterationCallback& on_iteration = {},
+                  const std::function<void(const Tensor& cost)>& after_first_backward = {});
 
 }  // namespace xgrad

@@ -1,0 +1,228 @@
+#include "framework/dot.hpp"
+
+#include <graphviz/cgraph.h>
+#include <graphviz/gvc.h>
+
+#include <cmath>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <sstream>
+#include <unordered_map>
+
+#include "framework/engine.hpp"
+#include "framework/errors.hpp"
+
+namespace xgrad {
+
+std::string dot_escape(const std::string& text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size();) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c < 0x80) {
+            if (c == '"' || c == '\\') {
+                out += '\\';
+                out += static_cast<char>(c);
+            } else if (c == '\n') {
+                out += "\\n";
+            } else if (c >= 0x20 && c != 0x7f) {
+                out += static_cast<char>(c);
+            }
+            ++i;
+            continue;
+        }
+        // Copy a well-formed UTF-8 sequence; replace anything else.
+        const std::size_t len = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+        bool ok = len > 0 && i + len <= text.size();
+        for (std::size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
+        if (ok) {
+            out.append(text, i, len);
+            i += len;
+        } else {
+            out += "\xef\xbf\xbd";
+            ++i;
+        }
+    }
+    return out;
+}
+
+namespace {
+
+std::string number(double v) {
+    std::ostringstream os;
+    os.precision(4);
+    os << v;
+    return os.str();
+}
+
+std::string describe_value(const Node& n) {
+    return shape_str(n.value.shape()) + " " + dtype_name(n.value.dtype());
+}
+
+std::string node_label(const Node& n, const DotOptions& options) {
+    std::string label;
+    if (n.is_leaf()) {
+        label = n.name.empty() ? (n.requires_grad ? "parameter" : "constant") : n.name;
+        if (n.value.size() == 1 && n.name.empty()) label = number(n.value.flat(0));
+    } else {
+        label = options.backward ? n.op->name() + "_backward" : n.op->label();
+    }
+    label += "\n" + describe_value(n);
+    if (!n.is_leaf()) {
+        for (const auto& [key, value] : n.op->attributes()) label += "\n" + key + ": " + value;
+        if (options.show_saved)
+            label += n.released ? "\nsaved: released" : "\nsaved: " + std::to_string(n.op->saved_bytes()) + " B";
+    }
+    if (options.grad_norms && !std::isnan(n.grad_norm)) label += "\n|grad| = " + number(n.grad_norm);
+    return label;
+}
+
+std::string node_style(const Node& n, const DotOptions& options) {
+    if (!n.is_leaf()) {
+        const bool dropout = n.op->name() == "dropout";
+        return std::string("shape=box, style=\"rounded,filled\", fillcolor=\"") + (dropout ? "#fde0c5" : "#dbe9f6") + "\"";
+    }
+    if (n.requires_grad) {
+        const bool starved = options.mark_no_grad && std::isnan(n.grad_norm) && !n.grad.defined();
+        return std::string("shape=box, style=filled, fillcolor=\"") + (starved ? "#f8b4b4\", color=\"#c00000" : "#fff2b3") +
+               "\"";
+    }
+    return "shape=ellipse, style=filled, fillcolor=\"#eeeeee\"";
+}
+
+}  // namespace
+
+void write_dot(std::ostream& out, const Tensor& root, const DotOptions& options) {
+    if (!root.defined()) throw GraphError("to_dot: called on an undefined Tensor");
+    const std::vector<Node*> order = topological_order(*root.node());
+    std::unordered_map<const Node*, std::size_t> id;
+    id.reserve(order.size());
+    for (std::size_t i = 0; i < order.size(); ++i) id.emplace(order[i], i);
+
+    // A parameter joins the cluster of its first consumer, so each layer shows its own W and b.
+    std::vector<std::string> scope(order.size());
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        const Node& n = *order[i];
+        if (n.is_leaf()) continue;
+        scope[i] = n.scope;
+        for (const auto& in : n.inputs) {
+            const std::size_t k = id.at(in.get());
+            if (in->is_leaf() && in->requires_grad && scope[k].empty()) scope[k] = n.scope;
+        }
+    }
+    auto visible = [&](const Node& n) { return !options.backward || n.requires_grad; };
+
+    out << "digraph xgrad {\n";
+    out << "  graph [rankdir=" << (options.backward ? "TB" : "BT") << ", fontname=\"Helvetica\"";
+    if (!options.title.empty()) out << ", label=\"" << dot_escape(options.title) << "\", labelloc=t";
+    out << "];\n";
+    out << "  node [fontname=\"Helvetica\", fontsize=10];\n  edge [fontname=\"Helvetica\", fontsize=9];\n";
+
+    // Nodes, grouped by cluster in order of first appearance (deterministic).
+    std::vector<std::string> clusters;
+    std::map<std::string, std::vector<std::size_t>> members;
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        if (!visible(*order[i])) continue;
+        const std::string& s = options.clusters ? scope[i] : std::string();
+        if (!members.count(s)) clusters.push_back(s);
+        members[s].push_back(i);
+    }
+    std::size_t cluster_no = 0;
+    for (const std::string& s : clusters) {
+        const std::string indent = s.empty() ? "  " : "    ";
+        if (!s.empty())
+            out << "  subgraph cluster_" << cluster_no++ << " {\n    label=\"" << dot_escape(s)
+                << "\"; style=\"rounded,dashed\"; color=\"#888888\";\n";
+        for (std::size_t i : members[s]) {
+            const Node& n = *order[i];
+            out << indent << "n" << i << " [label=\"" << dot_escape(node_label(n, options)) << "\", "
+                << node_style(n, options) << "];\n";
+        }
+        if (!s.empty()) out << "  }\n";
+    }
+
+    // Edges: forward, input → op; backward, op → each input that receives a gradient.
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        const Node& n = *order[i];
+        if (n.is_leaf() || !visible(n)) continue;
+        for (std::size_t k = 0; k < n.inputs.size(); ++k) {
+            const Node& in = *n.inputs[k];
+            if (!visible(in)) continue;
+            const std::size_t j = id.at(&in);
+            if (options.backward)
+                out << "  n" << i << " -> n" << j;
+            else
+                out << "  n" << j << " -> n" << i;
+            if (n.inputs.size() > 1) out << " [label=\"" << k << "\"]";
+            out << ";\n";
+        }
+    }
+    out << "}\n";
+}
+
+std::string to_dot(const Tensor& root, const DotOptions& options) {
+    std::ostringstream out;
+    write_dot(out, root, options);
+    return out.str();
+}
+
+namespace {
+
+struct GraphvizSession {
+    GVC_t* context = gvContext();
+    Agraph_t* graph = nullptr;
+    ~GraphvizSession() {
+        if (graph) {
+            gvFreeLayout(context, graph);
+            agclose(graph);
+        }
+        gvFreeContext(context);
+    }
+};
+
+std::string last_graphviz_error() {
+    const char* msg = aglasterr();
+    std::string s = msg ? msg : "";
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return s.empty() ? "no message" : s;
+}
+
+/// Parses and lays out; returns an empty string on success, the reason otherwise.
+std::string lay_out(GraphvizSession& session, const std::string& dot) {
+    agseterr(AGMAX);  // collect messages instead of printing them
+    session.graph = agmemread(dot.c_str());
+    if (!session.graph) return "Graphviz could not parse the DOT text (" + last_graphviz_error() + ")";
+    if (gvLayout(session.context, session.graph, "dot") != 0) return "Graphviz could not lay out the graph (" + last_graphviz_error() + ")";
+    return {};
+}
+
+}  // namespace
+
+bool graphviz_accepts(const std::string& dot, std::string* error) {
+    GraphvizSession session;
+    const std::string reason = lay_out(session, dot);
+    if (error) *error = reason;
+    return reason.empty();
+}
+
+void render_dot(const std::string& dot, const std::string& path) {
+    const std::string ext = std::filesystem::path(path).extension().string();
+    if (ext != ".svg" && ext != ".png" && ext != ".pdf")
+        throw ValueError("render_dot: cannot tell the format of '" + path + "' (use .svg, .png or .pdf)");
+    GraphvizSession session;
+    if (!session.context) throw GraphError("render_dot: Graphviz could not start (gvContext failed)");
+    if (const std::string reason = lay_out(session, dot); !reason.empty()) throw GraphError("render_dot: " + reason);
+    {
+        std::FILE* probe = std::fopen(path.c_str(), "wb");
+        if (!probe) throw IoError(path + ": cannot write (" + std::strerror(errno) + ")");
+        std::fclose(probe);
+    }
+    if (gvRenderFilename(session.context, session.graph, ext.c_str() + 1, path.c_str()) != 0)
+        throw GraphError("render_dot: Graphviz could not render " + path + " (" + last_graphviz_error() +
+                         "; is the " + (ext.c_str() + 1) + " plugin installed?)");
+}
+
+}  // namespace xgrad
