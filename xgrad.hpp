@@ -8,6 +8,7 @@
 #include "framework/errors.hpp"
 #include "framework/gradcheck.hpp"
 #include "framework/mask_replay.hpp"
+#include "framework/npy.hpp"
 #include "framework/random.hpp"
 #include "framework/tensor.hpp"
 #include "ops/ops.hpp"

@@ -4,6 +4,9 @@
 
 #include "framework/engine.hpp"
 #include "framework/errors.hpp"
+#include "framework/npy.hpp"
+
+#include <map>
 
 namespace xgrad {
 
@@ -88,6 +91,34 @@ Tensor Sequential::forward(const Tensor& x) {
     Tensor h = x;
     for (auto& layer : layers_) h = (*layer)(h);
     return h;
+}
+
+void save_parameters(const Module& module, const std::string& path) {
+    std::map<std::string, Array> arrays;
+    for (const auto& [name, t] : module.named_parameters())
+        if (!arrays.emplace(name, t.value()).second)
+            throw ValueError("save_parameters: two parameters are named '" + name + "'");
+    save_npz(path, arrays);
+}
+
+void load_parameters(Module& module, const std::string& path) {
+    std::map<std::string, Array> arrays = load_npz(path);
+    auto named = module.named_parameters();
+    // Check everything first, so a bad file leaves the module untouched.
+    for (const auto& [name, t] : named) {
+        const auto it = arrays.find(name);
+        if (it == arrays.end()) throw IoError(path + ": parameter '" + name + "' is missing");
+        if (it->second.shape() != t.shape())
+            throw IoError(path + ": parameter '" + name + "' has shape " + shape_str(it->second.shape()) +
+                          ", the model needs " + shape_str(t.shape()));
+    }
+    if (arrays.size() != named.size())
+        for (const auto& [name, a] : arrays) {
+            bool known = false;
+            for (const auto& [n, t] : named) known = known || n == name;
+            if (!known) throw IoError(path + ": holds '" + name + "', which the model has no parameter for");
+        }
+    for (auto& [name, t] : named) t.mutable_value() = arrays.at(name).astype(t.dtype());
 }
 
 Tensor l2_penalty(const std::vector<Tensor>& weights, double lambd, std::size_t m) {

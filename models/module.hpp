@@ -117,6 +117,13 @@ private:
     std::vector<std::shared_ptr<Module>> layers_;
 };
 
+/// Saves every named parameter into a numpy .npz (numpy.load(path)["W1"] reads it back).
+void save_parameters(const Module& module, const std::string& path);
+/// Loads parameters saved by save_parameters (or numpy.savez): every parameter of the module must be
+/// present with its shape; values are converted to the parameter's dtype. IoError names the path
+/// and the parameter that is missing, extra or of the wrong shape; the module is unchanged then.
+void load_parameters(Module& module, const std::string& path);
+
 /// λ/(2m) · Σ_W ||W||², built in the graph (so it shows in gradient checks and DOT exports).
 Tensor l2_penalty(const std::vector<Tensor>& weights, double lambd, std::size_t m);
 

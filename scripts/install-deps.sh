@@ -10,6 +10,8 @@ packages=(
   libmatio-dev            # reads the course's MATLAB v5 data.mat
   libcli11-dev            # command-line parsing for the examples
   libfmt-dev
+  zlib1g-dev              # .npz files (zip, CRC32, deflate)
+  python3-numpy           # the numpy interop test
   gnuplot-nox             # cost curves and decision boundaries
   graphviz libgraphviz-dev
 )

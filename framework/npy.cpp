@@ -1,0 +1,327 @@
+#include "framework/npy.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <limits>
+
+#include "framework/errors.hpp"
+
+namespace xgrad {
+
+namespace {
+
+constexpr char magic[] = "\x93NUMPY";
+constexpr std::size_t max_elements = std::size_t{1} << 40;
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw IoError(path + ": cannot open (" + std::strerror(errno) + ")");
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    if (!out) throw IoError(path + ": cannot write (" + std::strerror(errno) + ")");
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) throw IoError(path + ": write failed (" + std::strerror(errno) + ")");
+}
+
+template <class T>
+T read_le(const std::string& b, std::size_t at) {
+    T v{};
+    std::memcpy(&v, b.data() + at, sizeof(T));
+    if constexpr (std::endian::native == std::endian::big) std::reverse(reinterpret_cast<char*>(&v), reinterpret_cast<char*>(&v) + sizeof(T));
+    return v;
+}
+
+template <class T>
+void put_le(std::string& b, T v) {
+    char raw[sizeof(T)];
+    std::memcpy(raw, &v, sizeof(T));
+    if constexpr (std::endian::native == std::endian::big) std::reverse(raw, raw + sizeof(T));
+    b.append(raw, sizeof(T));
+}
+
+/// The value of key 'name' in numpy's header dict, as raw text (up to the next top-level comma).
+std::string header_field(const std::string& header, const std::string& name, const std::string& where) {
+    const std::string key = "'" + name + "'";
+    const auto at = header.find(key);
+    if (at == std::string::npos) throw IoError(where + ": .npy header has no " + key + " (header: " + header + ")");
+    std::size_t i = header.find(':', at + key.size());
+    if (i == std::string::npos) throw IoError(where + ": malformed .npy header: " + header);
+    ++i;
+    while (i < header.size() && header[i] == ' ') ++i;
+    std::size_t end = i;
+    if (end < header.size() && header[end] == '(') {
+        end = header.find(')', end);
+        if (end == std::string::npos) throw IoError(where + ": malformed shape in .npy header: " + header);
+        ++end;
+    } else {
+        while (end < header.size() && header[end] != ',' && header[end] != '}') ++end;
+    }
+    return header.substr(i, end - i);
+}
+
+Shape parse_shape(const std::string& text, const std::string& where) {
+    Shape shape;
+    std::size_t total = 1;
+    std::size_t i = 1;  // after '('
+    while (i < text.size()) {
+        while (i < text.size() && (text[i] == ' ' || text[i] == ',')) ++i;
+        if (i >= text.size() || text[i] == ')') break;
+        if (!std::isdigit(static_cast<unsigned char>(text[i])))
+            throw IoError(where + ": malformed shape " + text + " in .npy header");
+        std::size_t d = 0;
+        while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+            if (d > max_elements) throw IoError(where + ": dimension too large in shape " + text);
+            d = d * 10 + static_cast<std::size_t>(text[i++] - '0');
+        }
+        if (d && total > max_elements / d) throw IoError(where + ": shape " + text + " is too large");
+        total *= d ? d : 1;
+        shape.push_back(d);
+    }
+    if (text.empty() || text.front() != '(' || text.back() != ')') throw IoError(where + ": malformed shape " + text);
+    return shape;
+}
+
+template <class T>
+T swap_bytes(T v) {
+    char raw[sizeof(T)];
+    std::memcpy(raw, &v, sizeof(T));
+    std::reverse(raw, raw + sizeof(T));
+    std::memcpy(&v, raw, sizeof(T));
+    return v;
+}
+
+}  // namespace
+
+std::string npy_bytes(const Array& array) {
+    const char* descr = array.dtype() == DType::f32 ? "<f4" : "<f8";
+    std::string shape = "(";
+    for (std::size_t d : array.shape()) shape += std::to_string(d) + ", ";
+    if (array.ndim() > 1) shape.resize(shape.size() - 2);
+    if (array.ndim() == 1) shape.resize(shape.size() - 1);
+    shape += ")";
+    std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+    // Pad with spaces so the data starts on a 64-byte boundary, header ends with '\n' (format 1.0).
+    const std::size_t unpadded = 10 + header.size() + 1;
+    header.append((64 - unpadded % 64) % 64, ' ');
+    header += '\n';
+    std::string out(magic, 6);
+    out += '\x01';
+    out += '\x00';
+    put_le<std::uint16_t>(out, static_cast<std::uint16_t>(header.size()));
+    out += header;
+    detail::dispatch(array.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        const T* p = array.data<T>();
+        for (std::size_t i = 0; i < array.size(); ++i) put_le(out, p[i]);
+    });
+    return out;
+}
+
+Array parse_npy(const std::string& b, const std::string& where) {
+    if (b.size() < 10 || b.compare(0, 6, magic, 6) != 0) throw IoError(where + ": not a .npy file (bad magic)");
+    const auto major = static_cast<unsigned char>(b[6]);
+    std::size_t header_len, offset;
+    if (major == 1) {
+        header_len = read_le<std::uint16_t>(b, 8);
+        offset = 10;
+    } else if (major == 2 || major == 3) {
+        if (b.size() < 12) throw IoError(where + ": truncated .npy header");
+        header_len = read_le<std::uint32_t>(b, 8);
+        offset = 12;
+    } else {
+        throw IoError(where + ": unsupported .npy format version " + std::to_string(major));
+    }
+    if (header_len > b.size() - offset) throw IoError(where + ": truncated .npy header");
+    const std::string header = b.substr(offset, header_len);
+    offset += header_len;
+
+    const std::string descr = header_field(header, "descr", where);
+    DType dtype;
+    bool big_endian = false;
+    if (descr == "'<f8'" || descr == "'=f8'") dtype = DType::f64;
+    else if (descr == "'<f4'" || descr == "'=f4'") dtype = DType::f32;
+    else if (descr == "'>f8'") dtype = DType::f64, big_endian = true;
+    else if (descr == "'>f4'") dtype = DType::f32, big_endian = true;
+    else throw IoError(where + ": dtype " + descr + " is not supported (float32 or float64 only)");
+    const std::string fortran = header_field(header, "fortran_order", where);
+    if (fortran != "False" && fortran != "True") throw IoError(where + ": malformed fortran_order " + fortran);
+    const Shape shape = parse_shape(header_field(header, "shape", where), where);
+
+    Array out(shape, dtype);
+    const std::size_t bytes = out.nbytes();
+    if (b.size() - offset != bytes)
+        throw IoError(where + ": shape " + shape_str(shape) + " needs " + std::to_string(bytes) + " bytes of data, the file has " +
+                      std::to_string(b.size() - offset));
+    detail::dispatch(dtype, [&](auto tag) {
+        using T = decltype(tag);
+        T* p = out.data<T>();
+        std::memcpy(p, b.data() + offset, bytes);
+        const bool swap = big_endian == (std::endian::native == std::endian::little);
+        if (swap)
+            for (std::size_t i = 0; i < out.size(); ++i) p[i] = swap_bytes(p[i]);
+        if (fortran == "True" && shape.size() > 1) {
+            // Column-major on disk: element (i0, ..., ik) sits at Σ i_j · stride_j with stride_0 = 1.
+            Array c_order(shape, dtype);
+            T* q = c_order.data<T>();
+            std::vector<std::size_t> index(shape.size(), 0);
+            for (std::size_t flat = 0; flat < out.size(); ++flat) {
+                std::size_t f = 0, stride = 1;
+                for (std::size_t d = 0; d < shape.size(); ++d) {
+                    f += index[d] * stride;
+                    stride *= shape[d];
+                }
+                q[flat] = p[f];
+                for (std::size_t d = shape.size(); d-- > 0;) {
+                    if (++index[d] < shape[d]) break;
+                    index[d] = 0;
+                }
+            }
+            out = std::move(c_order);
+        }
+    });
+    return out;
+}
+
+void save_npy(const std::string& path, const Array& array) { write_file(path, npy_bytes(array)); }
+Array load_npy(const std::string& path) { return parse_npy(read_file(path), path); }
+
+void save_npz(const std::string& path, const std::map<std::string, Array>& arrays) {
+    // A stored (uncompressed) zip, as numpy.savez writes: local headers, data, central directory.
+    std::string zip, central;
+    std::uint16_t count = 0;
+    for (const auto& [name, array] : arrays) {
+        if (name.empty() || name.find('/') != std::string::npos)
+            throw ValueError("save_npz: invalid array name '" + name + "'");
+        const std::string member = name + ".npy";
+        const std::string data = npy_bytes(array);
+        if (data.size() > 0xffffffffu || zip.size() > 0xffffffffu) throw IoError(path + ": too large for a zip without zip64");
+        const auto crc = static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+        const auto offset = static_cast<std::uint32_t>(zip.size());
+        auto common = [&](std::string& out) {
+            put_le<std::uint16_t>(out, 20);  // version needed
+            put_le<std::uint16_t>(out, 0);   // flags
+            put_le<std::uint16_t>(out, 0);   // method: stored
+            put_le<std::uint16_t>(out, 0);   // time
+            put_le<std::uint16_t>(out, 0x21);  // date: 1980-01-01
+            put_le<std::uint32_t>(out, crc);
+            put_le<std::uint32_t>(out, static_cast<std::uint32_t>(data.size()));
+            put_le<std::uint32_t>(out, static_cast<std::uint32_t>(data.size()));
+            put_le<std::uint16_t>(out, static_cast<std::uint16_t>(member.size()));
+            put_le<std::uint16_t>(out, 0);  // extra length
+        };
+        put_le<std::uint32_t>(zip, 0x04034b50);
+        common(zip);
+        zip += member;
+        zip += data;
+        put_le<std::uint32_t>(central, 0x02014b50);
+        put_le<std::uint16_t>(central, 20);  // version made by
+        common(central);
+        put_le<std::uint16_t>(central, 0);  // comment length
+        put_le<std::uint16_t>(central, 0);  // disk
+        put_le<std::uint16_t>(central, 0);  // internal attributes
+        put_le<std::uint32_t>(central, 0);  // external attributes
+        put_le<std::uint32_t>(central, offset);
+        central += member;
+        ++count;
+    }
+    const auto central_offset = static_cast<std::uint32_t>(zip.size());
+    zip += central;
+    put_le<std::uint32_t>(zip, 0x06054b50);
+    put_le<std::uint16_t>(zip, 0);
+    put_le<std::uint16_t>(zip, 0);
+    put_le<std::uint16_t>(zip, count);
+    put_le<std::uint16_t>(zip, count);
+    put_le<std::uint32_t>(zip, static_cast<std::uint32_t>(central.size()));
+    put_le<std::uint32_t>(zip, central_offset);
+    put_le<std::uint16_t>(zip, 0);
+    write_file(path, zip);
+}
+
+std::map<std::string, Array> parse_npz(const std::string& b, const std::string& where) {
+    // Find the end-of-central-directory record (it may be followed by a comment of up to 64 KiB).
+    if (b.size() < 22) throw IoError(where + ": not a .npz (zip) file: too short");
+    std::size_t eocd = std::string::npos;
+    for (std::size_t i = b.size() - 22 + 1; i-- > 0 && b.size() - i <= 22 + 65535;)
+        if (read_le<std::uint32_t>(b, i) == 0x06054b50) {
+            eocd = i;
+            break;
+        }
+    if (eocd == std::string::npos) throw IoError(where + ": not a .npz (zip) file: no end-of-central-directory record");
+    const std::size_t entries = read_le<std::uint16_t>(b, eocd + 10);
+    std::size_t at = read_le<std::uint32_t>(b, eocd + 16);
+    std::map<std::string, Array> out;
+    for (std::size_t e = 0; e < entries; ++e) {
+        if (at > b.size() || b.size() - at < 46 || read_le<std::uint32_t>(b, at) != 0x02014b50)
+            throw IoError(where + ": corrupt zip central directory (entry " + std::to_string(e) + ")");
+        const auto method = read_le<std::uint16_t>(b, at + 10);
+        const auto crc = read_le<std::uint32_t>(b, at + 16);
+        std::uint64_t compressed = read_le<std::uint32_t>(b, at + 20);
+        std::uint64_t size = read_le<std::uint32_t>(b, at + 24);
+        const std::size_t name_len = read_le<std::uint16_t>(b, at + 28), extra_len = read_le<std::uint16_t>(b, at + 30),
+                          comment_len = read_le<std::uint16_t>(b, at + 32);
+        std::uint64_t local = read_le<std::uint32_t>(b, at + 42);
+        if (b.size() - at - 46 < name_len + extra_len + comment_len) throw IoError(where + ": corrupt zip central directory");
+        const std::string name = b.substr(at + 46, name_len);
+        // zip64: the real values sit in extra field 0x0001, in this order, for each field that is 0xffffffff.
+        for (std::size_t x = at + 46 + name_len; x + 4 <= at + 46 + name_len + extra_len;) {
+            const auto id = read_le<std::uint16_t>(b, x), len = read_le<std::uint16_t>(b, x + 2);
+            if (x + 4 + len > at + 46 + name_len + extra_len) break;
+            if (id == 1) {
+                std::size_t p = x + 4;
+                auto take = [&](std::uint64_t& field) {
+                    if (field == 0xffffffffu && p + 8 <= x + 4 + len) field = read_le<std::uint64_t>(b, p), p += 8;
+                };
+                take(size);
+                take(compressed);
+                take(local);
+            }
+            x += 4 + len;
+        }
+        at += 46 + name_len + extra_len + comment_len;
+        if (local > b.size() || b.size() - local < 30 || read_le<std::uint32_t>(b, local) != 0x04034b50)
+            throw IoError(where + ": corrupt zip local header for '" + name + "'");
+        const std::size_t data_at = local + 30 + read_le<std::uint16_t>(b, local + 26) + read_le<std::uint16_t>(b, local + 28);
+        if (data_at > b.size() || b.size() - data_at < compressed)
+            throw IoError(where + ": member '" + name + "' is truncated");
+        if (size > (std::uint64_t{1} << 40)) throw IoError(where + ": member '" + name + "' is too large");
+        std::string data;
+        if (method == 0) {
+            if (compressed != size) throw IoError(where + ": stored member '" + name + "' has inconsistent sizes");
+            data = b.substr(data_at, compressed);
+        } else if (method == 8) {
+            data.resize(size);
+            z_stream z{};
+            if (inflateInit2(&z, -MAX_WBITS) != Z_OK) throw IoError(where + ": zlib could not start");
+            z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(b.data() + data_at));
+            z.avail_in = static_cast<uInt>(compressed);
+            z.next_out = reinterpret_cast<Bytef*>(data.data());
+            z.avail_out = static_cast<uInt>(size);
+            const int rc = inflate(&z, Z_FINISH);
+            const std::size_t produced = z.total_out;
+            inflateEnd(&z);
+            if (rc != Z_STREAM_END || produced != size)
+                throw IoError(where + ": member '" + name + "' does not inflate to its recorded size");
+        } else {
+            throw IoError(where + ": member '" + name + "' uses zip method " + std::to_string(method) +
+                          " (only stored and deflate are supported)");
+        }
+        if (static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size()))) != crc)
+            throw IoError(where + ": member '" + name + "' fails its CRC check");
+        std::string key = name;
+        if (key.size() > 4 && key.compare(key.size() - 4, 4, ".npy") == 0) key.resize(key.size() - 4);
+        out[key] = parse_npy(data, where + ":" + name);
+    }
+    return out;
+}
+
+std::map<std::string, Array> load_npz(const std::string& path) { return parse_npz(read_file(path), path); }
+
+}  // namespace xgrad
