@@ -11,6 +11,7 @@
 #include "framework/npy.hpp"
 #include "framework/random.hpp"
 #include "framework/tensor.hpp"
+#include "framework/version.hpp"
 #include "ops/ops.hpp"
 #include "models/data.hpp"
 #include "models/module.hpp"

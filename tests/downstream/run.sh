@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the built xgrad into a scratch prefix, then builds and runs tests/downstream against it,
+# once through find_package(xgrad) and once through pkg-config.
+set -euo pipefail
+build=$1 work=$2 src=$(cd "$(dirname "$0")" && pwd)
+rm -rf "$work" && mkdir -p "$work"
+cmake --install "$build" --prefix "$work/prefix" >/dev/null
+cmake -S "$src" -B "$work/build" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake --build "$work/build" | grep -v "^\[" || true
+test -x "$work/build/tiny_model"
+"$work/build/tiny_model"
+PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" c++ "$src/tiny_model.cpp" -o "$work/tiny_model_pc" \
+  $(PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --cflags --libs xgrad)
+"$work/tiny_model_pc"
