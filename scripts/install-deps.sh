@@ -12,6 +12,7 @@ packages=(
   libfmt-dev
   zlib1g-dev              # .npz files (zip, CRC32, deflate)
   python3-numpy           # the numpy interop test
+  doxygen                 # API reference (checked for warnings by the tests)
   gnuplot-nox             # cost curves and decision boundaries
   graphviz libgraphviz-dev
 )
