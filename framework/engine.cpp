@@ -1,6 +1,10 @@
 #include "framework/engine.hpp"
 
+#include <dlfcn.h>
+#include <execinfo.h>
+
 #include <atomic>
+#include <cstdio>
 #include <sstream>
 
 #include "framework/errors.hpp"
@@ -14,16 +18,53 @@ thread_local bool t_anomaly_detection = false;
 thread_local std::string t_scope;
 std::atomic<std::uint64_t> g_walk_epoch{0};
 
+std::vector<void*> capture_call_stack() {
+    std::vector<void*> frames(32);
+    frames.resize(static_cast<std::size_t>(::backtrace(frames.data(), static_cast<int>(frames.size()))));
+    return frames;
+}
+
+/// addr2line's answer for an address inside `file`: {function, "file:line"} for the address and
+/// then for each function it was inlined into, innermost first.
+std::vector<std::pair<std::string, std::string>> addr2line(const std::string& file, std::uintptr_t offset) {
+    char command[1024];
+    std::snprintf(command, sizeof command, "addr2line -C -f -i -e '%s' 0x%lx 2>/dev/null", file.c_str(),
+                  static_cast<unsigned long>(offset));
+    std::vector<std::pair<std::string, std::string>> out;
+    std::FILE* pipe = ::popen(command, "r");
+    if (!pipe) return out;
+    char function[4096], location[4096];
+    auto chomp = [](const char* s) {
+        std::string t = s;
+        while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+        return t;
+    };
+    while (std::fgets(function, sizeof function, pipe) && std::fgets(location, sizeof location, pipe))
+        out.emplace_back(chomp(function), chomp(location));
+    ::pclose(pipe);
+    return out;
+}
+
+bool is_framework_function(const std::string& function) {
+    return function.rfind("xgrad::", 0) == 0 && function.rfind("xgrad::test", 0) != 0 &&
+           function.rfind("xgrad::examples", 0) != 0;
+}
+
 std::string describe(const Node& node) {
     std::string s = node.op ? "op '" + node.op->label() + "'" : "leaf";
     if (!node.name.empty()) s += " '" + node.name + "'";
     return s + " of shape " + shape_str(node.value.shape());
 }
 
+std::string where(const std::vector<void*>& call_stack) {
+    const std::string site = user_call_site(call_stack);
+    return site.empty() ? "" : " (recorded at " + site + ")";
+}
+
 void check_finite(const Array& a, const Node& node, const char* what) {
     if (!detail::all_finite(a))
         throw AnomalyError(std::string("anomaly detected: non-finite value in ") + what + " of " + describe(node) +
-                           (node.created_at.empty() ? "" : " (recorded at " + node.created_at + ")"));
+                           where(node.call_stack));
 }
 
 void accumulate(Node& node, Array grad) {
@@ -45,6 +86,39 @@ Node::~Node() {
             n->inputs.clear();
         }
     }
+}
+
+std::string user_call_site(const std::vector<void*>& call_stack) {
+    for (void* frame : call_stack) {
+        Dl_info info{};
+        if (!::dladdr(frame, &info) || !info.dli_fname) continue;
+        const std::string file = info.dli_fname;
+        const std::string base = file.substr(file.find_last_of('/') + 1);
+        if (base.rfind("libxgrad", 0) == 0 || base.rfind("libc.", 0) == 0 || base.rfind("libstdc++", 0) == 0) continue;
+        // A return address points just after the call; look up the call instruction itself.
+        const auto address = reinterpret_cast<std::uintptr_t>(frame) - 1;
+        const bool shared_object = base.find(".so") != std::string::npos;
+        std::uintptr_t offset = address - reinterpret_cast<std::uintptr_t>(info.dli_fbase);
+        if (!shared_object) {
+            // A non-PIE executable is linked at its run address; a PIE one is offset like a library.
+            const auto base_address = reinterpret_cast<std::uintptr_t>(info.dli_fbase);
+            if (base_address == 0x400000) offset = address;
+        }
+        for (const auto& [function, location] : addr2line(file, offset)) {
+            // Frames of xgrad code (inlined operators, a statically linked framework) are skipped too.
+            if (is_framework_function(function)) continue;
+            std::string site = location;
+            if (const auto discriminator = site.find(" (discriminator"); discriminator != std::string::npos)
+                site.resize(discriminator);
+            if (site.empty() || site.rfind("??", 0) == 0) {
+                char hex[32];
+                std::snprintf(hex, sizeof hex, "0x%lx", static_cast<unsigned long>(offset));
+                return base + "+" + hex + " (no debug information for file:line)";
+            }
+            return site + (function.empty() || function == "??" ? "" : " in " + function);
+        }
+    }
+    return {};
 }
 
 bool grad_enabled() { return t_grad_enabled; }
@@ -80,11 +154,16 @@ Tensor apply_op(std::unique_ptr<Op> op, const std::vector<Tensor>& inputs) {
     }
     auto node = std::make_shared<Node>();
     node->value = op->forward(values);
-    if (t_anomaly_detection && !detail::all_finite(node->value)) {
-        std::ostringstream os;
-        os << "anomaly detected: forward of op '" << op->label() << "' produced a non-finite value; inputs:";
-        for (const Array* v : values) os << " " << shape_str(v->shape());
-        throw AnomalyError(os.str());
+    if (t_anomaly_detection) {
+        node->call_stack = capture_call_stack();
+        if (!detail::all_finite(node->value)) {
+            std::ostringstream os;
+            os << "anomaly detected: forward of op '" << op->label() << "' produced a non-finite value (output "
+               << shape_str(node->value.shape()) << ", inputs";
+            for (const Array* v : values) os << " " << shape_str(v->shape());
+            os << ")" << where(node->call_stack);
+            throw AnomalyError(os.str());
+        }
     }
     if (any_requires_grad && t_grad_enabled) {
         node->requires_grad = true;

@@ -53,8 +53,13 @@ private:
 const std::string& current_scope();
 
 /// Opt-in NaN/Inf detection (like torch.autograd.detect_anomaly): every op's output and every
-/// gradient is checked, and the first non-finite value raises AnomalyError naming the op.
+/// gradient is checked, and the first non-finite value raises AnomalyError naming the op, its
+/// label, the shapes involved and where in the user's code the op was recorded (file:line, from
+/// the call stack and the binary's debug information). Off (the default) it costs one branch per op.
 bool anomaly_detection_enabled();
+/// "file:line (function)" of the first frame of `call_stack` outside xgrad, or "" if unknown.
+std::string user_call_site(const std::vector<void*>& call_stack);
+
 class AnomalyGuard {
 public:
     explicit AnomalyGuard(bool enabled = true);

@@ -22,8 +22,9 @@ struct Node {
     std::vector<std::shared_ptr<Node>> inputs;
     std::unique_ptr<Op> op;  // null for leaves
     std::string name;
-    /// Where the op was recorded (file:line), kept for error and anomaly reports.
-    std::string created_at;
+    /// Return addresses of the call that recorded this node, captured only under anomaly
+    /// detection; resolved to the user's file:line when an anomaly is reported.
+    std::vector<void*> call_stack;
     /// The module path active when the op was recorded ("layer1"): DOT export draws it as a cluster.
     std::string scope;
     bool requires_grad = false;
