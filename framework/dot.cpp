@@ -6,9 +6,11 @@
 #include <cmath>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <unordered_map>
 
@@ -171,21 +173,32 @@ std::string to_dot(const Tensor& root, const DotOptions& options) {
 
 namespace {
 
+/// Graphviz keeps caches (the pango plugin's last font name, for one) that point into its context;
+/// freeing a context and making another leaves them dangling (a use-after-free AddressSanitizer
+/// reports). So xgrad makes one context for the whole process and serialises its use, since
+/// Graphviz is not thread-safe either.
+GVC_t* graphviz_context() {
+    static GVC_t* const context = gvContext();
+    return context;
+}
+std::mutex graphviz_mutex;
+
 struct GraphvizSession {
-    GVC_t* context = gvContext();
+    std::lock_guard<std::mutex> lock{graphviz_mutex};
+    GVC_t* context = graphviz_context();
     Agraph_t* graph = nullptr;
     ~GraphvizSession() {
         if (graph) {
             gvFreeLayout(context, graph);
             agclose(graph);
         }
-        gvFreeContext(context);
     }
 };
 
 std::string last_graphviz_error() {
-    const char* msg = aglasterr();
+    char* msg = aglasterr();  // malloc'd: ours to free
     std::string s = msg ? msg : "";
+    std::free(msg);
     while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
     return s.empty() ? "no message" : s;
 }

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <execinfo.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <sstream>
@@ -94,7 +95,10 @@ std::string user_call_site(const std::vector<void*>& call_stack) {
         if (!::dladdr(frame, &info) || !info.dli_fname) continue;
         const std::string file = info.dli_fname;
         const std::string base = file.substr(file.find_last_of('/') + 1);
-        if (base.rfind("libxgrad", 0) == 0 || base.rfind("libc.", 0) == 0 || base.rfind("libstdc++", 0) == 0) continue;
+        // Framework, C/C++ runtime and sanitizer-runtime frames are not where the user recorded the op.
+        static const char* const skipped[] = {"libxgrad", "libc.", "libstdc++", "libasan", "libubsan", "libtsan", "liblsan"};
+        if (std::any_of(std::begin(skipped), std::end(skipped), [&](const char* p) { return base.rfind(p, 0) == 0; }))
+            continue;
         // A return address points just after the call; look up the call instruction itself.
         const auto address = reinterpret_cast<std::uintptr_t>(frame) - 1;
         const bool shared_object = base.find(".so") != std::string::npos;

@@ -163,7 +163,7 @@ Array parse_npy(const std::string& b, const std::string& where) {
     detail::dispatch(dtype, [&](auto tag) {
         using T = decltype(tag);
         T* p = out.data<T>();
-        std::memcpy(p, b.data() + offset, bytes);
+        if (bytes) std::memcpy(p, b.data() + offset, bytes);  // an empty array has no buffer
         const bool swap = big_endian == (std::endian::native == std::endian::little);
         if (swap)
             for (std::size_t i = 0; i < out.size(); ++i) p[i] = swap_bytes(p[i]);
