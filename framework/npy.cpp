@@ -155,11 +155,12 @@ Array parse_npy(const std::string& b, const std::string& where) {
     if (fortran != "False" && fortran != "True") throw IoError(where + ": malformed fortran_order " + fortran);
     const Shape shape = parse_shape(header_field(header, "shape", where), where);
 
-    Array out(shape, dtype);
-    const std::size_t bytes = out.nbytes();
+    // Check the data length before allocating: a header may claim any shape.
+    const std::size_t bytes = shape_size(shape) * (dtype == DType::f32 ? 4 : 8);
     if (b.size() - offset != bytes)
         throw IoError(where + ": shape " + shape_str(shape) + " needs " + std::to_string(bytes) + " bytes of data, the file has " +
                       std::to_string(b.size() - offset));
+    Array out(shape, dtype);
     detail::dispatch(dtype, [&](auto tag) {
         using T = decltype(tag);
         T* p = out.data<T>();
@@ -297,6 +298,10 @@ std::map<std::string, Array> parse_npz(const std::string& b, const std::string& 
             if (compressed != size) throw IoError(where + ": stored member '" + name + "' has inconsistent sizes");
             data = b.substr(data_at, compressed);
         } else if (method == 8) {
+            // Deflate cannot expand more than about 1032:1; a larger claim is a corrupt header.
+            if (size > compressed * 1032 + 1024)
+                throw IoError(where + ": member '" + name + "' claims " + std::to_string(size) + " bytes from " +
+                              std::to_string(compressed) + " compressed bytes");
             data.resize(size);
             z_stream z{};
             if (inflateInit2(&z, -MAX_WBITS) != Z_OK) throw IoError(where + ": zlib could not start");

@@ -1,6 +1,7 @@
 #include "models/data.hpp"
 
 #include <matio.h>
+#include <zlib.h>
 
 #include <bit>
 #include <cerrno>
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <tuple>
 
 #include "framework/errors.hpp"
 
@@ -51,14 +53,127 @@ Array read_transposed(mat_t* mat, const std::string& path, const char* name, std
     return out;
 }
 
+/// Non-printable bytes of user data shown as '?', so an error message stays one readable line.
+std::string dot_safe(std::string text) {
+    for (char& c : text)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    return text;
+}
+
 void check_labels(const Array& y, const std::string& where) {
     for (std::size_t i = 0; i < y.size(); ++i)
         if (y.flat(i) != 0.0 && y.flat(i) != 1.0)
             throw IoError(where + ": label " + std::to_string(i) + " is " + std::to_string(y.flat(i)) + ", expected 0 or 1");
 }
 
-/// Walks the top-level elements of a MAT v5 file so that a truncated file is reported as such:
-/// matio may otherwise inflate a cut compressed variable into a silently zero-filled buffer.
+/// Reads MAT v5 data-element tags with the file's byte order.
+struct MatReader {
+    const std::string& path;
+    bool swapped;
+
+    std::uint32_t u32(const std::string& b, std::size_t at) const {
+        std::uint32_t v;
+        std::memcpy(&v, b.data() + at, 4);
+        return swapped ? __builtin_bswap32(v) : v;
+    }
+    [[noreturn]] void fail(const std::string& what) const { throw IoError(path + ": " + what); }
+
+    /// One sub-element of a matrix: {type, data offset, data size}; advances `at` past it.
+    std::tuple<std::uint32_t, std::size_t, std::size_t> sub_element(const std::string& b, std::size_t& at,
+                                                                   std::size_t end) const {
+        if (end - at < 8) fail("truncated matrix header");
+        const std::uint32_t type = u32(b, at), size = u32(b, at + 4);
+        if (type >> 16) {  // small data element: up to 4 bytes inside the tag
+            const std::size_t data = at + 4, n = type >> 16;
+            if (n > 4) fail("corrupt small data element");
+            at += 8;
+            return {type & 0xffff, data, n};
+        }
+        const std::size_t data = at + 8, padded = (static_cast<std::size_t>(size) + 7) / 8 * 8;
+        if (padded > end - data) fail("truncated matrix header");
+        at = data + padded;
+        return {type, data, size};
+    }
+
+    /// Checks a miMATRIX element's header before libmatio reads it: libmatio trusts the header's
+    /// dimensions and allocates whatever they claim.
+    void check_matrix(const std::string& b, std::size_t at, std::size_t end) const {
+        const auto [flags_type, flags_at, flags_size] = sub_element(b, at, end);
+        if (flags_type != 6 || flags_size != 8) fail("corrupt array flags in a matrix header");
+        const std::uint32_t matrix_class = u32(b, flags_at) & 0xff;
+        const auto [dims_type, dims_at, dims_size] = sub_element(b, at, end);
+        if (dims_type != 5 || dims_size % 4 != 0 || dims_size < 8 || dims_size > 64)
+            fail("corrupt dimensions in a matrix header");
+        const auto [name_type, name_at, name_size] = sub_element(b, at, end);
+        if (name_type != 1 || name_size > 63) fail("corrupt variable name in a matrix header");
+        const std::string name = b.substr(name_at, name_size);
+        if (matrix_class != 6)
+            fail("variable '" + name + "' is of MATLAB class " + std::to_string(matrix_class) + ", expected double (6)");
+        std::size_t elements = 1;
+        for (std::size_t k = 0; k < dims_size / 4; ++k) {
+            const std::uint32_t d = u32(b, dims_at + 4 * k);
+            if (d > (1u << 28) || (d && elements > (std::size_t{1} << 32) / d))
+                fail("variable '" + name + "' claims too many elements");
+            elements *= d;
+        }
+        // MATLAB may store a double array's values in a narrower type (uint8 for 0/1 labels), so the
+        // bound is one byte per element: enough to stop a header from claiming gigabytes.
+        if (elements > end - at)
+            fail("variable '" + name + "' claims " + std::to_string(elements) + " elements but holds fewer bytes");
+    }
+
+    /// Walks the data elements in b[at, end): compressed ones are inflated (at most 64 MiB) and walked too.
+    void walk(const std::string& b, std::size_t at, std::size_t end) const {
+        while (at < end) {
+            if (end - at < 8) fail("truncated: " + std::to_string(end - at) + " stray bytes at offset " + std::to_string(at));
+            const std::uint32_t type = u32(b, at), size = u32(b, at + 4);
+            if (type >> 16) {
+                at += 8;
+                continue;
+            }
+            std::size_t span = 8 + static_cast<std::size_t>(size);
+            if (type != 15) span = (span + 7) / 8 * 8;  // uncompressed elements are padded to 8 bytes
+            if (span > end - at)
+                fail("truncated: the element at offset " + std::to_string(at) + " needs " + std::to_string(span) +
+                     " bytes but only " + std::to_string(end - at) + " remain");
+            if (type == 14) check_matrix(b, at + 8, at + 8 + size);
+            if (type == 15) {
+                const std::string inflated = inflate(b.substr(at + 8, size));
+                walk(inflated, 0, inflated.size());
+            }
+            at += span;
+        }
+    }
+
+    std::string inflate(const std::string& compressed) const {
+        constexpr std::size_t limit = std::size_t{64} << 20;
+        std::string out;
+        z_stream z{};
+        if (inflateInit(&z) != Z_OK) fail("zlib could not start");
+        z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
+        z.avail_in = static_cast<uInt>(compressed.size());
+        char chunk[16384];
+        int rc = Z_OK;
+        while (rc == Z_OK) {
+            z.next_out = reinterpret_cast<Bytef*>(chunk);
+            z.avail_out = sizeof chunk;
+            rc = ::inflate(&z, Z_NO_FLUSH);
+            out.append(chunk, sizeof chunk - z.avail_out);
+            if (out.size() > limit) {
+                inflateEnd(&z);
+                fail("a compressed variable inflates to more than 64 MiB");
+            }
+            if (rc == Z_BUF_ERROR && z.avail_in == 0) break;
+        }
+        inflateEnd(&z);
+        if (rc != Z_STREAM_END) fail("a compressed variable is corrupt or truncated (zlib)");
+        return out;
+    }
+};
+
+/// Validates a MAT v5 file's structure before libmatio reads it: a truncated file is reported as
+/// such (libmatio may otherwise inflate a cut variable into a silently zero-filled buffer), and
+/// matrix headers are checked (libmatio allocates whatever dimensions a header claims).
 void check_mat_v5_structure(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -68,28 +183,7 @@ void check_mat_v5_structure(const std::string& path) {
     const bool swapped = little_endian_file != (std::endian::native == std::endian::little);
     if (!little_endian_file && !(bytes[126] == 'M' && bytes[127] == 'I'))
         throw IoError(path + ": not a MATLAB v5 .mat file (no endian indicator at byte 126)");
-    auto u32 = [&](std::size_t at) {
-        std::uint32_t v;
-        std::memcpy(&v, bytes.data() + at, 4);
-        return swapped ? __builtin_bswap32(v) : v;
-    };
-    std::size_t offset = 128;
-    while (offset < bytes.size()) {
-        if (bytes.size() - offset < 8)
-            throw IoError(path + ": truncated: " + std::to_string(bytes.size() - offset) + " stray bytes at offset " +
-                          std::to_string(offset));
-        const std::uint32_t type = u32(offset), size = u32(offset + 4);
-        if (type >> 16) {  // small data element: the tag and its data fit in 8 bytes
-            offset += 8;
-            continue;
-        }
-        std::size_t span = 8 + static_cast<std::size_t>(size);
-        if (type != 15) span = (span + 7) / 8 * 8;  // uncompressed elements are padded to 8 bytes
-        if (span > bytes.size() - offset)
-            throw IoError(path + ": truncated: the element at offset " + std::to_string(offset) + " needs " +
-                          std::to_string(span) + " bytes but only " + std::to_string(bytes.size() - offset) + " remain");
-        offset += span;
-    }
+    MatReader{path, swapped}.walk(bytes, 128, bytes.size());
 }
 
 }  // namespace
@@ -120,8 +214,13 @@ Dataset load_football(const std::string& path) {
 }
 
 LabeledData load_csv(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw IoError(path + ": cannot open (" + std::strerror(errno) + ")");
+    std::ifstream file(path, std::ios::binary);
+    if (!file) throw IoError(path + ": cannot open (" + std::strerror(errno) + ")");
+    return parse_csv(std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>()), path);
+}
+
+LabeledData parse_csv(const std::string& text, const std::string& path) {
+    std::istringstream in(text);
     std::vector<std::vector<double>> rows;
     std::string line;
     std::size_t line_no = 0, columns = 0;
@@ -139,15 +238,21 @@ LabeledData load_csv(const std::string& path) {
             errno = 0;
             const double v = std::strtod(begin, &end);
             while (*end == ' ' || *end == '\t') ++end;
-            if (end == begin || *end != '\0' || errno == ERANGE || !std::isfinite(v)) {
+            // end must reach the field's real end: an embedded NUL would stop strtod early.
+            if (end == begin || end != begin + field.size() || errno == ERANGE || !std::isfinite(v)) {
                 numeric = false;
                 break;
             }
             row.push_back(v);
         }
+        if (numeric && line.back() == ',') {
+            numeric = false;
+            field.clear();
+        }
         if (!numeric) {
             if (rows.empty() && line_no == 1) continue;  // a header line
-            throw IoError(path + ":" + std::to_string(line_no) + ": '" + field + "' is not a finite number");
+            if (field.size() > 40) field = field.substr(0, 40) + "...";
+            throw IoError(path + ":" + std::to_string(line_no) + ": '" + dot_safe(field) + "' is not a finite number");
         }
         if (columns == 0) columns = row.size();
         if (row.size() != columns || columns < 2)

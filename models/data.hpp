@@ -29,6 +29,8 @@ Dataset load_football(const std::string& path);
 /// Reads a CSV of numbers, one example per row: feature columns then the label column (last).
 /// A first line that is not numeric is taken as a header. IoError naming path:line on bad input.
 LabeledData load_csv(const std::string& path);
+/// The same from CSV text; `where` names the source in error messages.
+LabeledData parse_csv(const std::string& text, const std::string& where);
 
 /// The course's planar flower (load_planar_dataset): 2 classes × points/2, seeded like the notebook.
 LabeledData flower(std::uint32_t seed = 1, std::size_t points = 400);
