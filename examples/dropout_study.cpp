@@ -42,11 +42,11 @@ namespace {
 
 const std::vector<DropoutScale> study_modes = {DropoutScale::constant, DropoutScale::measured,
                                                DropoutScale::per_example, DropoutScale::classic};
-const std::vector<double> study_keep_probs = {0.5, 0.6, 0.7, 0.8, 0.86, 0.9, 0.95, 0.99};
 
 struct StudySettings {
+    std::vector<double> keep_probs = {0.5, 0.6, 0.7, 0.8, 0.86, 0.9, 0.95, 0.99};
     std::size_t seeds = 30;
-    std::size_t iterations = 5000;
+    std::size_t iterations = 4000;
     std::size_t jobs = 2;
     double learning_rate = 0.3;
     std::size_t curve_points = 50;  // training-cost checkpoints kept per run, for the learning curves
@@ -54,8 +54,8 @@ struct StudySettings {
     std::size_t mc_blocks = 20;
     std::size_t mc_draws_per_block = 50;
     std::size_t scale_samples = 5000;      // scale values per (kind, keep_prob)
-    std::size_t benchmark_repeats = 2000;  // op calls per timing round
-    std::size_t benchmark_rounds = 7;
+    std::size_t benchmark_repeats = 1000;  // op calls per timing round
+    std::size_t benchmark_rounds = 15;
     bool quick = false;
     bool plots = true;
     std::string data_path = ex::default_football_path();
@@ -88,6 +88,24 @@ std::string fixed(double value, int digits) {
 
 std::string mode_label(DropoutScale mode) {
     return scale_name(mode);
+}
+
+/// The keep_probs the pictures single out: the smallest, and the course's 0.86 (else the largest).
+std::vector<double> pictured_keep_probs(const std::vector<double>& keep_probs) {
+    const auto [smallest, largest] = std::minmax_element(keep_probs.begin(), keep_probs.end());
+    const bool has_course_value = std::find(keep_probs.begin(), keep_probs.end(), 0.86) != keep_probs.end();
+    const double second = has_course_value ? 0.86 : *largest;
+    if (second == *smallest) return {second};
+    return {*smallest, second};
+}
+
+/// The keep_probs the markdown tables of the op show (0.5, 0.86, 0.99 when present; else all).
+bool tabulated(double keep_prob, const std::vector<double>& keep_probs) {
+    const std::vector<double> preferred = {0.5, 0.86, 0.99};
+    const bool any_preferred = std::any_of(keep_probs.begin(), keep_probs.end(), [&](double p) {
+        return std::find(preferred.begin(), preferred.end(), p) != preferred.end();
+    });
+    return !any_preferred || std::find(preferred.begin(), preferred.end(), keep_prob) != preferred.end();
 }
 
 // ---- running tasks on several threads -------------------------------------------------------------
@@ -315,7 +333,7 @@ ScaleCell run_scale_cell(ScaleCell cell, std::uint32_t seed, const StudySettings
 /// here from models/ pieces so that weights and masks come from the run's own generators (the global
 /// generator is not thread-safe and is never touched by the study).
 class StudyNet {
-  public:
+public:
     StudyNet(std::size_t features, Generator& weights)
         : hidden1_(features, 20,
                    {.init = Init::course, .weight_name = "W1", .bias_name = "b1", .generator = &weights}),
@@ -334,7 +352,7 @@ class StudyNet {
         return {hidden1_.weight, hidden1_.bias, hidden2_.weight, hidden2_.bias, output_.weight, output_.bias};
     }
 
-  private:
+private:
     Linear hidden1_, hidden2_, output_;
 };
 
@@ -428,7 +446,7 @@ const std::vector<Metric> training_metrics = {
 
 struct OpTiming {
     std::string name;
-    double microseconds = 0;  // median over rounds of forward + backward of one dropout op
+    double microseconds = 0;  // the best round's time per call: the least disturbed by other work
 };
 
 /// Forward and backward through one dropout of the first hidden layer's shape (20 × examples), then a
@@ -462,7 +480,7 @@ std::vector<OpTiming> time_dropout_op(std::size_t examples, const StudySettings&
     if (sink < 0) std::cerr << sink;  // never true: uniforms are non-negative
     std::vector<OpTiming> timings;
     for (std::size_t v = 0; v < variants.size(); ++v)
-        timings.push_back({variants[v].first, ex::quantile(rounds[v], 0.5)});
+        timings.push_back({variants[v].first, *std::min_element(rounds[v].begin(), rounds[v].end())});
     return timings;
 }
 
@@ -510,7 +528,7 @@ double mode_offset(std::size_t mode_index) {
 }
 
 class StudyReport {
-  public:
+public:
     StudyReport(const StudySettings& settings, const Dataset& data) : s_(settings), data_(data) {
         std::filesystem::create_directories(s_.out_dir);
     }
@@ -520,7 +538,10 @@ class StudyReport {
         std::ofstream csv(path("monte_carlo.csv"));
         csv << "input,units,examples,mode,keep_prob,samples,quantity,estimate,sd_over_blocks,ci_low,ci_high,"
                "exact,matches\n";
-        std::size_t compared = 0, matched = 0;
+        // A comparison is degenerate when every block gave the same estimate (an exactly preserved sum,
+        // say): its interval is empty (up to rounding; the values are O(1)) and only the 1/N widening
+        // can hold the exact value.
+        std::size_t compared = 0, matched = 0, spread = 0, spread_matched = 0;
         for (const MonteCarloCell& c : cells) {
             const std::pair<const char*, std::pair<const ex::Summary*, double>> quantities[] = {
                 {"unit_mean", {&c.unit_mean, c.exact.unit_mean}},
@@ -532,6 +553,10 @@ class StudyReport {
                 const bool ok = matches(*estimate, exact, c.samples);
                 ++compared;
                 matched += ok;
+                if (estimate->half_width > 1e-12) {
+                    ++spread;
+                    spread_matched += ok;
+                }
                 csv << c.input << "," << c.units << "," << c.examples << "," << mode_label(c.mode) << ","
                     << ex::repr(c.keep_prob) << "," << c.samples << "," << name << ","
                     << ex::repr(estimate->mean) << "," << ex::repr(estimate->sd) << ","
@@ -543,17 +568,16 @@ class StudyReport {
         monte_carlo_compared_ = compared;
         md << "### Monte Carlo of the op: one unit and one example's layer sum\n\n"
            << "Input: one example of n units, repeated over " << data_.train.X.shape()[1]
-           << " examples (the training batch), values all 1 (`ones`) or a fixed profile |z| (`varied`). Each "
-              "estimate is divided by the evaluation-mode output (x, or p·x for classic): a mean of 1 is "
-              "unbiased, a variance is a squared coefficient of variation. Estimate ± 95% half-width over "
-           << s_.mc_blocks << " independent blocks (" << cells.front().samples
-           << " values per cell); *exact* from the formulas in the text. Keep probabilities 0.5, 0.86, 0.99 "
-              "shown; all eight are in monte_carlo.csv.\n\n"
-           << "| input | n | keep_prob | mode | E[unit] | exact | Var[unit] | exact | E[sum] | exact | "
-              "Var[sum] | "
-              "exact |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+           << " examples (the training batch), values all 1 (`ones`) or a fixed profile |z| (`varied`). "
+           << "Each estimate is divided by the evaluation-mode output (x, or p·x for classic): a mean of 1 "
+           << "is unbiased, a variance is a squared coefficient of variation. Estimate ± 95% half-width "
+           << "over " << s_.mc_blocks << " independent blocks (" << cells.front().samples
+           << " values per cell); *exact* from the formulas in the text. All keep_probs are in "
+           << "monte_carlo.csv.\n\n"
+           << "| input | n | keep_prob | mode | E[unit] | exact | Var[unit] | exact | E[sum] | exact "
+           << "| Var[sum] | exact |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n";
         for (const MonteCarloCell& c : cells) {
-            if (c.keep_prob != 0.5 && c.keep_prob != 0.86 && c.keep_prob != 0.99) continue;
+            if (!tabulated(c.keep_prob, s_.keep_probs)) continue;
             md << "| " << c.input << " | " << c.units << " | " << ex::repr(c.keep_prob) << " | "
                << mode_label(c.mode) << " | " << interval(c.unit_mean, 4) << " | "
                << fixed(c.exact.unit_mean, 4) << " | " << interval(c.unit_variance, 4) << " | "
@@ -561,10 +585,14 @@ class StudyReport {
                << fixed(c.exact.sum_mean, 4) << " | " << interval(c.sum_variance, 4) << " | "
                << fixed(c.exact.sum_variance, 4) << " |\n";
         }
+        const auto percent = [](std::size_t part, std::size_t whole) {
+            return fixed(
+                100.0 * static_cast<double>(part) / static_cast<double>(std::max<std::size_t>(whole, 1)), 1);
+        };
         md << "\nExact value inside the estimate's 95% interval (widened by 1/N): " << matched << " of "
-           << compared << " comparisons ("
-           << fixed(100.0 * static_cast<double>(matched) / static_cast<double>(compared), 1)
-           << "%; about 95% is what correct formulas give).\n\n";
+           << compared << " comparisons (" << percent(matched, compared) << "%); among the " << spread
+           << " whose blocks disagreed (a non-empty interval): " << spread_matched << " ("
+           << percent(spread_matched, spread) << "%; about 95% is what correct formulas give).\n\n";
         if (s_.plots) plot_variance(cells);
     }
 
@@ -575,9 +603,8 @@ class StudyReport {
         md << "### The measured scale against 1/keep_prob\n\n"
            << "s = G/K for a group of G units of which K are kept (0 if none). " << s_.scale_samples
            << "+ samples per row; *exact* from the binomial distribution of K.\n\n"
-           << "| scale | keep_prob | 1/keep_prob | mean | exact mean | sd | exact sd | 2.5% | median | 97.5% "
-              "| "
-              "P(all dropped) |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+           << "| scale | keep_prob | 1/keep_prob | mean | exact mean | sd | exact sd | 2.5% | median "
+           << "| 97.5% | P(all dropped) |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
         for (const ScaleCell& c : cells) {
             const double mean = ex::mean(c.samples), sd = ex::sample_sd(c.samples);
             const double q025 = ex::quantile(c.samples, 0.025), median = ex::quantile(c.samples, 0.5),
@@ -591,7 +618,7 @@ class StudyReport {
                 << "," << ex::repr(median) << "," << ex::repr(q975) << "," << ex::repr(zero_fraction) << ","
                 << ex::repr(c.exact.mean) << "," << ex::repr(c.exact.sd) << ","
                 << ex::repr(c.exact.all_dropped) << "\n";
-            if (c.keep_prob != 0.5 && c.keep_prob != 0.86 && c.keep_prob != 0.99) continue;
+            if (!tabulated(c.keep_prob, s_.keep_probs)) continue;
             char all_dropped[32];
             std::snprintf(all_dropped, sizeof all_dropped, "%.3g", c.exact.all_dropped);
             md << "| " << c.kind() << " | " << ex::repr(c.keep_prob) << " | " << fixed(1 / c.keep_prob, 4)
@@ -599,7 +626,7 @@ class StudyReport {
                << fixed(c.exact.sd, 4) << " | " << fixed(q025, 4) << " | " << fixed(median, 4) << " | "
                << fixed(q975, 4) << " | " << all_dropped << " |\n";
         }
-        md << "\n(keep_prob 0.5, 0.86, 0.99 shown; all eight are in scale_distribution.csv.)\n\n";
+        md << "\n(All keep_probs are in scale_distribution.csv.)\n\n";
         if (s_.plots) {
             plot_scale_histograms(cells);
             plot_scale_bands(cells);
@@ -626,7 +653,7 @@ class StudyReport {
         for (const Metric& metric : training_metrics) {
             md << "### " << metric.title << ": mean ± 95% half-width (sd), " << s_.seeds << " seeds\n\n"
                << "| keep_prob | constant | measured | per-example | classic |\n|---|---|---|---|---|\n";
-            for (double p : study_keep_probs) {
+            for (double p : s_.keep_probs) {
                 md << "| " << ex::repr(p) << " |";
                 for (DropoutScale mode : study_modes) {
                     const ex::Summary s = ex::summarize(column(table.at({p, mode}), metric.field));
@@ -660,7 +687,7 @@ class StudyReport {
         std::ofstream csv(path("dropout_op_timing.csv"));
         csv << "variant,microseconds\n";
         md << "### The dropout op alone: forward + backward of (20 × " << data_.train.X.shape()[1]
-           << "), keep_prob 0.86, one thread, median of " << s_.benchmark_rounds << " rounds of "
+           << "), keep_prob 0.86, one thread, best of " << s_.benchmark_rounds << " rounds of "
            << s_.benchmark_repeats << "\n\n| variant | µs per call | minus no-dropout |\n|---|---|---|\n";
         for (const OpTiming& t : timings) {
             csv << t.name << "," << ex::repr(t.microseconds) << "\n";
@@ -703,7 +730,7 @@ class StudyReport {
     std::size_t monte_carlo_matched() const { return monte_carlo_matched_; }
     std::size_t monte_carlo_compared() const { return monte_carlo_compared_; }
 
-  private:
+private:
     void write_paired(const RunTable& table, std::ostream& md) {
         std::ofstream csv(path("paired_differences.csv"));
         csv << "comparison,keep_prob,metric,n,mean,sd,ci_low,ci_high\n";
@@ -713,7 +740,7 @@ class StudyReport {
             md << "### Paired difference in " << metric.title << ": mode − constant, mean [95% CI]\n\n"
                << "| keep_prob | measured − constant | per-example − constant | classic − constant |\n"
                   "|---|---|---|---|\n";
-            for (double p : study_keep_probs) {
+            for (double p : s_.keep_probs) {
                 md << "| " << ex::repr(p) << " |";
                 const auto constant = column(table.at({p, DropoutScale::constant}), metric.field);
                 for (DropoutScale mode : others) {
@@ -737,14 +764,14 @@ class StudyReport {
            << "| mode | mean ± 95% | paired difference to constant [95% CI] | relative "
               "|\n|---|---|---|---|\n";
         std::vector<double> constant_times;
-        for (double p : study_keep_probs) {
+        for (double p : s_.keep_probs) {
             const auto t = column(table.at({p, DropoutScale::constant}), &TrainingRun::microseconds_per_step);
             constant_times.insert(constant_times.end(), t.begin(), t.end());
         }
         const double constant_mean = ex::mean(constant_times);
         for (DropoutScale mode : study_modes) {
             std::vector<double> times;
-            for (double p : study_keep_probs) {
+            for (double p : s_.keep_probs) {
                 const auto t = column(table.at({p, mode}), &TrainingRun::microseconds_per_step);
                 times.insert(times.end(), t.begin(), t.end());
             }
@@ -766,7 +793,7 @@ class StudyReport {
         std::ofstream out(data);
         for (std::size_t m = 0; m < study_modes.size(); ++m) {
             out << "# " << mode_label(study_modes[m]) << "\n";
-            for (double p : study_keep_probs) {
+            for (double p : s_.keep_probs) {
                 const auto& runs = table.at({p, study_modes[m]});
                 out << p + mode_offset(m);
                 for (const Metric& metric : training_metrics) {
@@ -812,7 +839,7 @@ class StudyReport {
                                                   DropoutScale::classic};
         for (std::size_t m = 0; m < others.size(); ++m) {
             out << "# " << mode_label(others[m]) << " - constant\n";
-            for (double p : study_keep_probs) {
+            for (double p : s_.keep_probs) {
                 out << p + mode_offset(m + 1);
                 for (const Metric& metric : training_metrics) {
                     const ex::Summary d =
@@ -846,13 +873,13 @@ class StudyReport {
              1400, 550);
     }
 
-    // Mean training cost over seeds against the step, per mode, at keep_prob 0.5 and 0.86.
+    // Mean training cost over seeds against the step, per mode, at the pictured keep_probs.
     void plot_curves(const RunTable& table) {
         const std::string data = path("study_curves.dat");
         std::ofstream out(data), csv(path("cost_curves.csv"));
         csv << "mode,keep_prob,iteration,mean_training_cost\n";
         const std::size_t every = std::max<std::size_t>(1, s_.iterations / s_.curve_points);
-        const std::vector<double> shown = {0.5, 0.86};
+        const std::vector<double> shown = pictured_keep_probs(s_.keep_probs);
         for (double p : shown)
             for (DropoutScale mode : study_modes) {
                 const auto& runs = table.at({p, mode});
@@ -921,12 +948,13 @@ class StudyReport {
         draw(path("study_variance.png"), script + "unset multiplot\n", 1400, 1000);
     }
 
-    // Histograms of the measured scale at keep_prob 0.5 and 0.86, dashed lines at 1/keep_prob.
+    // Histograms of the measured scale at the pictured keep_probs, dashed lines at 1/keep_prob.
     void plot_scale_histograms(const std::vector<ScaleCell>& cells) {
         const std::string data = path("study_scale_histogram.dat");
         std::ofstream out(data);
         std::vector<std::string> kinds;
-        const std::vector<double> shown = {0.5, 0.86};
+        const std::vector<double> shown = pictured_keep_probs(s_.keep_probs);
+        const char* colors[] = {"#d62728", "#1f77b4"};
         for (const ScaleCell& c : cells)
             if (std::find(kinds.begin(), kinds.end(), c.kind()) == kinds.end()) kinds.push_back(c.kind());
         for (const std::string& kind : kinds)
@@ -957,16 +985,15 @@ class StudyReport {
         for (std::size_t k = 0; k < kinds.size(); ++k) {
             const bool discrete = kinds[k].rfind("per-example", 0) == 0;
             script += "set title 'measured scale, " + kinds[k] + " units'\nunset arrow\n";
-            for (double p : shown)
-                script += "set arrow from " + ex::repr(1 / p) + ", graph 0 to " + ex::repr(1 / p) +
-                          ", graph 1 nohead dt 2 lw 2 lc rgb '" + (p == 0.5 ? "#d62728" : "#1f77b4") + "'\n";
+            for (std::size_t j = 0; j < shown.size(); ++j)
+                script += "set arrow from " + ex::repr(1 / shown[j]) + ", graph 0 to " +
+                          ex::repr(1 / shown[j]) + ", graph 1 nohead dt 2 lw 2 lc rgb '" + colors[j] + "'\n";
             script += "plot ";
             for (std::size_t j = 0; j < shown.size(); ++j)
                 script += "'" + data + "' index " + std::to_string(k * shown.size() + j) +
                           " using 1:2 with " + (discrete ? "impulses lw 4" : "steps lw 2") + " lc rgb '" +
-                          (shown[j] == 0.5 ? "#d62728" : "#1f77b4") + "' title 'keep\\_prob " +
-                          ex::repr(shown[j]) + " (dashed: 1/keep\\_prob)'" +
-                          (j + 1 < shown.size() ? ", " : "\n");
+                          colors[j] + "' title 'keep\\_prob " + ex::repr(shown[j]) +
+                          " (dashed: 1/keep\\_prob)'" + (j + 1 < shown.size() ? ", " : "\n");
         }
         draw(path("study_scale_histogram.png"), script + "unset multiplot\n", 1400, 1000);
     }
@@ -1022,7 +1049,7 @@ int run_study(const StudySettings& s) {
     const std::size_t examples = data.train.X.shape().at(1);
     std::cerr << "data: " << data.source << " (" << examples << " training examples)\n";
     std::cout << "dropout_study: " << s.seeds << " seeds x " << study_modes.size() << " modes x "
-              << study_keep_probs.size() << " keep_probs (+ no dropout), " << s.iterations
+              << s.keep_probs.size() << " keep_probs (+ no dropout), " << s.iterations
               << " steps each, learning rate " << ex::repr(s.learning_rate) << ", " << s.jobs << " jobs\n";
     StudyReport report(s, data);
     std::ostringstream md;
@@ -1034,7 +1061,7 @@ int run_study(const StudySettings& s) {
     for (const std::string input : {"ones", "varied"})
         for (std::size_t units : {3, 20, 100})
             for (DropoutScale mode : study_modes)
-                for (double p : study_keep_probs)
+                for (double p : s.keep_probs)
                     mc_cells.push_back(
                         {.input = input, .units = units, .examples = examples, .mode = mode, .keep_prob = p});
     run_parallel(mc_cells.size(), s.jobs, "Monte Carlo", [&](std::size_t i) {
@@ -1043,7 +1070,7 @@ int run_study(const StudySettings& s) {
     std::vector<ScaleCell> scale_cells;
     for (DropoutScale mode : {DropoutScale::measured, DropoutScale::per_example})
         for (std::size_t units : {3, 20})
-            for (double p : study_keep_probs)
+            for (double p : s.keep_probs)
                 scale_cells.push_back({.mode = mode, .units = units, .examples = examples, .keep_prob = p});
     run_parallel(scale_cells.size(), s.jobs, "scales", [&](std::size_t i) {
         scale_cells[i] = run_scale_cell(scale_cells[i], static_cast<std::uint32_t>(9000 + i), s);
@@ -1064,7 +1091,7 @@ int run_study(const StudySettings& s) {
     std::vector<Task> tasks;
     for (std::uint32_t seed = 1; seed <= s.seeds; ++seed) {
         tasks.push_back({seed, 1.0, {}});
-        for (double p : study_keep_probs) tasks.push_back({seed, p, {}});
+        for (double p : s.keep_probs) tasks.push_back({seed, p, {}});
     }
     const auto training_start = std::chrono::steady_clock::now();
     run_parallel(tasks.size(), s.jobs, "training", [&](std::size_t i) {
@@ -1122,6 +1149,10 @@ int main(int argc, char** argv) {
     auto* iterations = app.add_option("--iterations", settings.iterations, "Gradient-descent steps per run")
                            ->capture_default_str()
                            ->check(CLI::Range(1, 10000000));
+    app.add_option("--keep-probs", settings.keep_probs, "Keep probabilities to train with, each in (0, 1)")
+        ->delimiter(',')
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1.0));
     app.add_option("--jobs", settings.jobs, "Worker threads")
         ->capture_default_str()
         ->check(CLI::Range(1, 256));
@@ -1144,6 +1175,13 @@ int main(int argc, char** argv) {
     }
     settings.plots = !no_plots;
     try {
+        // keep_prob 1 is the no-dropout baseline every study already has; 0 keeps nothing.
+        for (double p : settings.keep_probs)
+            if (!(p > 0.0 && p < 1.0))
+                throw ValueError("--keep-probs: " + ex::repr(p) + " is outside the open interval (0, 1)");
+        std::sort(settings.keep_probs.begin(), settings.keep_probs.end());
+        settings.keep_probs.erase(std::unique(settings.keep_probs.begin(), settings.keep_probs.end()),
+                                  settings.keep_probs.end());
         return run_study(settings);
     } catch (const std::exception& e) {
         std::cerr << "dropout_study: error: " << e.what() << "\n";

@@ -13,7 +13,9 @@ using xgrad::test::message_of;
 
 namespace {
 
-bool close(double actual, double expected, double tolerance) { return std::abs(actual - expected) <= tolerance; }
+bool close(double actual, double expected, double tolerance) {
+    return std::abs(actual - expected) <= tolerance;
+}
 
 }  // namespace
 
@@ -32,15 +34,15 @@ BOOST_AUTO_TEST_CASE(t_quantiles_match_closed_forms_and_tables) {
     // ν = 1 (Cauchy): t = tan(π (p - 1/2)).  ν = 2: P(|T| ≤ t) = t / √(t² + 2), so t = √(2a² / (1 - a²))
     // with a = 2p - 1.  ν = 4: t = 2 √(q - 1), q = cos(arccos(√α) / 3) / √α, α = 4p(1 - p).
     BOOST_TEST(close(ex::student_t_quantile(0.975, 1), std::tan(0.475 * std::numbers::pi), 1e-10));
-    BOOST_TEST(close(ex::student_t_quantile(0.975, 2), std::sqrt(2 * 0.95 * 0.95 / (1 - 0.95 * 0.95)), 1e-12));
+    BOOST_TEST(
+        close(ex::student_t_quantile(0.975, 2), std::sqrt(2 * 0.95 * 0.95 / (1 - 0.95 * 0.95)), 1e-12));
     const double alpha = 4 * 0.975 * 0.025, q = std::cos(std::acos(std::sqrt(alpha)) / 3) / std::sqrt(alpha);
     BOOST_TEST(close(ex::student_t_quantile(0.975, 4), 2 * std::sqrt(q - 1), 1e-12));
     // Printed two-sided 95% table (three decimals).
-    const std::pair<std::size_t, double> table[] = {{3, 3.182},  {5, 2.571},  {7, 2.365},   {10, 2.228},
-                                                    {19, 2.093}, {29, 2.045}, {30, 2.042},  {60, 2.000},
+    const std::pair<std::size_t, double> table[] = {{3, 3.182},   {5, 2.571},    {7, 2.365},   {10, 2.228},
+                                                    {19, 2.093},  {29, 2.045},   {30, 2.042},  {60, 2.000},
                                                     {100, 1.984}, {1000, 1.962}, {5000, 1.960}};
-    for (auto [nu, t] : table)
-        BOOST_TEST(close(ex::student_t_quantile(0.975, nu), t, 5e-4), "nu = " << nu);
+    for (auto [nu, t] : table) BOOST_TEST(close(ex::student_t_quantile(0.975, nu), t, 5e-4), "nu = " << nu);
     // The series (ν ≤ 1000) and the Cornish–Fisher expansion (ν > 1000) meet without a jump.
     BOOST_TEST(close(ex::student_t_quantile(0.975, 1000), ex::student_t_quantile(0.975, 1001), 1e-5));
     BOOST_TEST(close(ex::student_t_quantile(0.025, 7), -ex::student_t_quantile(0.975, 7), 1e-14));
@@ -62,7 +64,8 @@ BOOST_AUTO_TEST_CASE(confidence_interval_of_a_mean) {
     BOOST_TEST(s.contains(5.0));
     BOOST_TEST(!s.contains(7.0));
     // A wider level gives a wider interval: t(0.995, 7) = 3.499.
-    BOOST_TEST(close(ex::summarize(values, 0.99).half_width, 3.499 * std::sqrt(32.0 / 7.0) / std::sqrt(8.0), 1e-3));
+    BOOST_TEST(
+        close(ex::summarize(values, 0.99).half_width, 3.499 * std::sqrt(32.0 / 7.0) / std::sqrt(8.0), 1e-3));
     BOOST_TEST(std::isnan(ex::summarize(std::vector<double>{1.0}).half_width));
 }
 
@@ -79,7 +82,8 @@ BOOST_AUTO_TEST_CASE(paired_difference_and_its_interval) {
     const ex::Summary same = ex::paired_difference(a_shifted, b_shifted);
     BOOST_TEST(same.mean == 1.5);
     BOOST_TEST(close(same.half_width, d.half_width, 1e-12));
-    const std::string message = message_of<ValueError>([&] { ex::paired_difference(a, std::vector<double>{1}); });
+    const std::string message =
+        message_of<ValueError>([&] { ex::paired_difference(a, std::vector<double>{1}); });
     BOOST_TEST(xgrad::test::contains(message, "4 and 1"), message);
 }
 
@@ -95,7 +99,8 @@ BOOST_AUTO_TEST_CASE(quantiles_interpolate_linearly) {
 
 BOOST_AUTO_TEST_CASE(running_stats_agree_with_the_two_pass_formulas) {
     // A large common offset is where the textbook Σx² - n·mean² formula loses every digit.
-    const std::vector<double> values = {1e9 + 2, 1e9 + 4, 1e9 + 4, 1e9 + 4, 1e9 + 5, 1e9 + 5, 1e9 + 7, 1e9 + 9};
+    const std::vector<double> values = {1e9 + 2, 1e9 + 4, 1e9 + 4, 1e9 + 4,
+                                        1e9 + 5, 1e9 + 5, 1e9 + 7, 1e9 + 9};
     ex::RunningStats running;
     for (double v : values) running.add(v);
     BOOST_TEST(running.count() == 8u);

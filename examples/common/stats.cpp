@@ -87,7 +87,9 @@ double sample_sd(std::span<const double> values) {
     return std::sqrt(squares / static_cast<double>(values.size() - 1));
 }
 
-double normal_cdf(double z) { return 0.5 * std::erfc(-z / std::numbers::sqrt2); }
+double normal_cdf(double z) {
+    return 0.5 * std::erfc(-z / std::numbers::sqrt2);
+}
 
 double normal_quantile(double probability) {
     require_probability(probability, "normal_quantile");
@@ -105,7 +107,8 @@ double student_t_cdf(double t, std::size_t degrees_of_freedom) {
 
 double student_t_quantile(double probability, std::size_t degrees_of_freedom) {
     require_probability(probability, "student_t_quantile");
-    if (degrees_of_freedom == 0) throw ValueError("student_t_quantile: degrees of freedom must be at least 1");
+    if (degrees_of_freedom == 0)
+        throw ValueError("student_t_quantile: degrees of freedom must be at least 1");
     if (probability < 0.5) return -student_t_quantile(1.0 - probability, degrees_of_freedom);
     if (probability == 0.5) return 0.0;
     if (degrees_of_freedom > cornish_fisher_threshold)
@@ -118,7 +121,8 @@ double student_t_quantile(double probability, std::size_t degrees_of_freedom) {
 
 double quantile(std::vector<double> values, double q) {
     if (values.empty()) throw ValueError("quantile: the sample is empty");
-    if (!(q >= 0.0 && q <= 1.0)) throw ValueError("quantile: q = " + std::to_string(q) + " is outside [0, 1]");
+    if (!(q >= 0.0 && q <= 1.0))
+        throw ValueError("quantile: q = " + std::to_string(q) + " is outside [0, 1]");
     std::sort(values.begin(), values.end());
     const double position = q * static_cast<double>(values.size() - 1);
     const auto below = static_cast<std::size_t>(std::floor(position));
@@ -135,9 +139,9 @@ Summary summarize(std::span<const double> values, double level) {
     s.level = level;
     s.mean = mean(values);
     s.sd = sample_sd(values);
-    s.half_width = s.n < 2 ? not_a_number
-                           : student_t_quantile(0.5 + level / 2.0, s.n - 1) * s.sd /
-                                 std::sqrt(static_cast<double>(s.n));
+    s.half_width =
+        s.n < 2 ? not_a_number
+                : student_t_quantile(0.5 + level / 2.0, s.n - 1) * s.sd / std::sqrt(static_cast<double>(s.n));
     return s;
 }
 
