@@ -100,8 +100,39 @@ Array::Array(Shape shape, std::vector<double> values, DType dtype) : Array(std::
     for (std::size_t i = 0; i < size_; ++i) set_flat(i, values[i]);
 }
 
+Array::Array(Array&& other) noexcept
+    : shape_(std::move(other.shape_)),
+      size_(std::exchange(other.size_, 0)),
+      dtype_(other.dtype_),
+      defined_(std::exchange(other.defined_, false)),
+      buffer_(std::move(other.buffer_)) {}
+
+Array& Array::operator=(Array&& other) noexcept {
+    if (this != &other) {
+        shape_ = std::move(other.shape_);
+        size_ = std::exchange(other.size_, 0);
+        dtype_ = other.dtype_;
+        defined_ = std::exchange(other.defined_, false);
+        buffer_ = std::move(other.buffer_);
+    }
+    return *this;
+}
+
+Array Array::uninitialized(Shape shape, DType dtype) {
+    Array a;
+    a.shape_ = std::move(shape);
+    a.size_ = shape_size(a.shape_);
+    a.dtype_ = dtype;
+    a.defined_ = true;
+    if (dtype == DType::f64)
+        a.buffer_.emplace<Buffer<double>>(a.size_);
+    else
+        a.buffer_.emplace<Buffer<float>>(a.size_);
+    return a;
+}
+
 Array Array::full(Shape shape, double value, DType dtype) {
-    Array a(std::move(shape), dtype);
+    Array a = uninitialized(std::move(shape), dtype);
     for (std::size_t i = 0; i < a.size_; ++i) a.set_flat(i, value);
     return a;
 }
@@ -166,16 +197,18 @@ std::vector<double> Array::to_vector() const {
 
 Array Array::astype(DType dtype) const {
     if (dtype == dtype_) return *this;
-    Array out(shape_, dtype);
+    Array out = uninitialized(shape_, dtype);
     for (std::size_t i = 0; i < size_; ++i) out.set_flat(i, flat(i));
     return out;
 }
 
-Array Array::reshaped(Shape shape) const {
+Array Array::reshaped(Shape shape) const& { return Array(*this).reshaped(std::move(shape)); }
+
+Array Array::reshaped(Shape shape) && {
     if (shape_size(shape) != size_)
         throw ShapeError("reshape: cannot reshape " + shape_str(shape_) + " (" + std::to_string(size_) +
                          " elements) to " + shape_str(shape));
-    Array out = *this;
+    Array out = std::move(*this);
     out.shape_ = std::move(shape);
     return out;
 }

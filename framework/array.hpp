@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <new>
+#include <utility>
 #include <string>
 #include <variant>
 #include <vector>
@@ -35,6 +37,16 @@ struct BufferAllocator {
     BufferAllocator(const BufferAllocator<U>&) {}
     T* allocate(std::size_t n) { return static_cast<T*>(buffer_allocate(n * sizeof(T))); }
     void deallocate(T* p, std::size_t n) noexcept { buffer_release(p, n * sizeof(T)); }
+    /// Default-initialise (leave uninitialised) rather than zero: an op's output is written in full
+    /// right after, and zero-filling every buffer first cost a fifth of a training step.
+    template <class U>
+    void construct(U* p) noexcept {
+        ::new (static_cast<void*>(p)) U;
+    }
+    template <class U, class... Args>
+    void construct(U* p, Args&&... args) {
+        ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    }
     friend bool operator==(const BufferAllocator&, const BufferAllocator&) { return true; }
 };
 }  // namespace detail
@@ -53,12 +65,19 @@ class Array {
 public:
     /// An undefined array (no shape, no data): what a missing gradient looks like.
     Array() = default;
+    Array(const Array&) = default;
+    Array& operator=(const Array&) = default;
+    /// A moved-from array is undefined (never a defined array without a buffer).
+    Array(Array&& other) noexcept;
+    Array& operator=(Array&& other) noexcept;
     /// A zero-filled array.
     explicit Array(Shape shape, DType dtype = DType::f64);
     /// Values given in row-major order; their count must match the shape.
     Array(Shape shape, std::vector<double> values, DType dtype = DType::f64);
 
     static Array zeros(Shape shape, DType dtype = DType::f64) { return Array(std::move(shape), dtype); }
+    /// An array whose values are unspecified: for outputs that are written in full before use.
+    static Array uninitialized(Shape shape, DType dtype = DType::f64);
     static Array full(Shape shape, double value, DType dtype = DType::f64);
     static Array ones(Shape shape, DType dtype = DType::f64) { return full(std::move(shape), 1.0, dtype); }
     /// A 0-d array holding one value.
@@ -88,7 +107,8 @@ public:
     std::vector<double> to_vector() const;
     Array astype(DType dtype) const;
     /// Same data, new shape with the same number of elements.
-    Array reshaped(Shape shape) const;
+    Array reshaped(Shape shape) const&;
+    Array reshaped(Shape shape) &&;  ///< reuses the buffer
 
     /// Element-wise equality of shape, dtype and every value (bit-for-bit comparisons in tests).
     bool equals(const Array& other) const;

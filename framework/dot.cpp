@@ -16,6 +16,7 @@
 
 #include "framework/engine.hpp"
 #include "framework/errors.hpp"
+#include "framework/xt.hpp"
 
 namespace xgrad {
 
@@ -78,7 +79,10 @@ std::string node_label(const Node& n, const DotOptions& options) {
         if (options.show_saved)
             label += n.released ? "\nsaved: released" : "\nsaved: " + std::to_string(n.op->saved_bytes()) + " B";
     }
-    if (options.grad_norms && !std::isnan(n.grad_norm)) label += "\n|grad| = " + number(n.grad_norm);
+    // A leaf keeps its gradient, so its norm is computed here; interior nodes' norms exist only if
+    // the backward was asked to record them (BackwardOptions::record_grad_norms).
+    const double norm = n.is_leaf() && n.grad.defined() ? detail::l2_norm(n.grad) : n.grad_norm;
+    if (options.grad_norms && !std::isnan(norm)) label += "\n|grad| = " + number(norm);
     return label;
 }
 

@@ -237,7 +237,7 @@ void backward(const Tensor& root, const Array* grad_out, const BackwardOptions& 
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
         Node& n = **it;
         if (n.is_leaf()) {
-            if (n.grad.defined()) n.grad_norm = detail::l2_norm(n.grad);
+            if (n.grad.defined() && options.record_grad_norms) n.grad_norm = detail::l2_norm(n.grad);
             continue;
         }
         if (!n.requires_grad || !n.grad.defined()) continue;
@@ -247,6 +247,7 @@ void backward(const Tensor& root, const Array* grad_out, const BackwardOptions& 
             needs[i] = n.inputs[i]->requires_grad;
             values.push_back(&n.inputs[i]->value);
         }
+        if (options.record_grad_norms) n.grad_norm = detail::l2_norm(n.grad);  // before backward may move it
         Grads grads = n.op->backward(BackwardArgs{n.grad, n.value, values, needs});
         if (grads.size() != n.inputs.size())
             throw GraphError("backward of op '" + n.op->name() + "' returned " + std::to_string(grads.size()) +
@@ -255,11 +256,10 @@ void backward(const Tensor& root, const Array* grad_out, const BackwardOptions& 
         for (std::size_t i = 0; i < grads.size(); ++i) {
             if (!needs[i] || !grads[i].defined()) continue;
             Node& input = *n.inputs[i];
-            Array g = detail::sum_to_shape(grads[i], input.value.shape(), op_name.c_str());
+            Array g = detail::sum_to_shape(std::move(grads[i]), input.value.shape(), op_name.c_str());
             if (t_anomaly_detection) check_finite(g, n, ("gradient for input " + std::to_string(i)).c_str());
             accumulate(input, std::move(g));
         }
-        n.grad_norm = detail::l2_norm(n.grad);
         n.grad = Array();
         if (!options.retain_graph) {
             n.op->release_saved();

@@ -20,7 +20,9 @@ using Grads = std::vector<Array>;
 
 /// Everything a backward formula may use, in PyTorch's derivatives.yaml vocabulary.
 struct BackwardArgs {
-    const Array& grad_out;                // dL/d(result)
+    /// dL/d(result). Not const: the engine discards it after this call, so an op whose gradient
+    /// is grad_out itself (add, reshape...) may move it out instead of copying it.
+    Array& grad_out;
     const Array& result;                  // the op's forward output
     const Inputs& inputs;                 // the op's input values
     const std::vector<bool>& needs_grad;  // which inputs want a gradient; skip the others' work

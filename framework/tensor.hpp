@@ -13,6 +13,9 @@ namespace xgrad {
 struct BackwardOptions {
     /// Keep the ops' saved tensors so backward can run through this graph again.
     bool retain_graph = false;
+    /// Record ||grad||₂ on every node this backward reaches (for DOT export's grad_norms). Off by
+    /// default: it is an extra pass over every gradient.
+    bool record_grad_norms = false;
 };
 
 class Tensor {

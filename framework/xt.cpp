@@ -1,5 +1,6 @@
 #include "framework/xt.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "framework/errors.hpp"
@@ -23,7 +24,7 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
     return out;
 }
 
-Array sum_to_shape(const Array& grad, const Shape& shape, const char* op) {
+Array sum_to_shape(Array grad, const Shape& shape, const char* op) {
     if (grad.shape() == shape) return grad;
     const Shape& g = grad.shape();
     if (g.size() < shape.size())
@@ -41,6 +42,20 @@ Array sum_to_shape(const Array& grad, const Shape& shape, const char* op) {
             axes.push_back(i);
         }
     }
+    if (g.size() == 2) {  // the common case (a bias column or row): one pass, no xtensor reducer
+        return dispatch(grad.dtype(), [&](auto tag) {
+            using T = decltype(tag);
+            const std::size_t rows = g[0], cols = g[1];
+            const bool sum_rows = std::find(axes.begin(), axes.end(), 0) != axes.end();
+            const bool sum_cols = std::find(axes.begin(), axes.end(), 1) != axes.end();
+            Array out({sum_rows ? 1 : rows, sum_cols ? 1 : cols}, grad.dtype());
+            const T* p = grad.data<T>();
+            T* o = out.data<T>();
+            for (std::size_t r = 0; r < rows; ++r)
+                for (std::size_t c = 0; c < cols; ++c) o[(sum_rows ? 0 : r) * (sum_cols ? 1 : cols) + (sum_cols ? 0 : c)] += p[r * cols + c];
+            return out.reshaped(shape);
+        });
+    }
     Shape kept = g;  // the summed axes kept as size 1, then the leading ones dropped
     for (std::size_t axis : axes) kept[axis] = 1;
     return dispatch(grad.dtype(), [&](auto tag) {
@@ -50,9 +65,13 @@ Array sum_to_shape(const Array& grad, const Shape& shape, const char* op) {
 }
 
 double l2_norm(const Array& a) {
-    double s = 0.0;
-    for (std::size_t i = 0; i < a.size(); ++i) s += a.flat(i) * a.flat(i);
-    return std::sqrt(s);
+    return dispatch(a.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        const T* p = a.data<T>();
+        double s = 0.0;
+        for (std::size_t i = 0, n = a.size(); i < n; ++i) s += static_cast<double>(p[i]) * static_cast<double>(p[i]);
+        return std::sqrt(s);
+    });
 }
 
 void add_in_place(Array& target, const Array& addend) {

@@ -35,7 +35,7 @@ auto view(const Array& a) {
 /// Materialises an xtensor expression into a new Array of the given shape.
 template <class T, class E>
 Array evaluate(const Shape& shape, const E& expression) {
-    Array out(shape, dtype_of<T>());
+    Array out = Array::uninitialized(shape, dtype_of<T>());
     auto out_view = view<T>(out);
     xt::noalias(out_view) = expression;
     return out;
@@ -45,7 +45,7 @@ Array evaluate(const Shape& shape, const E& expression) {
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 
 /// Sums a gradient of broadcast shape back down to an input's shape (undoes broadcasting).
-Array sum_to_shape(const Array& grad, const Shape& shape, const char* op);
+Array sum_to_shape(Array grad, const Shape& shape, const char* op);
 
 /// ||a||_2 in double.
 double l2_norm(const Array& a);

@@ -97,8 +97,9 @@ TrainReport train(RegularizationNet& model, const Dataset& data, const RegNetCon
             throw AnomalyError("regularization net: the cost became " + std::to_string(c) + " at iteration " +
                                std::to_string(i));
         optimizer.zero_grad();
-        cost.backward();
-        if (i == 0 && after_first_backward) after_first_backward(cost);
+        const bool export_graph = i == 0 && after_first_backward;
+        cost.backward(BackwardOptions{.record_grad_norms = export_graph});
+        if (export_graph) after_first_backward(cost);
         optimizer.step();
         if (config.record_every && i % config.record_every == 0) report.costs.emplace_back(i, c);
         if (on_iteration) on_iteration(i, c);

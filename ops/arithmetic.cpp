@@ -24,7 +24,10 @@ std::string number(double c) {
 struct Add final : Op {
     std::string name() const override { return "add"; }
     Array forward(const Inputs& x) override { return zip(*x[0], *x[1], [](auto a, auto b) { return a + b; }, "add"); }
-    Grads backward(const BackwardArgs& a) const override { return {a.grad_out, a.grad_out}; }
+    Grads backward(const BackwardArgs& a) const override {
+        Array grad_b = a.wants(1) ? a.grad_out : Array();  // copy first: grad_out is moved below
+        return {std::move(a.grad_out), std::move(grad_b)};
+    }
 };
 
 // z = a - b; dz/da = 1, dz/db = -1
@@ -32,7 +35,8 @@ struct Sub final : Op {
     std::string name() const override { return "sub"; }
     Array forward(const Inputs& x) override { return zip(*x[0], *x[1], [](auto a, auto b) { return a - b; }, "sub"); }
     Grads backward(const BackwardArgs& a) const override {
-        return {a.grad_out, a.wants(1) ? -a.grad_out : Array()};
+        Array grad_b = a.wants(1) ? -a.grad_out : Array();
+        return {std::move(a.grad_out), std::move(grad_b)};
     }
 };
 
@@ -70,7 +74,7 @@ struct AddScalar final : Op {
     std::string name() const override { return "add_scalar"; }
     std::string label() const override { return "add(" + number(c) + ")"; }
     Array forward(const Inputs& x) override { return map(*x[0], [c = c](auto v) { return v + c; }); }
-    Grads backward(const BackwardArgs& a) const override { return {a.grad_out}; }
+    Grads backward(const BackwardArgs& a) const override { return {std::move(a.grad_out)}; }
 };
 
 // y = x * c; dy/dx = c

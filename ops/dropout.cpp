@@ -122,7 +122,7 @@ struct Dropout final : Op {
     Array masked(const Array& in) const {
         return dispatch(in.dtype(), [&](auto tag) {
             using T = decltype(tag);
-            Array out(in.shape(), in.dtype());
+            Array out = Array::uninitialized(in.shape(), in.dtype());
             const T* x = in.data<T>();
             T* y = out.data<T>();
             const std::size_t n = in.size();

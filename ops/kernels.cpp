@@ -9,19 +9,48 @@ Array gemm(const Array& a, const Array& b, bool transpose_a, bool transpose_b) {
     const std::size_t n = transpose_b ? b.shape()[0] : b.shape()[1];
     return dispatch(a.dtype(), [&](auto tag) {
         using T = decltype(tag);
-        Array out({m, n}, a.dtype());
-        if (m == 0 || n == 0) return out;
+        if (m == 0 || n == 0) return Array({m, n}, a.dtype());
+        if ((transpose_a ? a.shape()[0] : a.shape()[1]) == 0) return Array({m, n}, a.dtype());  // k = 0: zeros
+        Array out = Array::uninitialized({m, n}, a.dtype());  // gemm with beta = 0 writes every element
         auto c = view<T>(out);
         xt::blas::gemm(view<T>(a), view<T>(b), c, transpose_a, transpose_b);
         return out;
     });
 }
 
+namespace {
+
+/// Reduces a 2-d array along one axis with `combine`, keeping the axis as size 1.
+template <class T, class Combine>
+Array reduce_2d(const Array& x, std::size_t axis, Combine combine) {
+    const std::size_t rows = x.shape()[0], cols = x.shape()[1];
+    Array out = Array::uninitialized(axis == 0 ? Shape{1, cols} : Shape{rows, 1}, x.dtype());
+    const T* p = x.data<T>();
+    T* o = out.data<T>();
+    if (axis == 0) {
+        if (rows == 0) return Array(out.shape(), x.dtype());
+        for (std::size_t c = 0; c < cols; ++c) o[c] = p[c];
+        for (std::size_t r = 1; r < rows; ++r)
+            for (std::size_t c = 0; c < cols; ++c) o[c] = combine(o[c], p[r * cols + c]);
+    } else {
+        for (std::size_t r = 0; r < rows; ++r) {
+            const T* row = p + r * cols;
+            T acc = cols ? row[0] : T(0);
+            for (std::size_t c = 1; c < cols; ++c) acc = combine(acc, row[c]);
+            o[r] = acc;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
 Array sum_keepdims(const Array& x, std::size_t axis) {
     Shape shape = x.shape();
     shape[axis] = 1;
     return dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
+        if (x.ndim() == 2) return reduce_2d<T>(x, axis, [](T a, T b) { return a + b; });
         return evaluate<T>(shape, xt::sum(view<T>(x), {axis}, xt::keep_dims));
     });
 }
@@ -31,6 +60,7 @@ Array max_keepdims(const Array& x, std::size_t axis) {
     shape[axis] = 1;
     return dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
+        if (x.ndim() == 2 && x.size() > 0) return reduce_2d<T>(x, axis, [](T a, T b) { return std::max(a, b); });
         return evaluate<T>(shape, xt::amax(view<T>(x), {axis}, xt::keep_dims));
     });
 }
@@ -39,6 +69,15 @@ Array broadcast_to(const Array& x, const Shape& shape) {
     if (x.shape() == shape) return x;
     return dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
+        if (shape.size() <= 2 && x.ndim() <= shape.size()) {
+            const Matrix2 o(shape), m(x.shape());
+            Array out = Array::uninitialized(shape, x.dtype());
+            const T* p = x.data<T>();
+            T* q = out.data<T>();
+            for (std::size_t r = 0; r < o.rows; ++r)
+                for (std::size_t c = 0; c < o.cols; ++c) q[r * o.cols + c] = p[r * m.row_stride() + c * m.col_stride()];
+            return out;
+        }
         return evaluate<T>(shape, xt::broadcast(view<T>(x), shape));
     });
 }

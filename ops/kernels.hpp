@@ -15,13 +15,24 @@ template <class F>
 Array map(const Array& x, F f) {
     return dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
-        Array out(x.shape(), x.dtype());
+        Array out = Array::uninitialized(x.shape(), x.dtype());
         const T* in = x.data<T>();
         T* o = out.data<T>();
         for (std::size_t i = 0, n = x.size(); i < n; ++i) o[i] = static_cast<T>(f(in[i]));
         return out;
     });
 }
+
+/// A shape of rank ≤ 2 seen as (rows, cols), right-aligned as numpy broadcasts: () → (1, 1),
+/// (n,) → (1, n). The fast paths below use it; higher ranks go through xtensor.
+struct Matrix2 {
+    std::size_t rows, cols;
+    explicit Matrix2(const Shape& s)
+        : rows(s.size() == 2 ? s[0] : 1), cols(s.empty() ? 1 : s.back()) {}
+    /// Strides to read this operand at (r, c) of a broadcast result: 0 along a size-1 axis.
+    std::size_t row_stride() const { return rows == 1 ? 0 : cols; }
+    std::size_t col_stride() const { return cols == 1 ? 0 : 1; }
+};
 
 /// z = f(a, b) element-wise with numpy broadcasting; `op` names the caller in shape errors.
 template <class F>
@@ -32,7 +43,7 @@ Array zip(const Array& a, const Array& b, F f, const char* op) {
     return dispatch(a.dtype(), [&](auto tag) {
         using T = decltype(tag);
         if (a.shape() == b.shape()) {  // the common case: one flat loop
-            Array out(a.shape(), a.dtype());
+            Array out = Array::uninitialized(a.shape(), a.dtype());
             const T* pa = a.data<T>();
             const T* pb = b.data<T>();
             T* o = out.data<T>();
@@ -40,6 +51,29 @@ Array zip(const Array& a, const Array& b, F f, const char* op) {
             return out;
         }
         const Shape shape = broadcast_shapes(op, a.shape(), b.shape());
+        if (shape.size() <= 2) {  // bias columns, rows and scalars: explicit strides, one pass
+            const Matrix2 o(shape), ma(a.shape()), mb(b.shape());
+            Array out = Array::uninitialized(shape, a.dtype());
+            const T* pa = a.data<T>();
+            const T* pb = b.data<T>();
+            T* po = out.data<T>();
+            const std::size_t ars = ma.row_stride(), acs = ma.col_stride(), brs = mb.row_stride(), bcs = mb.col_stride();
+            for (std::size_t r = 0; r < o.rows; ++r) {
+                const T* ra = pa + r * ars;
+                const T* rb = pb + r * brs;
+                T* ro = po + r * o.cols;
+                // Separate loops per stride pattern so the compiler can vectorise each.
+                if (acs == 1 && bcs == 1)
+                    for (std::size_t c = 0; c < o.cols; ++c) ro[c] = static_cast<T>(f(ra[c], rb[c]));
+                else if (acs == 1)
+                    for (std::size_t c = 0; c < o.cols; ++c) ro[c] = static_cast<T>(f(ra[c], rb[0]));
+                else if (bcs == 1)
+                    for (std::size_t c = 0; c < o.cols; ++c) ro[c] = static_cast<T>(f(ra[0], rb[c]));
+                else
+                    for (std::size_t c = 0; c < o.cols; ++c) ro[c] = static_cast<T>(f(ra[0], rb[0]));
+            }
+            return out;
+        }
         auto typed = [&f](T x, T y) -> T { return static_cast<T>(f(x, y)); };
         return evaluate<T>(shape, xt::vectorize(typed)(view<T>(a), view<T>(b)));
     });
@@ -53,7 +87,7 @@ Array zip3(const Array& a, const Array& b, const Array& c, F f, const char* op) 
                          " and " + shape_str(c.shape()) + " must be equal");
     return dispatch(a.dtype(), [&](auto tag) {
         using T = decltype(tag);
-        Array out(a.shape(), a.dtype());
+        Array out = Array::uninitialized(a.shape(), a.dtype());
         const T* pa = a.data<T>();
         const T* pb = b.data<T>();
         const T* pc = c.data<T>();

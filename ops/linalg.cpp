@@ -62,7 +62,9 @@ struct Reshape final : Op {
     std::string name() const override { return "reshape"; }
     std::string label() const override { return "reshape" + shape_str(shape); }
     Array forward(const Inputs& x) override { return x[0]->reshaped(shape); }
-    Grads backward(const BackwardArgs& a) const override { return {a.grad_out.reshaped(a.inputs[0]->shape())}; }
+    Grads backward(const BackwardArgs& a) const override {
+        return {std::move(a.grad_out).reshaped(a.inputs[0]->shape())};
+    }
 };
 
 }  // namespace

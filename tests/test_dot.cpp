@@ -37,7 +37,7 @@ BOOST_AUTO_TEST_SUITE(dot)
 BOOST_AUTO_TEST_CASE(golden_small_graph) {
     Tensor x, b;
     Tensor y = small_graph(x, b);
-    y.backward(BackwardOptions{.retain_graph = true});
+    y.backward(BackwardOptions{.retain_graph = true, .record_grad_norms = true});
     DotOptions options;
     options.grad_norms = true;
     options.show_saved = true;
