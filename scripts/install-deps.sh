@@ -13,6 +13,8 @@ packages=(
   zlib1g-dev              # .npz files (zip, CRC32, deflate)
   python3-numpy           # the numpy interop test
   doxygen                 # API reference (checked for warnings by the tests)
+  clang libclang-rt-14-dev  # libFuzzer targets
+  libbenchmark-dev        # Google Benchmark (bench/)
   gnuplot-nox             # cost curves and decision boundaries
   graphviz libgraphviz-dev
 )
