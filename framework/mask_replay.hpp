@@ -18,6 +18,9 @@ public:
 
     bool test(std::size_t i) const { return (words_[i >> 6] >> (i & 63)) & 1u; }
     void set(std::size_t i) { words_[i >> 6] |= std::uint64_t{1} << (i & 63); }
+    /// Bits 64·w … 64·w + 63 as one word (bit j = element 64·w + j): for word-at-a-time loops.
+    std::uint64_t word(std::size_t w) const { return words_[w]; }
+    void set_word(std::size_t w, std::uint64_t bits) { words_[w] = bits; }
     std::size_t size() const { return size_; }
     std::size_t count() const;
     /// Bytes held by the mask's storage.

@@ -10,16 +10,26 @@ void Generator::seed(std::uint64_t seed) {
     if (seed > 0xffffffffULL)
         throw ValueError("Generator::seed: seed " + std::to_string(seed) +
                          " must be between 0 and 2**32 - 1 (as numpy requires)");
-    // std::mt19937's seeding is init_genrand, the routine numpy uses for an integer seed.
-    engine_.seed(static_cast<std::mt19937::result_type>(seed));
+    // init_genrand, the routine numpy uses for an integer seed.
+    state_[0] = static_cast<std::uint32_t>(seed);
+    for (std::size_t i = 1; i < state_size; ++i)
+        state_[i] = 1812433253u * (state_[i - 1] ^ (state_[i - 1] >> 30)) + static_cast<std::uint32_t>(i);
+    index_ = state_size;
     has_gauss_ = false;
     gauss_ = 0.0;
 }
 
-double Generator::uniform() {
-    const std::uint32_t a = next_uint32() >> 5;  // 27 bits
-    const std::uint32_t b = next_uint32() >> 6;  // 26 bits
-    return (a * 67108864.0 + b) / 9007199254740992.0;
+void Generator::twist() {
+    constexpr std::size_t m = 397;
+    auto mix = [](std::uint32_t upper, std::uint32_t lower, std::uint32_t far) {
+        const std::uint32_t y = (upper & 0x80000000u) | (lower & 0x7fffffffu);
+        return far ^ (y >> 1) ^ ((y & 1u) ? 0x9908b0dfu : 0u);
+    };
+    std::size_t i = 0;
+    for (; i < state_size - m; ++i) state_[i] = mix(state_[i], state_[i + 1], state_[i + m]);
+    for (; i < state_size - 1; ++i) state_[i] = mix(state_[i], state_[i + 1], state_[i + m - state_size]);
+    state_[state_size - 1] = mix(state_[state_size - 1], state_[0], state_[m - 1]);
+    index_ = 0;
 }
 
 double Generator::normal() {

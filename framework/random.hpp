@@ -7,7 +7,7 @@
 //   - arrays are filled in row-major order.
 
 #include <cstdint>
-#include <random>
+#include <array>
 #include <vector>
 
 #include "framework/array.hpp"
@@ -22,9 +22,22 @@ public:
     /// cached Gaussian.
     void seed(std::uint64_t seed);
 
-    std::uint32_t next_uint32() { return static_cast<std::uint32_t>(engine_()); }
-    /// Uniform on [0, 1) with 53 random bits.
-    double uniform();
+    /// The next raw MT19937 word (inline: dropout draws one mask bit from two of these).
+    std::uint32_t next_uint32() {
+        if (index_ >= state_size) twist();
+        std::uint32_t y = state_[index_++];
+        y ^= y >> 11;
+        y ^= (y << 7) & 0x9d2c5680u;
+        y ^= (y << 15) & 0xefc60000u;
+        return y ^ (y >> 18);
+    }
+    /// Uniform on [0, 1) with 53 random bits: (a >> 5, b >> 6) of two words, as numpy.
+    double uniform() { return static_cast<double>(uniform_bits()) / 9007199254740992.0; }
+    /// The 53-bit integer k behind uniform() = k / 2^53 (so `uniform() < p` is `k < p·2^53`).
+    std::uint64_t uniform_bits() {
+        const std::uint64_t a = next_uint32() >> 5, b = next_uint32() >> 6;
+        return (a << 26) | b;
+    }
     /// Standard normal.
     double normal();
 
@@ -36,8 +49,14 @@ public:
 
 private:
     std::uint32_t bounded(std::uint32_t max);  // uniform on [0, max], numpy's masked rejection
+    void twist();  // regenerates the 624-word block
 
-    std::mt19937 engine_;  // the same recurrence, seeding and tempering as numpy's MT19937
+    // MT19937 exactly as numpy's legacy RandomState (and std::mt19937): init_genrand seeding,
+    // the same twist and tempering. Written out so a whole block is produced per twist and the
+    // per-word path inlines.
+    static constexpr std::size_t state_size = 624;
+    std::array<std::uint32_t, state_size> state_{};
+    std::size_t index_ = state_size;
     bool has_gauss_ = false;
     double gauss_ = 0.0;
 };

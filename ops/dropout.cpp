@@ -83,8 +83,16 @@ struct Dropout final : Op {
         }
         Generator& gen = options.generator ? *options.generator : global_generator();
         mask = BitMask(n);
-        for (std::size_t i = 0; i < n; ++i)
-            if (gen.uniform() < options.keep_prob) mask.set(i);
+        // numpy's rand(shape) < keep_prob, compared on the 53-bit integer: u = k / 2^53 < p exactly
+        // when k < p · 2^53 (a power-of-two scaling, so no rounding).
+        const double threshold = options.keep_prob * 9007199254740992.0;
+        for (std::size_t w = 0; w * 64 < n; ++w) {
+            std::uint64_t bits = 0;
+            const std::size_t count = std::min<std::size_t>(64, n - w * 64);
+            for (std::size_t j = 0; j < count; ++j)
+                bits |= std::uint64_t{static_cast<double>(gen.uniform_bits()) < threshold} << j;
+            mask.set_word(w, bits);
+        }
         if (MaskReplay* replay = MaskReplay::active()) replay->record(mask);
     }
 
@@ -127,14 +135,27 @@ struct Dropout final : Op {
             T* y = out.data<T>();
             const std::size_t n = in.size();
             if (options.scale == DropoutScale::constant) {
+                // Division (not × 1/keep_prob) keeps the course's bits; computed for every element
+                // and selected, so the loop has no branch.
                 const T keep = static_cast<T>(options.keep_prob);
-                for (std::size_t i = 0; i < n; ++i) y[i] = mask.test(i) ? x[i] / keep : T(0);
+                for (std::size_t w = 0; w * 64 < n; ++w) {
+                    const std::uint64_t bits = mask.word(w);
+                    const std::size_t base = w * 64, count = std::min<std::size_t>(64, n - base);
+                    for (std::size_t j = 0; j < count; ++j) {
+                        const T kept = x[base + j] / keep;
+                        y[base + j] = (bits >> j) & 1u ? kept : T(0);
+                    }
+                }
             } else if (options.scale == DropoutScale::per_example) {
                 for (std::size_t i = 0; i < n; ++i)
                     y[i] = mask.test(i) ? x[i] * static_cast<T>(scales[example_of(i)]) : T(0);
             } else {
                 const T s = static_cast<T>(scales[0]);
-                for (std::size_t i = 0; i < n; ++i) y[i] = mask.test(i) ? x[i] * s : T(0);
+                for (std::size_t w = 0; w * 64 < n; ++w) {
+                    const std::uint64_t bits = mask.word(w);
+                    const std::size_t base = w * 64, count = std::min<std::size_t>(64, n - base);
+                    for (std::size_t j = 0; j < count; ++j) y[base + j] = (bits >> j) & 1u ? x[base + j] * s : T(0);
+                }
             }
             return out;
         });
