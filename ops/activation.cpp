@@ -48,7 +48,7 @@ struct Pow final : Op {
     double p;
     explicit Pow(double p) : p(p) {}
     std::string name() const override { return "pow"; }
-    std::string label() const override { return "pow(" + std::to_string(p) + ")"; }
+    std::string label() const override { return "pow(" + format_number(p) + ")"; }
     Array forward(const Inputs& x) override { return map(*x[0], [p = p](auto v) { return std::pow(v, p); }); }
     Grads backward(const BackwardArgs& a) const override {
         return {zip(a.grad_out, *a.inputs[0], [p = p](auto g, auto x) { return g * p * std::pow(x, p - 1); }, "pow")};

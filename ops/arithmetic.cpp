@@ -3,7 +3,6 @@
 // down to each input's shape.
 
 #include <cmath>
-#include <sstream>
 
 #include "framework/engine.hpp"
 #include "ops/kernels.hpp"
@@ -12,13 +11,6 @@
 namespace xgrad {
 namespace {
 using namespace detail;
-
-std::string number(double c) {
-    std::ostringstream os;
-    os.precision(6);
-    os << c;
-    return os.str();
-}
 
 // z = a + b; dz/da = 1, dz/db = 1
 struct Add final : Op {
@@ -72,7 +64,7 @@ struct AddScalar final : Op {
     double c;
     explicit AddScalar(double c) : c(c) {}
     std::string name() const override { return "add_scalar"; }
-    std::string label() const override { return "add(" + number(c) + ")"; }
+    std::string label() const override { return "add(" + format_number(c) + ")"; }
     Array forward(const Inputs& x) override { return map(*x[0], [c = c](auto v) { return v + c; }); }
     Grads backward(const BackwardArgs& a) const override { return {std::move(a.grad_out)}; }
 };
@@ -82,7 +74,7 @@ struct MulScalar final : Op {
     double c;
     explicit MulScalar(double c) : c(c) {}
     std::string name() const override { return "mul_scalar"; }
-    std::string label() const override { return "mul(" + number(c) + ")"; }
+    std::string label() const override { return "mul(" + format_number(c) + ")"; }
     Array forward(const Inputs& x) override { return *x[0] * c; }
     Grads backward(const BackwardArgs& a) const override { return {a.grad_out * c}; }
 };
@@ -92,7 +84,7 @@ struct DivScalar final : Op {
     double c;
     explicit DivScalar(double c) : c(c) {}
     std::string name() const override { return "div_scalar"; }
-    std::string label() const override { return "div(" + number(c) + ")"; }
+    std::string label() const override { return "div(" + format_number(c) + ")"; }
     Array forward(const Inputs& x) override { return map(*x[0], [c = c](auto v) { return v / c; }); }
     Grads backward(const BackwardArgs& a) const override {
         return {map(a.grad_out, [c = c](auto g) { return g / c; })};
@@ -104,7 +96,7 @@ struct ScalarSub final : Op {
     double c;
     explicit ScalarSub(double c) : c(c) {}
     std::string name() const override { return "rsub_scalar"; }
-    std::string label() const override { return number(c) + " - x"; }
+    std::string label() const override { return format_number(c) + " - x"; }
     Array forward(const Inputs& x) override { return map(*x[0], [c = c](auto v) { return c - v; }); }
     Grads backward(const BackwardArgs& a) const override { return {-a.grad_out}; }
 };
@@ -114,7 +106,7 @@ struct ScalarDiv final : Op {
     double c;
     explicit ScalarDiv(double c) : c(c) {}
     std::string name() const override { return "rdiv_scalar"; }
-    std::string label() const override { return number(c) + " / x"; }
+    std::string label() const override { return format_number(c) + " / x"; }
     Array forward(const Inputs& x) override { return map(*x[0], [c = c](auto v) { return c / v; }); }
     Grads backward(const BackwardArgs& a) const override { return {-(a.grad_out * a.result / *a.inputs[0])}; }
 };

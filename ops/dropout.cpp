@@ -3,7 +3,6 @@
 // See docs/dropout.md for the four scale modes and their math.
 
 #include <cmath>
-#include <sstream>
 
 #include "framework/engine.hpp"
 #include "framework/mask_replay.hpp"
@@ -35,13 +34,6 @@ DropoutScale parse_scale(const std::string& text) {
 namespace {
 using namespace detail;
 
-std::string fmt(double v) {
-    std::ostringstream os;
-    os.precision(6);
-    os << v;
-    return os.str();
-}
-
 // Training:  D = rand(shape) < keep_prob (numpy's order);  y = x ⊙ D · s;  dx = g ⊙ D · s, where
 //   constant:     s = 1/keep_prob (computed as x / keep_prob, exactly as the course does)
 //   measured:     s = size / Σ D                (0 if nothing is kept: output and gradient are 0)
@@ -60,20 +52,20 @@ struct Dropout final : Op {
 
     std::string name() const override { return "dropout"; }
     std::string label() const override {
-        return "dropout(keep_prob=" + fmt(options.keep_prob) + ", " + scale_name(options.scale) + ")";
+        return "dropout(keep_prob=" + format_number(options.keep_prob) + ", " + scale_name(options.scale) + ")";
     }
     std::vector<std::pair<std::string, std::string>> attributes() const override {
         std::string scale;
         if (options.scale == DropoutScale::per_example && !scales.empty()) {
             auto [lo, hi] = std::minmax_element(scales.begin(), scales.end());
-            scale = fmt(*lo) + " .. " + fmt(*hi);
+            scale = format_number(*lo) + " .. " + format_number(*hi);
         } else {
-            scale = scales.empty() ? "-" : fmt(scales[0]);
+            scale = scales.empty() ? "-" : format_number(scales[0]);
         }
-        return {{"keep_prob", fmt(options.keep_prob)},
+        return {{"keep_prob", format_number(options.keep_prob)},
                 {"scale mode", scale_name(options.scale)},
                 {"scale", scale},
-                {"kept", fmt(kept_fraction)}};
+                {"kept", format_number(kept_fraction)}};
     }
 
     void draw_mask(std::size_t n) {
@@ -192,7 +184,7 @@ DropoutState dropout_state(const Tensor& y) {
 Tensor dropout(const Tensor& x, const DropoutOptions& options) {
     const double p = options.keep_prob;
     if (!(p > 0.0 && p <= 1.0))
-        throw ValueError("dropout: keep_prob = " + fmt(p) + " is outside the allowed range (0, 1]");
+        throw ValueError("dropout: keep_prob = " + format_number(p) + " is outside the allowed range (0, 1]");
     if (options.scale == DropoutScale::per_example)
         normalize_axis(options.example_axis, x.ndim(), "dropout (per-example example_axis)");
     if (!options.training)

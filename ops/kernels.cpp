@@ -2,6 +2,8 @@
 
 #include <xtensor-blas/xblas.hpp>
 
+#include <sstream>
+
 namespace xgrad::detail {
 
 Array gemm(const Array& a, const Array& b, bool transpose_a, bool transpose_b) {
@@ -90,6 +92,13 @@ double sum_all(const Array& x) {
         for (std::size_t i = 0, n = x.size(); i < n; ++i) s += p[i];
         return s;
     });
+}
+
+std::string format_number(double value) {
+    std::ostringstream os;
+    os.precision(6);
+    os << value;
+    return os.str();
 }
 
 std::size_t normalize_axis(int axis, std::size_t ndim, const char* op) {

@@ -117,6 +117,9 @@ Array broadcast_to(const Array& x, const Shape& shape);
 /// Sum of all elements, accumulated in double.
 double sum_all(const Array& x);
 
+/// A number for an op's label: 6 significant digits, no trailing zeros ("0.86", "2", "1e-07").
+std::string format_number(double value);
+
 /// A possibly negative axis made absolute; ValueError naming the op if out of range.
 std::size_t normalize_axis(int axis, std::size_t ndim, const char* op);
 
