@@ -2,6 +2,7 @@
 // net's cost against central differences, then show the checker catching a broken backward
 // (dW2 doubled, db1 quadrupled — the notebook's planted bugs).
 
+#include <fstream>
 #include <iostream>
 
 #include "common/cli.hpp"
@@ -38,8 +39,10 @@ int main(int argc, char** argv) {
     ex::add_version_flag(app, "gradient_checking");
     double epsilon = 1e-7;
     bool verbose = false;
+    std::string json_path;
     app.add_option("--epsilon", epsilon, "Finite-difference step")->capture_default_str()->check(CLI::PositiveNumber);
     app.add_flag("--verbose", verbose, "Also print the worst element of each check");
+    app.add_option("--json", json_path, "Also write both reports as JSON to this file");
     ex::parse_or_exit(app, argc, argv);
 
     try {
@@ -67,6 +70,21 @@ int main(int argc, char** argv) {
         if (verbose) {
             std::cout << "  correct: " << correct.summary() << "\n";
             std::cout << "  buggy:   " << buggy.summary() << "\n";
+        }
+        if (!json_path.empty()) {
+            std::ofstream json(json_path);
+            auto report = [&](const char* name, const GradcheckReport& r) {
+                json << "  \"" << name << "\": {\"difference\": " << ex::repr(r.difference)
+                     << ", \"passed\": " << (r.passed ? "true" : "false") << ", \"worst_input\": \"" << r.worst_input
+                     << "\", \"worst_index\": " << r.worst_index << ", \"analytic\": " << ex::repr(r.worst_analytic)
+                     << ", \"numeric\": " << ex::repr(r.worst_numeric) << ", \"elements\": " << r.elements << "}";
+            };
+            json << "{\n  \"epsilon\": " << ex::repr(epsilon) << ",\n";
+            report("correct", correct);
+            json << ",\n";
+            report("buggy", buggy);
+            json << "\n}\n";
+            if (!json) throw IoError(json_path + ": cannot write");
         }
         std::cout << (correct.passed ? "Your backward propagation works perfectly fine!"
                                      : "There is a mistake in the backward propagation!")
