@@ -493,21 +493,6 @@ std::string bracket(const ex::Summary& s, int digits) {
     return fixed(s.mean, digits) + " [" + fixed(s.low(), digits) + ", " + fixed(s.high(), digits) + "]";
 }
 
-/// Runs gnuplot on a script for one picture (PNG by default, size in pixels); warns when gnuplot is
-/// missing or fails, like the other examples.
-bool draw(const std::string& picture, const std::string& script, int width = 800, int height = 600) {
-    const std::string script_path = picture + ".gp";
-    std::ofstream(script_path) << "set terminal pngcairo size " << width << "," << height
-                               << " font ',10'\nset output '" << picture << "'\n"
-                               << script;
-    const std::string command = "gnuplot '" + script_path + "' 2>&1";
-    if (std::system(command.c_str()) != 0) {
-        std::cerr << "warning: gnuplot could not draw " << picture << " (is gnuplot installed?)\n";
-        return false;
-    }
-    return true;
-}
-
 const char* mode_color(DropoutScale mode) {
     switch (mode) {
         case DropoutScale::constant:
@@ -824,11 +809,11 @@ private:
                 ex::repr(none.mean) + " with lines dt 2 lc rgb 'black' title 'no dropout (band: 95% CI)'\n";
             return script;
         };
-        draw(path("study_accuracy.png"),
+        ex::run_gnuplot(path("study_accuracy.png"),
              "set multiplot layout 1,2\n" + panel(0, "train accuracy") + panel(1, "test accuracy") +
                  "unset multiplot\n",
              1400, 550);
-        draw(path("study_cost.png"), panel(2, "final cost (train set, dropout off)"));
+        ex::run_gnuplot(path("study_cost.png"), panel(2, "final cost (train set, dropout off)"));
     }
 
     // Paired differences mode − constant in test and train accuracy, with 95% error bars.
@@ -867,7 +852,7 @@ private:
                           (m + 1 < others.size() ? ", " : "\n");
             return script;
         };
-        draw(path("study_paired.png"),
+        ex::run_gnuplot(path("study_paired.png"),
              "set multiplot layout 1,2\n" + panel(1, "test accuracy") + panel(0, "train accuracy") +
                  "unset multiplot\n",
              1400, 550);
@@ -905,7 +890,7 @@ private:
                           " using 1:2 with lines lw 2 lc rgb '" + mode_color(study_modes[m]) + "' title '" +
                           mode_label(study_modes[m]) + "'" + (m + 1 < study_modes.size() ? ", " : "\n");
         }
-        draw(path("study_cost_curves.png"), script + "unset multiplot\n", 1400, 550);
+        ex::run_gnuplot(path("study_cost_curves.png"), script + "unset multiplot\n", 1400, 550);
     }
 
     // Relative variance of a unit and of an example's sum against keep_prob (n = 20): estimates with
@@ -945,7 +930,7 @@ private:
                               (m + 1 < study_modes.size() ? ", " : "\n");
                 }
             }
-        draw(path("study_variance.png"), script + "unset multiplot\n", 1400, 1000);
+        ex::run_gnuplot(path("study_variance.png"), script + "unset multiplot\n", 1400, 1000);
     }
 
     // Histograms of the measured scale at the pictured keep_probs, dashed lines at 1/keep_prob.
@@ -995,7 +980,7 @@ private:
                           colors[j] + "' title 'keep\\_prob " + ex::repr(shown[j]) +
                           " (dashed: 1/keep\\_prob)'" + (j + 1 < shown.size() ? ", " : "\n");
         }
-        draw(path("study_scale_histogram.png"), script + "unset multiplot\n", 1400, 1000);
+        ex::run_gnuplot(path("study_scale_histogram.png"), script + "unset multiplot\n", 1400, 1000);
     }
 
     // Scale · keep_prob (1 = the constant's scale): median and 95% band against keep_prob, per kind.
@@ -1029,7 +1014,7 @@ private:
                       kinds[k] + "', '" + data + "' index " + std::to_string(k) +
                       " using 1:5 with lines lc rgb '" + colors[k % 4] + "' notitle" +
                       (k + 1 < kinds.size() ? ", " : "\n");
-        draw(path("study_scale_vs_keep_prob.png"), script, 1000, 650);
+        ex::run_gnuplot(path("study_scale_vs_keep_prob.png"), script, 1000, 650);
     }
 
     const StudySettings& s_;

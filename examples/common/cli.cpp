@@ -70,16 +70,20 @@ Progress::~Progress() {
 
 namespace {
 
-std::string terminal_for(const std::string& picture) {
+std::string terminal_for(const std::string& picture, int width, int height) {
     const std::string ext = std::filesystem::path(picture).extension().string();
-    if (ext == ".svg") return "svg size 800,600 dynamic background rgb 'white'";
-    if (ext == ".pdf") return "pdfcairo size 8in,6in";
-    return "pngcairo size 800,600";
+    const std::string size = std::to_string(width) + "," + std::to_string(height);
+    if (ext == ".svg") return "svg size " + size + " dynamic background rgb 'white' font ',10'";
+    if (ext == ".pdf") return "pdfcairo size " + std::to_string(width / 100.0) + "in," + std::to_string(height / 100.0) + "in";
+    return "pngcairo size " + size + " font ',10'";
 }
 
-bool run_gnuplot(const std::string& picture, const std::string& script) {
+}  // namespace
+
+bool run_gnuplot(const std::string& picture, const std::string& script, int width, int height) {
     const std::string script_path = picture + ".gp";
-    std::ofstream(script_path) << "set terminal " << terminal_for(picture) << "\nset output '" << picture << "'\n"
+    std::ofstream(script_path) << "set terminal " << terminal_for(picture, width, height) << "\nset output '" << picture
+                               << "'\n"
                                << script;
     const std::string command = "gnuplot '" + script_path + "' 2>/dev/null";
     if (std::system(command.c_str()) != 0) {
@@ -88,8 +92,6 @@ bool run_gnuplot(const std::string& picture, const std::string& script) {
     }
     return true;
 }
-
-}  // namespace
 
 bool plot_cost_curve(const std::string& picture, const std::vector<std::pair<std::size_t, double>>& costs,
                      const std::string& title) {

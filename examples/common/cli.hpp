@@ -39,6 +39,11 @@ private:
     bool enabled_;
 };
 
+/// Writes `script` (gnuplot commands after the terminal and output lines) next to `picture` and runs
+/// gnuplot; the terminal follows the extension (.png, .svg, .pdf). Warns, does not throw, when
+/// gnuplot is missing or fails; returns whether the picture was drawn.
+bool run_gnuplot(const std::string& picture, const std::string& script, int width = 800, int height = 600);
+
 /// Writes the data files and a gnuplot script into dir and runs gnuplot (warns, does not throw, if
 /// gnuplot is missing). Pictures: PNG or SVG by the file extension.
 bool plot_cost_curve(const std::string& picture, const std::vector<std::pair<std::size_t, double>>& costs,
