@@ -87,12 +87,6 @@ struct Tanh final : Op {
     }
 };
 
-/// softmax along axis, stabilised by subtracting the max.
-Array softmax_of(const Array& x, std::size_t axis) {
-    Array shifted = zip(x, max_keepdims(x, axis), [](auto v, auto m) { return std::exp(v - m); }, "softmax");
-    return shifted / sum_keepdims(shifted, axis);
-}
-
 // y = e^x / Σ_axis e^x; dx = y ⊙ (g - Σ_axis g ⊙ y)
 struct Softmax final : Op {
     int axis;
@@ -100,7 +94,7 @@ struct Softmax final : Op {
     std::string name() const override { return "softmax"; }
     std::string label() const override { return "softmax(axis=" + std::to_string(axis) + ")"; }
     Array forward(const Inputs& x) override {
-        return softmax_of(*x[0], normalize_axis(axis, x[0]->ndim(), "softmax"));
+        return softmax_along(*x[0], normalize_axis(axis, x[0]->ndim(), "softmax"));
     }
     Grads backward(const BackwardArgs& a) const override {
         const std::size_t ax = normalize_axis(axis, a.result.ndim(), "softmax");
@@ -116,12 +110,7 @@ struct LogSoftmax final : Op {
     std::string name() const override { return "log_softmax"; }
     std::string label() const override { return "log_softmax(axis=" + std::to_string(axis) + ")"; }
     Array forward(const Inputs& x) override {
-        const std::size_t ax = normalize_axis(axis, x[0]->ndim(), "log_softmax");
-        const Array m = max_keepdims(*x[0], ax);
-        const Array shifted = *x[0] - m;
-        const Array log_norm = map(sum_keepdims(map(shifted, [](auto v) { return std::exp(v); }), ax),
-                                   [](auto s) { return std::log(s); });
-        return shifted - log_norm;
+        return log_softmax_along(*x[0], normalize_axis(axis, x[0]->ndim(), "log_softmax"));
     }
     Grads backward(const BackwardArgs& a) const override {
         const std::size_t ax = normalize_axis(axis, a.result.ndim(), "log_softmax");

@@ -94,6 +94,18 @@ double sum_all(const Array& x) {
     });
 }
 
+Array softmax_along(const Array& x, std::size_t axis) {
+    Array shifted = zip(x, max_keepdims(x, axis), [](auto v, auto m) { return std::exp(v - m); }, "softmax");
+    return shifted / sum_keepdims(shifted, axis);
+}
+
+Array log_softmax_along(const Array& x, std::size_t axis) {
+    const Array shifted = x - max_keepdims(x, axis);
+    const Array log_norm =
+        map(sum_keepdims(map(shifted, [](auto v) { return std::exp(v); }), axis), [](auto s) { return std::log(s); });
+    return shifted - log_norm;
+}
+
 std::string format_number(double value) {
     std::ostringstream os;
     os.precision(6);

@@ -117,6 +117,11 @@ Array broadcast_to(const Array& x, const Shape& shape);
 /// Sum of all elements, accumulated in double.
 double sum_all(const Array& x);
 
+/// softmax along `axis`, stabilised by subtracting the max (shared by softmax and its losses).
+Array softmax_along(const Array& x, std::size_t axis);
+/// log softmax along `axis`: x - max - ln Σ e^(x - max).
+Array log_softmax_along(const Array& x, std::size_t axis);
+
 /// A number for an op's label: 6 significant digits, no trailing zeros ("0.86", "2", "1e-07").
 std::string format_number(double value);
 

@@ -92,10 +92,7 @@ struct SoftmaxCrossEntropy final : Op {
         require_same_shape("softmax_cross_entropy", *x[0], *x[1]);
         const std::size_t ax = normalize_axis(axis, x[0]->ndim(), "softmax_cross_entropy");
         const Array& z = *x[0];
-        const Array shifted = z - max_keepdims(z, ax);
-        const Array log_norm = map(sum_keepdims(map(shifted, [](auto v) { return std::exp(v); }), ax),
-                                   [](auto s) { return std::log(s); });
-        const Array log_p = shifted - log_norm;
+        const Array log_p = log_softmax_along(z, ax);
         const double total = -sum_all(*x[1] * log_p);
         return Array::scalar(total / static_cast<double>(examples(z)), z.dtype());
     }
@@ -103,8 +100,7 @@ struct SoftmaxCrossEntropy final : Op {
         const Array& z = *a.inputs[0];
         const Array& t = *a.inputs[1];
         const std::size_t ax = normalize_axis(axis, z.ndim(), "softmax_cross_entropy");
-        const Array shifted = zip(z, max_keepdims(z, ax), [](auto v, auto m) { return std::exp(v - m); }, "softmax");
-        const Array p = shifted / sum_keepdims(shifted, ax);
+        const Array p = softmax_along(z, ax);
         const double scale = a.grad_out.item() / static_cast<double>(examples(z));
         return {(p * sum_keepdims(t, ax) - t) * scale, Array()};
     }
