@@ -39,10 +39,12 @@ int main(int argc, char** argv) {
     ex::add_version_flag(app, "gradient_checking");
     double epsilon = 1e-7;
     bool verbose = false;
-    std::string json_path;
+    std::string json_path, dot_path, render_path;
     app.add_option("--epsilon", epsilon, "Finite-difference step")->capture_default_str()->check(CLI::PositiveNumber);
     app.add_flag("--verbose", verbose, "Also print the worst element of each check");
     app.add_option("--json", json_path, "Also write both reports as JSON to this file");
+    app.add_option("--dot", dot_path, "Write the graph of the (correct) cost, with gradient norms, as Graphviz DOT");
+    app.add_option("--render", render_path, "Render that graph with Graphviz to FILE.svg, .png or .pdf");
     ex::parse_or_exit(app, argc, argv);
 
     try {
@@ -70,6 +72,14 @@ int main(int argc, char** argv) {
         if (verbose) {
             std::cout << "  correct: " << correct.summary() << "\n";
             std::cout << "  buggy:   " << buggy.summary() << "\n";
+        }
+        if (!dot_path.empty() || !render_path.empty()) {
+            for (Tensor p : params) p.zero_grad();  // the checks left their own gradients there
+            Tensor graph_cost = cost(1, 1);
+            graph_cost.backward(BackwardOptions{.record_grad_norms = true});
+            const std::string dot = to_dot(graph_cost, DotOptions{.grad_norms = true, .title = "gradient_check_n's 3-layer net"});
+            if (!dot_path.empty()) std::ofstream(dot_path) << dot;
+            if (!render_path.empty()) render_dot(dot, render_path);
         }
         if (!json_path.empty()) {
             std::ofstream json(json_path);
