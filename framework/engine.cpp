@@ -252,11 +252,13 @@ void backward(const Tensor& root, const Array* grad_out, const BackwardOptions& 
         if (grads.size() != n.inputs.size())
             throw GraphError("backward of op '" + n.op->name() + "' returned " + std::to_string(grads.size()) +
                              " gradients for " + std::to_string(n.inputs.size()) + " inputs");
-        const std::string op_name = n.op->name();
         for (std::size_t i = 0; i < grads.size(); ++i) {
             if (!needs[i] || !grads[i].defined()) continue;
             Node& input = *n.inputs[i];
-            Array g = detail::sum_to_shape(std::move(grads[i]), input.value.shape(), op_name.c_str());
+            // The op's name is only needed to report a failed reduction: not built per node per step.
+            Array g = grads[i].shape() == input.value.shape()
+                          ? std::move(grads[i])
+                          : detail::sum_to_shape(std::move(grads[i]), input.value.shape(), n.op->name().c_str());
             if (t_anomaly_detection) check_finite(g, n, ("gradient for input " + std::to_string(i)).c_str());
             accumulate(input, std::move(g));
         }
