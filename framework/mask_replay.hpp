@@ -21,6 +21,9 @@ public:
     /// Bits 64·w … 64·w + 63 as one word (bit j = element 64·w + j): for word-at-a-time loops.
     std::uint64_t word(std::size_t w) const { return words_[w]; }
     void set_word(std::size_t w, std::uint64_t bits) { words_[w] = bits; }
+    /// The ceil(size / 64) words, for whole-mask producers (bits past size must stay 0).
+    std::uint64_t* data() { return words_.data(); }
+    const std::uint64_t* words() const { return words_.data(); }
     std::size_t size() const { return size_; }
     std::size_t count() const;
     /// Bytes held by the mask's storage.

@@ -41,6 +41,14 @@ public:
     /// Standard normal.
     double normal();
 
+    /// The next n raw words into out[0..n): the same stream as n calls of next_uint32(), produced a
+    /// 624-word block at a time with vectorised twist and tempering.
+    void fill_uint32(std::uint32_t* out, std::size_t n);
+    /// Bit i of words[i / 64] (bit i % 64) = (uniform() < p) for the next n uniforms — numpy's
+    /// `rand(n) < p`, bit for bit and consuming the same 2n words — without a per-element call.
+    /// Bits past n in the last word are 0. p must lie in [0, 1].
+    void bernoulli_bits(double p, std::size_t n, std::uint64_t* words);
+
     /// An array of uniforms / standard normals, filled in row-major order.
     Array rand(const Shape& shape, DType dtype = DType::f64);
     Array randn(const Shape& shape, DType dtype = DType::f64);

@@ -2,11 +2,14 @@
 // (bit-packed) and the scale it used. Backward reuses both:  grad_x = grad_out ⊙ D · scale.
 // See docs/dropout.md for the four scale modes and their math.
 
+#include <bit>
 #include <cmath>
+#include <type_traits>
 
 #include "framework/engine.hpp"
 #include "framework/mask_replay.hpp"
 #include "framework/random.hpp"
+#include "framework/simd.hpp"
 #include "ops/kernels.hpp"
 #include "ops/ops.hpp"
 
@@ -33,6 +36,33 @@ DropoutScale parse_scale(const std::string& text) {
 
 namespace {
 using namespace detail;
+
+// y = bit ? x / s : 0 (divide) or bit ? x · s : 0, bit i of the packed mask. The quotient or product
+// is computed for every element and a dropped one cleared by a bitwise and with an all-zero pattern —
+// so a dropped element is exactly +0 whatever x is (inf too), and the loop has no branch and
+// vectorises (a select around a division compiles to a branch: the division may not be speculated).
+template <class T>
+[[gnu::always_inline]] inline void mask_and_scale_loop(const T* x, T* y, std::size_t n, const std::uint64_t* words,
+                                                       T s, bool divide) {
+    using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+    for (std::size_t base = 0; base < n; base += 32) {
+        const auto bits = static_cast<std::uint32_t>(words[base / 64] >> (base % 64));
+        const std::size_t count = std::min<std::size_t>(32, n - base);
+        for (std::size_t j = 0; j < count; ++j) {
+            const T v = divide ? x[base + j] / s : x[base + j] * s;
+            const Bits keep = Bits{0} - static_cast<Bits>((bits >> j) & 1u);  // all ones or all zeros
+            y[base + j] = std::bit_cast<T>(std::bit_cast<Bits>(v) & keep);
+        }
+    }
+}
+XGRAD_VECTOR_CLONES void mask_and_scale(const float* x, float* y, std::size_t n, const std::uint64_t* words, float s,
+                                        bool divide) {
+    mask_and_scale_loop(x, y, n, words, s, divide);
+}
+XGRAD_VECTOR_CLONES void mask_and_scale(const double* x, double* y, std::size_t n, const std::uint64_t* words,
+                                        double s, bool divide) {
+    mask_and_scale_loop(x, y, n, words, s, divide);
+}
 
 // Training:  D = rand(shape) < keep_prob (numpy's order);  y = x ⊙ D · s;  dx = g ⊙ D · s, where
 //   constant:     s = 1/keep_prob (computed as x / keep_prob, exactly as the course does)
@@ -75,16 +105,7 @@ struct Dropout final : Op {
         }
         Generator& gen = options.generator ? *options.generator : global_generator();
         mask = BitMask(n);
-        // numpy's rand(shape) < keep_prob, compared on the 53-bit integer: u = k / 2^53 < p exactly
-        // when k < p · 2^53 (a power-of-two scaling, so no rounding).
-        const double threshold = options.keep_prob * 9007199254740992.0;
-        for (std::size_t w = 0; w * 64 < n; ++w) {
-            std::uint64_t bits = 0;
-            const std::size_t count = std::min<std::size_t>(64, n - w * 64);
-            for (std::size_t j = 0; j < count; ++j)
-                bits |= std::uint64_t{static_cast<double>(gen.uniform_bits()) < threshold} << j;
-            mask.set_word(w, bits);
-        }
+        gen.bernoulli_bits(options.keep_prob, n, mask.data());  // numpy's rand(shape) < keep_prob
         if (MaskReplay* replay = MaskReplay::active()) replay->record(mask);
     }
 
@@ -127,27 +148,13 @@ struct Dropout final : Op {
             T* y = out.data<T>();
             const std::size_t n = in.size();
             if (options.scale == DropoutScale::constant) {
-                // Division (not × 1/keep_prob) keeps the course's bits; computed for every element
-                // and selected, so the loop has no branch.
-                const T keep = static_cast<T>(options.keep_prob);
-                for (std::size_t w = 0; w * 64 < n; ++w) {
-                    const std::uint64_t bits = mask.word(w);
-                    const std::size_t base = w * 64, count = std::min<std::size_t>(64, n - base);
-                    for (std::size_t j = 0; j < count; ++j) {
-                        const T kept = x[base + j] / keep;
-                        y[base + j] = (bits >> j) & 1u ? kept : T(0);
-                    }
-                }
+                // Division (not × 1/keep_prob) keeps the course's bits.
+                mask_and_scale(x, y, n, mask.words(), static_cast<T>(options.keep_prob), true);
             } else if (options.scale == DropoutScale::per_example) {
                 for (std::size_t i = 0; i < n; ++i)
                     y[i] = mask.test(i) ? x[i] * static_cast<T>(scales[example_of(i)]) : T(0);
             } else {
-                const T s = static_cast<T>(scales[0]);
-                for (std::size_t w = 0; w * 64 < n; ++w) {
-                    const std::uint64_t bits = mask.word(w);
-                    const std::size_t base = w * 64, count = std::min<std::size_t>(64, n - base);
-                    for (std::size_t j = 0; j < count; ++j) y[base + j] = (bits >> j) & 1u ? x[base + j] * s : T(0);
-                }
+                mask_and_scale(x, y, n, mask.words(), static_cast<T>(scales[0]), false);
             }
             return out;
         });

@@ -2,6 +2,7 @@
 // all-dropped case, bad keep_prob, numpy-identical masks, and gradient checks through replay.
 
 #include <cmath>
+#include <limits>
 
 #include "reference.hpp"
 
@@ -138,6 +139,11 @@ BOOST_AUTO_TEST_CASE(all_dropped_gives_zeros_never_nan) {
         for (double sc : s.scales) BOOST_TEST(sc == 0.0);
         sum(y).backward();
         for (double g : x.grad().to_vector()) BOOST_TEST(g == 0.0);
+    }
+    // A dropped element is exactly 0 whatever it held (numpy's A * D would give NaN for inf).
+    for (DropoutScale mode : all_modes) {
+        Tensor bad = constant(Array({2, 40}, std::vector<double>(80, std::numeric_limits<double>::infinity())));
+        for (double v : dropout(bad, opts(1e-12, mode)).value().to_vector()) BOOST_TEST(v == 0.0);
     }
     // One example (column) loses every unit while others keep some.
     Generator gen(0);

@@ -26,6 +26,41 @@ BOOST_AUTO_TEST_CASE(raw_mt19937_words) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(bulk_words_are_the_per_word_stream) {
+    // fill_uint32 twists and tempers whole blocks; it must give exactly the words next_uint32 gives,
+    // from any position in a block and across block boundaries, and leave the stream where they do.
+    Generator bulk(7), single(7);
+    for (std::size_t n : {1u, 5u, 623u, 624u, 625u, 1900u, 3u}) {
+        std::vector<std::uint32_t> words(n);
+        bulk.fill_uint32(words.data(), n);
+        for (std::size_t i = 0; i < n; ++i) BOOST_TEST(words[i] == single.next_uint32(), "n = " << n << ", word " << i);
+    }
+    BOOST_TEST(bulk.uniform() == single.uniform());
+}
+
+BOOST_AUTO_TEST_CASE(bernoulli_bits_are_numpy_rand_below_p) {
+    // Bit i == (rand() < p) for the same uniforms, for partial and whole words, from an odd position
+    // in the stream (a uniform's two words then straddle a block boundary), at the edges of p.
+    for (double p : {0.0, 1e-12, 0.3, 0.5, 0.86, 1.0 - 1e-16, 1.0}) {
+        for (std::size_t n : {1u, 63u, 64u, 65u, 511u, 512u, 513u, 1500u}) {
+            Generator bulk(3), single(3);
+            bulk.next_uint32(), single.next_uint32();
+            std::vector<std::uint64_t> words((n + 63) / 64, ~std::uint64_t{0});
+            bulk.bernoulli_bits(p, n, words.data());
+            for (std::size_t i = 0; i < n; ++i) {
+                const bool bit = (words[i / 64] >> (i % 64)) & 1u;
+                BOOST_TEST(bit == (single.uniform() < p), "p = " << p << ", n = " << n << ", element " << i);
+            }
+            if (n % 64) BOOST_TEST(words.back() >> (n % 64) == 0u, "bits past n are 0 (n = " << n << ")");
+            BOOST_TEST(bulk.next_uint32() == single.next_uint32(), "the stream continues in step (n = " << n << ")");
+        }
+    }
+    Generator gen(0);
+    std::uint64_t word = 0;
+    BOOST_CHECK_THROW(gen.bernoulli_bits(1.5, 1, &word), ValueError);
+    BOOST_CHECK_THROW(gen.bernoulli_bits(std::nan(""), 1, &word), ValueError);
+}
+
 BOOST_AUTO_TEST_CASE(rand_and_randn_match_numpy) {
     seed(1);
     check_exact(rand({10}).to_vector(), reference_doubles("seed1_rand_first10"));
