@@ -72,7 +72,7 @@ Tensor Linear::forward(const Tensor& x) {
         throw ShapeError("Linear(" + weight.name() + "): input of shape " + shape_str(x.shape()) +
                          " does not fit weight " + shape_str(weight.shape()) + " (expected (" +
                          std::to_string(weight.shape()[1]) + ", m): features × examples)");
-    return matmul(weight, x) + bias;
+    return xgrad::linear(x, weight, bias);
 }
 
 Dropout::Dropout(DropoutOptions options) : options(options) {

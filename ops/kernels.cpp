@@ -20,6 +20,15 @@ Array gemm(const Array& a, const Array& b, bool transpose_a, bool transpose_b) {
     });
 }
 
+void gemm_accumulate(const Array& a, const Array& b, bool transpose_a, bool transpose_b, Array& c) {
+    if (a.size() == 0 || b.size() == 0) return;  // k = 0: nothing to add
+    dispatch(a.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        auto out = view<T>(c);
+        xt::blas::gemm(view<T>(a), view<T>(b), out, transpose_a, transpose_b, T(1), T(1));
+    });
+}
+
 namespace {
 
 /// Reduces a 2-d array along one axis with `combine`, keeping the axis as size 1.

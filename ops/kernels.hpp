@@ -108,6 +108,9 @@ inline Array operator*(const Array& a, double c) { return map(a, [c](auto x) { r
 /// A: (m, k) or (k, m) if transpose_a; B: (k, n) or (n, k) if transpose_b; C: (m, n).
 Array gemm(const Array& a, const Array& b, bool transpose_a, bool transpose_b);
 
+/// C += op(A) · op(B) through BLAS gemm with beta = 1 (C must already have the product's shape).
+void gemm_accumulate(const Array& a, const Array& b, bool transpose_a, bool transpose_b, Array& c);
+
 /// Sum along `axis` with keepdims (the shape a broadcast back to the input needs).
 Array sum_keepdims(const Array& x, std::size_t axis);
 /// Max along `axis` with keepdims.

@@ -1,5 +1,7 @@
 // Linear algebra and shape: matmul through BLAS (transposes as gemm flags), transpose, reshape.
 
+#include <algorithm>
+
 #include "framework/engine.hpp"
 #include "ops/kernels.hpp"
 #include "ops/ops.hpp"
@@ -37,6 +39,42 @@ struct Matmul final : Op {
     }
 };
 
+// Y = W·X + b with W (out, in), X (in, m), b (out, 1) broadcast over the m examples — a layer in one
+// node. The bias is written into Y and the product accumulated onto it by one gemm (beta = 1), so
+// there is no add pass and no broadcast gradient to reduce:
+//   dW = G·Xᵀ,  dX = Wᵀ·G,  db = Σ over the examples of G (a contiguous row sum)
+struct Linear final : Op {
+    std::string name() const override { return "linear"; }
+    Array forward(const Inputs& x) override {
+        const Array& W = *x[0];
+        const Array& X = *x[1];
+        const Array& b = *x[2];
+        if (W.ndim() != 2 || X.ndim() != 2 || W.shape()[1] != X.shape()[0] || b.shape() != Shape{W.shape()[0], 1})
+            throw ShapeError("linear: weight " + shape_str(W.shape()) + ", input " + shape_str(X.shape()) +
+                             " and bias " + shape_str(b.shape()) +
+                             " do not fit (need W (out, in), X (in, m), b (out, 1))");
+        if (W.dtype() != X.dtype() || W.dtype() != b.dtype())
+            throw DTypeError(std::string("linear: weight ") + dtype_name(W.dtype()) + ", input " +
+                             dtype_name(X.dtype()) + " and bias " + dtype_name(b.dtype()) + " mixed");
+        const std::size_t rows = W.shape()[0], cols = X.shape()[1];
+        Array Y = Array::uninitialized({rows, cols}, W.dtype());
+        dispatch(W.dtype(), [&](auto tag) {
+            using T = decltype(tag);
+            const T* bias = b.data<T>();
+            T* y = Y.data<T>();
+            for (std::size_t r = 0; r < rows; ++r) std::fill_n(y + r * cols, cols, bias[r]);
+        });
+        gemm_accumulate(W, X, false, false, Y);
+        return Y;
+    }
+    Grads backward(const BackwardArgs& a) const override {
+        const Array& G = a.grad_out;
+        return {a.wants(0) ? gemm(G, *a.inputs[1], false, true) : Array(),
+                a.wants(1) ? gemm(*a.inputs[0], G, true, false) : Array(),
+                a.wants(2) ? sum_keepdims(G, 1) : Array()};
+    }
+};
+
 Array swap_axes_2d(const Array& x) {
     return dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
@@ -71,6 +109,9 @@ struct Reshape final : Op {
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
     return apply_op(std::make_unique<Matmul>(transpose_a, transpose_b), {a, b});
+}
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+    return apply_op(std::make_unique<Linear>(), {weight, x, bias});
 }
 Tensor transpose(const Tensor& x) { return apply_op(std::make_unique<Transpose>(), {x}); }
 Tensor reshape(const Tensor& x, Shape shape) { return apply_op(std::make_unique<Reshape>(std::move(shape)), {x}); }

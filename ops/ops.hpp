@@ -46,6 +46,10 @@ inline Tensor operator/(double c, const Tensor& x) { return div(c, x); }
 /// op(a) · op(b) for 2-d tensors through BLAS; the transpose flags are passed to gemm, so
 /// matmul(W, X, true) computes Wᵀ·X without copying W.
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
+/// weight · x + bias in one node: weight (out, in), x (in, m), bias (out, 1) — what
+/// `matmul(weight, x) + bias` computes, with the bias added by the gemm itself (beta = 1) and its
+/// gradient a row sum. models' Linear layer uses it.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
 /// Swaps the two axes of a 2-d tensor (a copy; prefer matmul's flags inside products).
 Tensor transpose(const Tensor& x);
 Tensor reshape(const Tensor& x, Shape shape);

@@ -77,6 +77,8 @@ std::vector<OpCase> op_table() {
         {"matmul A·Bᵀ", {{3, 4}, {5, 4}}, [](V x) { return matmul(x[0], x[1], false, true); }},
         {"matmul Aᵀ·Bᵀ", {{4, 3}, {5, 4}}, [](V x) { return matmul(x[0], x[1], true, true); }},
         {"matmul vector", {{1, 4}, {4, 1}}, [](V x) { return matmul(x[0], x[1]); }},
+        {"linear", {{3, 4}, {4, 5}, {3, 1}}, [](V x) { return linear(x[1], x[0], x[2]); }},
+        {"linear one example", {{3, 4}, {4, 1}, {3, 1}}, [](V x) { return linear(x[1], x[0], x[2]); }},
         {"linear W·X+b", {{3, 2}, {2, 5}, {3, 1}}, [](V x) { return matmul(x[0], x[1]) + x[2]; }},
         {"transpose", {{3, 4}}, [](V x) { return transpose(x[0]); }},
         {"reshape", {{3, 4}}, [](V x) { return reshape(x[0], {2, 6}); }},

@@ -174,6 +174,25 @@ BOOST_AUTO_TEST_CASE(shape_mismatch_names_the_op_and_both_shapes) {
     BOOST_TEST(contains(msg, "axis 2"));
     msg = message_of<ShapeError>([&] { transpose(c({2}, {1, 2})); });
     BOOST_TEST(contains(msg, "transpose"));
+    msg = message_of<ShapeError>([&] { linear(a, b, c({6, 1}, {1, 2, 3, 4, 5, 6})); });
+    BOOST_TEST(contains(msg, "linear"), msg);
+    BOOST_TEST(contains(msg, "(5, 6)"), msg);
+    BOOST_TEST(contains(msg, "(3, 4)"), msg);
+    msg = message_of<ShapeError>([&] { linear(c({4, 2}, std::vector<double>(8, 1.0)), a, c({3}, {1, 2, 3})); });
+    BOOST_TEST(contains(msg, "bias (3,)"), msg);
+}
+
+BOOST_AUTO_TEST_CASE(linear_is_matmul_plus_bias_in_both_dtypes) {
+    Generator gen(2);
+    for (DType dtype : {DType::f64, DType::f32}) {
+        const Tensor W = constant(gen.randn({3, 4}, dtype)), X = constant(gen.randn({4, 6}, dtype)),
+                     b = constant(gen.randn({3, 1}, dtype));
+        const Array fused = linear(X, W, b).value(), separate = (matmul(W, X) + b).value();
+        BOOST_TEST((fused.dtype() == dtype));
+        BOOST_REQUIRE((fused.shape() == Shape{3, 6}));
+        for (std::size_t i = 0; i < fused.size(); ++i)
+            BOOST_TEST(fused.flat(i) == separate.flat(i), "element " << i);  // k ≤ one gemm block: same bits
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
