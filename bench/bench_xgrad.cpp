@@ -30,7 +30,7 @@ const Dataset& regnet_data() {
 }
 
 void regnet_step(benchmark::State& state, double keep_prob, DropoutScale scale, bool anomaly) {
-    openblas_set_num_threads(1);
+    set_num_threads(1);
     RegNetConfig config;
     config.keep_prob = keep_prob;
     config.scale = scale;
@@ -53,7 +53,7 @@ void BM_RegnetStepDropoutMeasured(benchmark::State& s) { regnet_step(s, 0.86, Dr
 void BM_RegnetStepAnomalyOn(benchmark::State& s) { regnet_step(s, 1.0, DropoutScale::constant, true); }
 
 void hand_written(benchmark::State& state, double keep_prob, bool measured) {
-    openblas_set_num_threads(1);
+    set_num_threads(1);
     const Dataset& d = regnet_data();
     bench::HandWrittenRegNet net(d.train.X.to_vector(), d.train.Y.to_vector(), d.train.X.shape()[1]);
     for (auto _ : state) benchmark::DoNotOptimize(net.step(0.3, keep_prob, measured));
@@ -92,7 +92,7 @@ double saved_bytes(const Tensor& root) {
 }
 
 void mlp_step(benchmark::State& state, bool with_dropout) {
-    openblas_set_num_threads(2);
+    set_num_threads(2);
     const auto batch = static_cast<std::size_t>(state.range(0)), width = static_cast<std::size_t>(state.range(1));
     Mlp mlp(batch, width);
     SGD sgd(mlp.params(), 0.01);
@@ -115,7 +115,7 @@ void BM_MlpStepNoDropout(benchmark::State& s) { mlp_step(s, false); }
 
 // (4) Only the 8 GEMMs one MLP step needs: 3 forward, 5 backward (no gradient for X).
 void BM_MlpGemmOnly(benchmark::State& state) {
-    openblas_set_num_threads(2);
+    set_num_threads(2);
     const int b = static_cast<int>(state.range(0)), w = static_cast<int>(state.range(1));
     std::vector<float> X(784u * b, 0.5f), W1(static_cast<std::size_t>(w) * 784, 0.01f), W2(static_cast<std::size_t>(w) * w, 0.01f),
         W3(10u * w, 0.01f), H1(static_cast<std::size_t>(w) * b), H2(static_cast<std::size_t>(w) * b), Z3(10u * b),

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "framework/errors.hpp"
+#include "framework/parallel.hpp"
 
 namespace xgrad {
 
@@ -26,7 +27,9 @@ void for_each_element(Tensor& p, F f) {
         using T = decltype(tag);
         T* wp = w.data<T>();
         const T* gp = g.data<T>();
-        for (std::size_t i = 0, n = w.size(); i < n; ++i) f(wp[i], gp[i], i);
+        detail::parallel_for(w.size(), [&](std::size_t begin, std::size_t end) {
+            for (std::size_t i = begin; i < end; ++i) f(wp[i], gp[i], i);
+        });
     });
 }
 
