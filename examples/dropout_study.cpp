@@ -1117,45 +1117,44 @@ int run_study(const StudySettings& s) {
 
 int main(int argc, char** argv) {
     use_single_threaded_blas();
-    CLI::App app{
+    ex::CommandLine app(
+        "dropout_study",
         "Measure dropout's scale modes (constant 1/keep_prob, batch-measured, per-example measured,\n"
         "classic) on the course's regularization net over many seeds, and the op itself by Monte\n"
-        "Carlo. Writes CSV files, markdown tables and gnuplot pictures.",
-        "dropout_study"};
-    ex::add_version_flag(app, "dropout_study");
+        "Carlo. Writes CSV files, markdown tables and gnuplot pictures.");
     StudySettings settings;
     bool no_plots = false;
-    app.add_option("--data", settings.data_path,
+    app.option("--data", settings.data_path,
                    "The football data.mat (falls back to generated flower data)")
-        ->capture_default_str();
-    auto* seeds = app.add_option("--seeds", settings.seeds, "Seeds (training runs per mode and keep_prob)")
-                      ->capture_default_str()
-                      ->check(CLI::Range(2, 100000));
-    auto* iterations = app.add_option("--iterations", settings.iterations, "Gradient-descent steps per run")
-                           ->capture_default_str()
-                           ->check(CLI::Range(1, 10000000));
-    app.add_option("--keep-probs", settings.keep_probs, "Keep probabilities to train with, each in (0, 1)")
-        ->delimiter(',')
-        ->capture_default_str()
-        ->check(CLI::Range(0.0, 1.0));
-    app.add_option("--jobs", settings.jobs, "Worker threads")
-        ->capture_default_str()
-        ->check(CLI::Range(1, 256));
-    app.add_option("--learning-rate", settings.learning_rate, "Learning rate (the course: 0.3)")
-        ->capture_default_str()
-        ->check(CLI::PositiveNumber);
-    app.add_flag("--quick", settings.quick, "A few seeds and steps: checks the whole pipeline in seconds");
-    app.add_option("--out", settings.out_dir, "Directory for CSV files, tables and pictures")
-        ->capture_default_str();
-    app.add_option("--json", settings.json_path, "Also write a JSON summary to this file");
-    app.add_flag("--no-plots", no_plots, "CSV files and tables only, no pictures");
-    ex::parse_or_exit(app, argc, argv);
+        .show_default();
+    auto& seeds = app.option("--seeds", settings.seeds, "Seeds (training runs per mode and keep_prob)")
+        .show_default()
+        .range(2, 100000);
+    auto& iterations = app.option("--iterations", settings.iterations, "Gradient-descent steps per run")
+        .show_default()
+        .range(1, 10000000);
+    app.option("--keep-probs", settings.keep_probs, "Keep probabilities to train with, each in (0, 1)")
+        .delimiter(',')
+        .show_default()
+        .range(0.0, 1.0);
+    app.option("--jobs", settings.jobs, "Worker threads")
+        .show_default()
+        .range(1, 256);
+    app.option("--learning-rate", settings.learning_rate, "Learning rate (the course: 0.3)")
+        .show_default()
+        .positive();
+    app.flag("--quick", settings.quick, "A few seeds and steps: checks the whole pipeline in seconds");
+    app.option("--out", settings.out_dir, "Directory for CSV files, tables and pictures")
+        .show_default();
+    app.option("--json", settings.json_path, "Also write a JSON summary to this file");
+    app.flag("--no-plots", no_plots, "CSV files and tables only, no pictures");
+    app.parse_or_exit(argc, argv);
 
     if (settings.quick) {
         // --quick sets small defaults; explicit --seeds / --iterations still win.
         StudySettings quick = quick_settings(settings);
-        if (seeds->count()) quick.seeds = settings.seeds;
-        if (iterations->count()) quick.iterations = settings.iterations;
+        if (seeds.given()) quick.seeds = settings.seeds;
+        if (iterations.given()) quick.iterations = settings.iterations;
         settings = quick;
     }
     settings.plots = !no_plots;

@@ -34,18 +34,17 @@ Tensor scale_gradient(const Tensor& x, double factor) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Gradient checking of the course's 3-layer net (gradient_check_n), with and without planted bugs.",
-                 "gradient_checking"};
-    ex::add_version_flag(app, "gradient_checking");
+    ex::CommandLine app("gradient_checking",
+                        "Gradient checking of the course's 3-layer net (gradient_check_n), with and without planted bugs.");
     double epsilon = 1e-7;
     bool verbose = false;
     std::string json_path, dot_path, render_path;
-    app.add_option("--epsilon", epsilon, "Finite-difference step")->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_flag("--verbose", verbose, "Also print the worst element of each check");
-    app.add_option("--json", json_path, "Also write both reports as JSON to this file");
-    app.add_option("--dot", dot_path, "Write the graph of the (correct) cost, with gradient norms, as Graphviz DOT");
-    app.add_option("--render", render_path, "Render that graph with Graphviz to FILE.svg, .png or .pdf");
-    ex::parse_or_exit(app, argc, argv);
+    app.option("--epsilon", epsilon, "Finite-difference step").show_default().positive();
+    app.flag("--verbose", verbose, "Also print the worst element of each check");
+    app.option("--json", json_path, "Also write both reports as JSON to this file");
+    app.option("--dot", dot_path, "Write the graph of the (correct) cost, with gradient norms, as Graphviz DOT");
+    app.option("--render", render_path, "Render that graph with Graphviz to FILE.svg, .png or .pdf");
+    app.parse_or_exit(argc, argv);
 
     try {
         // gradient_check_n_test_case()

@@ -123,42 +123,41 @@ void print_table(const std::vector<Run>& runs) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Train the course's 3-layer regularization net (LINEAR→RELU→LINEAR→RELU→LINEAR→SIGMOID)\n"
-                 "with no regularization, L2, or dropout, reproducing the notebook's protocol.",
-                 "regularization"};
-    ex::add_version_flag(app, "regularization");
+    ex::CommandLine app("regularization",
+                        "Train the course's 3-layer regularization net (LINEAR→RELU→LINEAR→RELU→LINEAR→SIGMOID)\n"
+                        "with no regularization, L2, or dropout, reproducing the notebook's protocol.");
     RegNetConfig config;
     std::string data_path = ex::default_football_path(), scale = "constant", out_dir = "out/regularization";
     std::string csv_path, json_path;
     bool compare = false, no_plots = false;
     GraphExport graph;
     std::string graph_kind = "forward";
-    app.add_option("--data", data_path, "The football data.mat (falls back to generated flower data if absent)")
-        ->capture_default_str();
-    app.add_option("--lambd", config.lambd, "L2 regularization strength (course: 0.7)")
-        ->capture_default_str()->check(CLI::NonNegativeNumber);
-    app.add_option("--keep-prob", config.keep_prob, "Dropout keep probability in (0, 1] (course: 0.86)")
-        ->capture_default_str()->check(CLI::Range(0.0, 1.0));
-    app.add_option("--scale", scale, "Dropout scale mode")
-        ->capture_default_str()->check(CLI::IsMember({"constant", "measured", "per-example", "classic"}));
-    app.add_flag("--reseed-each-step", config.reseed_each_step,
+    app.option("--data", data_path, "The football data.mat (falls back to generated flower data if absent)")
+        .show_default();
+    app.option("--lambd", config.lambd, "L2 regularization strength (course: 0.7)")
+        .show_default().non_negative();
+    app.option("--keep-prob", config.keep_prob, "Dropout keep probability in (0, 1] (course: 0.86)")
+        .show_default().range(0.0, 1.0);
+    app.option("--scale", scale, "Dropout scale mode")
+        .show_default().one_of({"constant", "measured", "per-example", "classic"});
+    app.flag("--reseed-each-step", config.reseed_each_step,
                  "Re-seed the generator with 1 before every forward pass, as the notebook does (same masks every step)");
-    app.add_option("--iterations", config.iterations, "Gradient-descent steps")->capture_default_str();
-    app.add_option("--learning-rate", config.learning_rate, "Learning rate")
-        ->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("--seed", config.seed, "Seed of the generator the weights are drawn from")->capture_default_str();
-    app.add_flag("--compare", compare,
+    app.option("--iterations", config.iterations, "Gradient-descent steps").show_default();
+    app.option("--learning-rate", config.learning_rate, "Learning rate")
+        .show_default().positive();
+    app.option("--seed", config.seed, "Seed of the generator the weights are drawn from").show_default();
+    app.flag("--compare", compare,
                  "Run the four course modes (none, L2 0.7, dropout 0.86 constant, dropout 0.86 measured; the "
                  "notebook's protocol) and print a comparison table");
-    app.add_option("--out", out_dir, "Directory for the CSV files and pictures ('' = none)")->capture_default_str();
-    app.add_flag("--no-plots", no_plots, "Write CSV files only, no pictures");
-    app.add_option("--csv", csv_path, "Write the run summaries as CSV to this file");
-    app.add_option("--json", json_path, "Write the run summaries as JSON to this file");
-    app.add_option("--dot", graph.dot_path, "Write the graph of the first training step as Graphviz DOT");
-    app.add_option("--render", graph.render_path, "Render that graph with Graphviz to FILE.svg, .png or .pdf");
-    app.add_option("--graph", graph_kind, "Which graph --dot/--render show")
-        ->capture_default_str()->check(CLI::IsMember({"forward", "backward"}));
-    ex::parse_or_exit(app, argc, argv);
+    app.option("--out", out_dir, "Directory for the CSV files and pictures ('' = none)").show_default();
+    app.flag("--no-plots", no_plots, "Write CSV files only, no pictures");
+    app.option("--csv", csv_path, "Write the run summaries as CSV to this file");
+    app.option("--json", json_path, "Write the run summaries as JSON to this file");
+    app.option("--dot", graph.dot_path, "Write the graph of the first training step as Graphviz DOT");
+    app.option("--render", graph.render_path, "Render that graph with Graphviz to FILE.svg, .png or .pdf");
+    app.option("--graph", graph_kind, "Which graph --dot/--render show")
+        .show_default().one_of({"forward", "backward"});
+    app.parse_or_exit(argc, argv);
     graph.backward = graph_kind == "backward";
 
     try {

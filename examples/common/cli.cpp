@@ -2,15 +2,96 @@
 
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+
 #include <charconv>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
 namespace xgrad::examples {
 
-void parse_or_exit(CLI::App& app, int argc, char** argv) {
+struct CommandLine::Impl {
+    CLI::App app;
+    std::deque<Option> options;  // stable addresses for the Option& handed out
+
+    Impl(const std::string& description, const std::string& program) : app(description, program) {}
+
+    Option& add(CLI::Option* option, bool integral) {
+        options.push_back(Option(option, integral));
+        return options.back();
+    }
+};
+
+namespace {
+CLI::Option& cli(void* option) { return *static_cast<CLI::Option*>(option); }
+}  // namespace
+
+CommandLine::Option& CommandLine::Option::show_default() {
+    cli(option_).capture_default_str();
+    return *this;
+}
+CommandLine::Option& CommandLine::Option::range(double lo, double hi) {
+    if (integral_)
+        cli(option_).check(CLI::Range(static_cast<long long>(lo), static_cast<long long>(hi)));
+    else
+        cli(option_).check(CLI::Range(lo, hi));
+    return *this;
+}
+CommandLine::Option& CommandLine::Option::non_negative() {
+    cli(option_).check(CLI::NonNegativeNumber);
+    return *this;
+}
+CommandLine::Option& CommandLine::Option::positive() {
+    cli(option_).check(CLI::PositiveNumber);
+    return *this;
+}
+CommandLine::Option& CommandLine::Option::one_of(const std::vector<std::string>& choices) {
+    cli(option_).check(CLI::IsMember(choices));
+    return *this;
+}
+CommandLine::Option& CommandLine::Option::delimiter(char separator) {
+    cli(option_).delimiter(separator);
+    return *this;
+}
+bool CommandLine::Option::given() const { return cli(option_).count() > 0; }
+
+CommandLine::CommandLine(const std::string& program, const std::string& description)
+    : impl_(std::make_unique<Impl>(description, program)) {
+    impl_->app.add_flag_callback(
+        "--version",
+        [program] {
+            std::cout << program << " (xgrad " << xgrad::version << ")\n";
+            throw CLI::Success();
+        },
+        "Print the version and exit");
+}
+CommandLine::~CommandLine() = default;
+
+CommandLine::Option& CommandLine::option(const std::string& name, std::string& value, const std::string& help) {
+    return impl_->add(impl_->app.add_option(name, value, help), false);
+}
+CommandLine::Option& CommandLine::option(const std::string& name, double& value, const std::string& help) {
+    return impl_->add(impl_->app.add_option(name, value, help), false);
+}
+CommandLine::Option& CommandLine::option(const std::string& name, std::size_t& value, const std::string& help) {
+    return impl_->add(impl_->app.add_option(name, value, help), true);
+}
+CommandLine::Option& CommandLine::option(const std::string& name, std::uint32_t& value, const std::string& help) {
+    return impl_->add(impl_->app.add_option(name, value, help), true);
+}
+CommandLine::Option& CommandLine::option(const std::string& name, std::vector<double>& values,
+                                         const std::string& help) {
+    return impl_->add(impl_->app.add_option(name, values, help), false);
+}
+CommandLine::Option& CommandLine::flag(const std::string& name, bool& value, const std::string& help) {
+    return impl_->add(impl_->app.add_flag(name, value, help), false);
+}
+
+void CommandLine::parse_or_exit(int argc, char** argv) {
+    CLI::App& app = impl_->app;
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -23,16 +104,6 @@ void parse_or_exit(CLI::App& app, int argc, char** argv) {
         std::cerr << app.get_name() << ": error: " << e.what() << " (see --help)\n";
         std::exit(2);
     }
-}
-
-void add_version_flag(CLI::App& app, const std::string& program) {
-    app.add_flag_callback(
-        "--version",
-        [program] {
-            std::cout << program << " (xgrad " << xgrad::version << ")\n";
-            throw CLI::Success();
-        },
-        "Print the version and exit");
 }
 
 std::string repr(double value) {

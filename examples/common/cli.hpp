@@ -1,9 +1,10 @@
 #pragma once
-// What every example program shares: CLI11 conventions (--help, --version, one-line errors),
-// a progress bar that shows only on a terminal, number printing, gnuplot pictures, and the
-// default data path.
+// What every example program shares: a command line with CLI11's conventions (--help, --version,
+// one-line errors), a progress bar that shows only on a terminal, number printing, gnuplot
+// pictures, and the default data path.
 
-#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,10 +13,51 @@
 
 namespace xgrad::examples {
 
-/// Parses argv; on bad arguments prints one line to stderr and exits non-zero; on --help exits 0.
-void parse_or_exit(CLI::App& app, int argc, char** argv);
-/// Adds --version, printing "NAME xgrad VERSION".
-void add_version_flag(CLI::App& app, const std::string& program);
+/// An example's command line: CLI11 behind a small interface compiled once (common/cli.cpp).
+/// CLI11 is header-only, and instantiating it costs every file that uses it about 15 s and 380 MB
+/// of compiler — an example's own source (a model script) includes only this.
+class CommandLine {
+public:
+    /// One option, to add checks to and to show its default in --help.
+    class Option {
+    public:
+        Option& show_default();
+        Option& range(double lo, double hi);  ///< inclusive bounds
+        Option& non_negative();
+        Option& positive();
+        Option& one_of(const std::vector<std::string>& choices);
+        Option& delimiter(char separator);  ///< for a list: "--keep-probs 0.5,0.8"
+        /// Whether the option was given on the command line.
+        bool given() const;
+
+    private:
+        friend class CommandLine;
+        explicit Option(void* option, bool integral) : option_(option), integral_(integral) {}
+        void* option_;   // the CLI::Option
+        bool integral_;  // ranges print as integers
+    };
+
+    /// Adds --help and --version ("PROGRAM (xgrad VERSION)").
+    CommandLine(const std::string& program, const std::string& description);
+    ~CommandLine();
+    CommandLine(const CommandLine&) = delete;
+    CommandLine& operator=(const CommandLine&) = delete;
+
+    Option& option(const std::string& name, std::string& value, const std::string& help);
+    Option& option(const std::string& name, double& value, const std::string& help);
+    Option& option(const std::string& name, std::size_t& value, const std::string& help);
+    Option& option(const std::string& name, std::uint32_t& value, const std::string& help);
+    Option& option(const std::string& name, std::vector<double>& values, const std::string& help);
+    Option& flag(const std::string& name, bool& value, const std::string& help);
+
+    /// Parses argv; on bad arguments prints one line to stderr and exits with status 2; on --help
+    /// or --version prints and exits 0.
+    void parse_or_exit(int argc, char** argv);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
 
 /// The shortest text that reads back to the same double (Python's repr): full precision, at most
 /// 17 significant digits, "0.915" rather than "0.91500000000000004".
