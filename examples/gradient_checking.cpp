@@ -23,7 +23,7 @@ struct ScaleGradient final : Op {
     Grads backward(const BackwardArgs& a) const override {
         Array g = a.grad_out;
         for (std::size_t i = 0; i < g.size(); ++i) g.set_flat(i, g.flat(i) * factor);
-        return {g};
+        return {std::move(g)};
     }
 };
 

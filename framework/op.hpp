@@ -4,6 +4,7 @@
 // undoes broadcasting in one place (framework/engine.cpp).
 
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -16,7 +17,24 @@ using Inputs = std::vector<const Array*>;
 
 /// One gradient per input. An undefined Array means "no gradient" (for inputs that do not need one).
 /// A gradient may have the broadcast shape of the output: the engine reduces it to the input's shape.
-using Grads = std::vector<Array>;
+/// A backward writes `return {dx, dy};` — each gradient is moved in. (A std::vector<Array> built
+/// from braces would copy every array out of its initializer_list: a full copy of every gradient,
+/// every step.)
+class Grads {
+public:
+    template <class... Gradient>
+        requires(std::is_same_v<std::remove_cvref_t<Gradient>, Array> && ...)
+    Grads(Gradient&&... gradients) {  // NOLINT: implicit, so `return {dx, dy};` reads like the math
+        items_.reserve(sizeof...(Gradient));
+        (items_.push_back(std::forward<Gradient>(gradients)), ...);
+    }
+    std::size_t size() const { return items_.size(); }
+    Array& operator[](std::size_t i) { return items_[i]; }
+    const Array& operator[](std::size_t i) const { return items_[i]; }
+
+private:
+    std::vector<Array> items_;
+};
 
 /// Everything a backward formula may use, in PyTorch's derivatives.yaml vocabulary.
 struct BackwardArgs {

@@ -149,7 +149,7 @@ struct WrongSquare final : Op {
     Grads backward(const BackwardArgs& a) const override {
         Array g = a.grad_out;
         for (std::size_t i = 0; i < g.size(); ++i) g.set_flat(i, g.flat(i) * 4.0 * a.inputs[0]->flat(i));
-        return {g};
+        return {std::move(g)};
     }
 };
 }  // namespace
