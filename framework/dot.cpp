@@ -73,7 +73,8 @@ std::string node_label(const Node& n, const DotOptions& options) {
     } else {
         label = options.backward ? n.op->name() + "_backward" : n.op->label();
     }
-    label += "\n" + describe_value(n);
+    label += '\n';  // two appends, not "\n" + ...: GCC 12 warns falsely on the temporary (PR 105329)
+    label += describe_value(n);
     if (!n.is_leaf()) {
         for (const auto& [key, value] : n.op->attributes()) label += "\n" + key + ": " + value;
         if (options.show_saved)
