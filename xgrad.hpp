@@ -9,7 +9,7 @@
 #include "framework/gradcheck.hpp"
 #include "framework/mask_replay.hpp"
 #include "framework/npy.hpp"
-#include "framework/parallel.hpp"
+#include "framework/threads.hpp"
 #include "framework/random.hpp"
 #include "framework/tensor.hpp"
 #include "framework/version.hpp"

@@ -12,7 +12,6 @@
 //   dropout_study                  # the full study; tables and plots in out/dropout_study
 //   dropout_study --quick          # a few seeds and steps: checks the pipeline end to end
 
-#include <dlfcn.h>
 
 #include <algorithm>
 #include <atomic>
@@ -146,9 +145,7 @@ void run_parallel(std::size_t count, std::size_t jobs, const std::string& label,
 /// too late here: ask the library itself, when it is the BLAS in use.
 void use_single_threaded_blas() {
     setenv("OPENBLAS_NUM_THREADS", "1", 1);  // for any child process
-    using SetThreads = void (*)(int);
-    if (auto set_threads = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
-        set_threads(1);
+    set_num_threads(1);
 }
 
 // ---- exact moments of each mode (docs/dropout-scaling.md derives them) ----------------------------

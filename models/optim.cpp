@@ -4,7 +4,6 @@
 #include <string>
 
 #include "framework/errors.hpp"
-#include "framework/parallel.hpp"
 
 namespace xgrad {
 
@@ -27,9 +26,7 @@ void for_each_element(Tensor& p, F f) {
         using T = decltype(tag);
         T* wp = w.data<T>();
         const T* gp = g.data<T>();
-        detail::parallel_for(w.size(), [&](std::size_t begin, std::size_t end) {
-            for (std::size_t i = begin; i < end; ++i) f(wp[i], gp[i], i);
-        });
+        for (std::size_t i = 0, n = w.size(); i < n; ++i) f(wp[i], gp[i], i);
     });
 }
 

@@ -55,21 +55,15 @@ template <class T>
         }
     }
 }
-XGRAD_VECTOR_CLONES void mask_and_scale_range(const float* x, float* y, std::size_t n, const std::uint64_t* words,
+XGRAD_VECTOR_CLONES void mask_and_scale(const float* x, float* y, std::size_t n, const std::uint64_t* words,
                                               float s, bool divide) {
     mask_and_scale_loop(x, y, n, words, s, divide);
 }
-XGRAD_VECTOR_CLONES void mask_and_scale_range(const double* x, double* y, std::size_t n, const std::uint64_t* words,
+XGRAD_VECTOR_CLONES void mask_and_scale(const double* x, double* y, std::size_t n, const std::uint64_t* words,
                                               double s, bool divide) {
     mask_and_scale_loop(x, y, n, words, s, divide);
 }
-// Ranges start on a mask word (parallel_for aligns them to 64 elements).
-template <class T>
-void mask_and_scale(const T* x, T* y, std::size_t n, const std::uint64_t* words, T s, bool divide) {
-    parallel_for(n, [&](std::size_t begin, std::size_t end) {
-        mask_and_scale_range(x + begin, y + begin, end - begin, words + begin / 64, s, divide);
-    });
-}
+
 
 // Training:  D = rand(shape) < keep_prob (numpy's order);  y = x ⊙ D · s;  dx = g ⊙ D · s, where
 //   constant:     s = 1/keep_prob (computed as x / keep_prob, exactly as the course does)

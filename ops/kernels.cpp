@@ -32,9 +32,8 @@ void gemm_accumulate(const Array& a, const Array& b, bool transpose_a, bool tran
 namespace {
 
 /// Reduces a 2-d array along one axis with `combine`, keeping the axis as size 1. Each output is
-/// combined in index order (the same bits as a plain loop, for any thread count); rows are taken
-/// eight at a time so eight independent chains hide the adder's latency, and large inputs are
-/// split across threads by rows (axis 1) or columns (axis 0).
+/// combined in index order (the same bits as a plain loop); along axis 1 rows are taken eight at a
+/// time, so eight independent chains hide the adder's latency.
 template <class T, class Combine>
 Array reduce_2d(const Array& x, std::size_t axis, Combine combine) {
     const std::size_t rows = x.shape()[0], cols = x.shape()[1];
@@ -43,40 +42,27 @@ Array reduce_2d(const Array& x, std::size_t axis, Combine combine) {
     T* o = out.data<T>();
     if (axis == 0) {
         if (rows == 0) return Array(out.shape(), x.dtype());
-        parallel_for(
-            cols,
-            [&](std::size_t begin, std::size_t end) {
-                for (std::size_t c = begin; c < end; ++c) o[c] = p[c];
-                for (std::size_t r = 1; r < rows; ++r)
-                    for (std::size_t c = begin; c < end; ++c) o[c] = combine(o[c], p[r * cols + c]);
-            },
-            std::max<std::size_t>(64, parallel_grain / std::max<std::size_t>(rows, 1)), 16);
+        for (std::size_t c = 0; c < cols; ++c) o[c] = p[c];
+        for (std::size_t r = 1; r < rows; ++r)
+            for (std::size_t c = 0; c < cols; ++c) o[c] = combine(o[c], p[r * cols + c]);
         return out;
     }
-    if (cols == 0) {
-        for (std::size_t r = 0; r < rows; ++r) o[r] = T(0);
-        return out;
-    }
+    if (cols == 0) return Array(out.shape(), x.dtype());
     constexpr std::size_t block = 8;
-    parallel_for(
-        rows,
-        [&](std::size_t begin, std::size_t end) {
-            std::size_t r = begin;
-            for (; r + block <= end; r += block) {
-                T acc[block];
-                for (std::size_t k = 0; k < block; ++k) acc[k] = p[(r + k) * cols];
-                for (std::size_t c = 1; c < cols; ++c)
-                    for (std::size_t k = 0; k < block; ++k) acc[k] = combine(acc[k], p[(r + k) * cols + c]);
-                for (std::size_t k = 0; k < block; ++k) o[r + k] = acc[k];
-            }
-            for (; r < end; ++r) {
-                const T* row = p + r * cols;
-                T acc = row[0];
-                for (std::size_t c = 1; c < cols; ++c) acc = combine(acc, row[c]);
-                o[r] = acc;
-            }
-        },
-        std::max<std::size_t>(block, parallel_grain / cols), block);
+    std::size_t r = 0;
+    for (; r + block <= rows; r += block) {
+        T acc[block];
+        for (std::size_t k = 0; k < block; ++k) acc[k] = p[(r + k) * cols];
+        for (std::size_t c = 1; c < cols; ++c)
+            for (std::size_t k = 0; k < block; ++k) acc[k] = combine(acc[k], p[(r + k) * cols + c]);
+        for (std::size_t k = 0; k < block; ++k) o[r + k] = acc[k];
+    }
+    for (; r < rows; ++r) {
+        const T* row = p + r * cols;
+        T acc = row[0];
+        for (std::size_t c = 1; c < cols; ++c) acc = combine(acc, row[c]);
+        o[r] = acc;
+    }
     return out;
 }
 

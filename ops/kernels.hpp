@@ -2,12 +2,10 @@
 // Array-level kernels shared by the op families (internal; .cpp files only). They let a backward
 // formula read like its math: `grad_out * result` instead of a loop per dtype.
 
-#include <algorithm>
 #include <cmath>
 #include <string>
 
 #include "framework/errors.hpp"
-#include "framework/parallel.hpp"
 #include "framework/xt.hpp"
 
 namespace xgrad::detail {
@@ -20,22 +18,9 @@ Array map(const Array& x, F f) {
         Array out = Array::uninitialized(x.shape(), x.dtype());
         const T* in = x.data<T>();
         T* o = out.data<T>();
-        parallel_for(x.size(), [&](std::size_t begin, std::size_t end) {
-            for (std::size_t i = begin; i < end; ++i) o[i] = static_cast<T>(f(in[i]));
-        });
+        for (std::size_t i = 0, n = x.size(); i < n; ++i) o[i] = static_cast<T>(f(in[i]));
         return out;
     });
-}
-
-/// row(r) for r in [0, rows), whole rows split across threads when rows × cols is large.
-template <class F>
-void parallel_rows(std::size_t rows, std::size_t cols, F row) {
-    const std::size_t grain = std::max<std::size_t>(1, parallel_grain / std::max<std::size_t>(cols, 1));
-    parallel_for(
-        rows, [&](std::size_t begin, std::size_t end) {
-            for (std::size_t r = begin; r < end; ++r) row(r);
-        },
-        grain, 1);
 }
 
 /// A shape of rank ≤ 2 seen as (rows, cols), right-aligned as numpy broadcasts: () → (1, 1),
@@ -62,9 +47,7 @@ Array zip(const Array& a, const Array& b, F f, const char* op) {
             const T* pa = a.data<T>();
             const T* pb = b.data<T>();
             T* o = out.data<T>();
-            parallel_for(a.size(), [&](std::size_t begin, std::size_t end) {
-                for (std::size_t i = begin; i < end; ++i) o[i] = static_cast<T>(f(pa[i], pb[i]));
-            });
+            for (std::size_t i = 0, n = a.size(); i < n; ++i) o[i] = static_cast<T>(f(pa[i], pb[i]));
             return out;
         }
         const Shape shape = broadcast_shapes(op, a.shape(), b.shape());
@@ -75,7 +58,7 @@ Array zip(const Array& a, const Array& b, F f, const char* op) {
             const T* pb = b.data<T>();
             T* po = out.data<T>();
             const std::size_t ars = ma.row_stride(), acs = ma.col_stride(), brs = mb.row_stride(), bcs = mb.col_stride();
-            parallel_rows(o.rows, o.cols, [&](std::size_t r) {
+            for (std::size_t r = 0; r < o.rows; ++r) {
                 const T* ra = pa + r * ars;
                 const T* rb = pb + r * brs;
                 T* ro = po + r * o.cols;
@@ -88,7 +71,7 @@ Array zip(const Array& a, const Array& b, F f, const char* op) {
                     for (std::size_t c = 0; c < o.cols; ++c) ro[c] = static_cast<T>(f(ra[0], rb[c]));
                 else
                     for (std::size_t c = 0; c < o.cols; ++c) ro[c] = static_cast<T>(f(ra[0], rb[0]));
-            });
+            }
             return out;
         }
         auto typed = [&f](T x, T y) -> T { return static_cast<T>(f(x, y)); };
@@ -109,9 +92,7 @@ Array zip3(const Array& a, const Array& b, const Array& c, F f, const char* op) 
         const T* pb = b.data<T>();
         const T* pc = c.data<T>();
         T* o = out.data<T>();
-        parallel_for(a.size(), [&](std::size_t begin, std::size_t end) {
-            for (std::size_t i = begin; i < end; ++i) o[i] = static_cast<T>(f(pa[i], pb[i], pc[i]));
-        });
+        for (std::size_t i = 0, n = a.size(); i < n; ++i) o[i] = static_cast<T>(f(pa[i], pb[i], pc[i]));
         return out;
     });
 }

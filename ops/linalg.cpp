@@ -62,7 +62,7 @@ struct Linear final : Op {
             using T = decltype(tag);
             const T* bias = b.data<T>();
             T* y = Y.data<T>();
-            parallel_rows(rows, cols, [&](std::size_t r) { std::fill_n(y + r * cols, cols, bias[r]); });
+            for (std::size_t r = 0; r < rows; ++r) std::fill_n(y + r * cols, cols, bias[r]);
         });
         gemm_accumulate(W, X, false, false, Y);
         return Y;

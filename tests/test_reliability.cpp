@@ -89,4 +89,17 @@ BOOST_AUTO_TEST_CASE(training_is_bit_for_bit_deterministic_for_a_seed) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(thread_count_is_set_on_openblas_and_checked) {
+    const std::size_t saved = num_threads();
+    BOOST_TEST(set_num_threads(2));  // the build links OpenBLAS
+    BOOST_TEST(num_threads() == 2u);
+    BOOST_TEST(set_num_threads(1));
+    BOOST_TEST(num_threads() == 1u);
+    const std::string msg = message_of<ValueError>([] { set_num_threads(0); });
+    BOOST_TEST(contains(msg, "set_num_threads"), msg);
+    BOOST_TEST(contains(msg, "n = 0"), msg);
+    BOOST_TEST(num_threads() == 1u);
+    set_num_threads(saved);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
