@@ -1,9 +1,10 @@
 #include "framework/array.hpp"
 
+#include <array>
 #include <cmath>
 #include <new>
-#include <unordered_map>
 #include <sstream>
+#include <unordered_map>
 
 #include "framework/errors.hpp"
 
@@ -15,10 +16,25 @@ namespace {
 constexpr std::align_val_t buffer_alignment{64};
 constexpr std::size_t max_cached_bytes = std::size_t{256} << 20;
 
+// Small blocks (up to 4 KB: scalars, bias columns, the regnet's activations) are kept in 64-byte
+// size classes indexed directly — the per-op path of a small graph pays no hash lookup; larger ones
+// by exact size, since a model asks for the same few large sizes every step.
+constexpr std::size_t class_bytes = 64, small_classes = 64;
+
 struct BufferCache {
-    std::unordered_map<std::size_t, std::vector<void*>> free_blocks;
+    std::array<std::vector<void*>, small_classes + 1> small;  // small[k]: blocks of k · 64 bytes
+    std::unordered_map<std::size_t, std::vector<void*>> large;
     std::size_t cached_bytes = 0;
     ~BufferCache();
+
+    /// The free list for blocks of `bytes` (rounded up to its size class when small), and that size.
+    std::pair<std::vector<void*>*, std::size_t> list_for(std::size_t bytes) {
+        if (bytes <= class_bytes * small_classes) {
+            const std::size_t k = (bytes + class_bytes - 1) / class_bytes;
+            return {&small[k], k * class_bytes};
+        }
+        return {&large[bytes], bytes};
+    }
 };
 
 // A trivially destructible flag outlives the cache: blocks freed during thread exit, after the
@@ -28,23 +44,35 @@ thread_local BufferCache t_cache;
 
 BufferCache::~BufferCache() {
     t_cache_destroyed = true;
-    for (auto& [bytes, blocks] : free_blocks)
+    for (auto& blocks : small)
+        for (void* p : blocks) ::operator delete(p, buffer_alignment);
+    for (auto& [bytes, blocks] : large)
         for (void* p : blocks) ::operator delete(p, buffer_alignment);
 }
 
 BufferCache* cache() { return t_cache_destroyed ? nullptr : &t_cache; }
 
+/// What a request for `bytes` really allocates: small sizes round up to their class, so any block of
+/// a class can serve any request in it.
+std::size_t block_bytes(std::size_t bytes) {
+    if (bytes == 0) bytes = 1;
+    return bytes <= class_bytes * small_classes ? (bytes + class_bytes - 1) / class_bytes * class_bytes : bytes;
+}
+
 }  // namespace
 
 void* buffer_allocate(std::size_t bytes) {
-    if (bytes == 0) bytes = 1;
+    bytes = block_bytes(bytes);
     if (BufferCache* c = cache()) {
-        auto it = c->free_blocks.find(bytes);
-        if (it != c->free_blocks.end() && !it->second.empty()) {
-            void* p = it->second.back();
-            it->second.pop_back();
-            c->cached_bytes -= bytes;
-            return p;
+        try {
+            auto [blocks, size] = c->list_for(bytes);
+            if (!blocks->empty()) {
+                void* p = blocks->back();
+                blocks->pop_back();
+                c->cached_bytes -= size;
+                return p;
+            }
+        } catch (...) {  // no memory for the bookkeeping: allocate below
         }
     }
     return ::operator new(bytes, buffer_alignment);
@@ -52,11 +80,11 @@ void* buffer_allocate(std::size_t bytes) {
 
 void buffer_release(void* pointer, std::size_t bytes) noexcept {
     if (!pointer) return;
-    if (bytes == 0) bytes = 1;
+    bytes = block_bytes(bytes);
     BufferCache* c = cache();
     if (c && c->cached_bytes + bytes <= max_cached_bytes) {
         try {
-            c->free_blocks[bytes].push_back(pointer);
+            c->list_for(bytes).first->push_back(pointer);
             c->cached_bytes += bytes;
             return;
         } catch (...) {  // no memory for the bookkeeping: just free the block
