@@ -62,7 +62,7 @@ struct Relu final : Op {
         return map(*x[0], [](auto v) { return v > 0 ? v : decltype(v)(0); });
     }
     Grads backward(const BackwardArgs& a) const override {
-        return {zip(a.grad_out, *a.inputs[0], [](auto g, auto x) { return x > 0 ? g : decltype(g)(0); }, "relu")};
+        return {zip(std::move(a.grad_out), *a.inputs[0], [](auto g, auto x) { return x > 0 ? g : decltype(g)(0); }, "relu")};
     }
 };
 
@@ -74,7 +74,7 @@ struct Sigmoid final : Op {
         return map(*x[0], [](auto v) { return decltype(v)(1) / (decltype(v)(1) + std::exp(-v)); });
     }
     Grads backward(const BackwardArgs& a) const override {
-        return {zip(a.grad_out, a.result, [](auto g, auto y) { return g * y * (1 - y); }, "sigmoid")};
+        return {zip(std::move(a.grad_out), a.result, [](auto g, auto y) { return g * y * (1 - y); }, "sigmoid")};
     }
 };
 
@@ -83,7 +83,7 @@ struct Tanh final : Op {
     std::string name() const override { return "tanh"; }
     Array forward(const Inputs& x) override { return map(*x[0], [](auto v) { return std::tanh(v); }); }
     Grads backward(const BackwardArgs& a) const override {
-        return {zip(a.grad_out, a.result, [](auto g, auto y) { return g * (1 - y * y); }, "tanh")};
+        return {zip(std::move(a.grad_out), a.result, [](auto g, auto y) { return g * (1 - y * y); }, "tanh")};
     }
 };
 

@@ -141,10 +141,10 @@ struct Dropout final : Op {
     std::size_t example_of(std::size_t flat) const { return (flat / example_stride) % examples; }
 
     /// out = in ⊙ D · s (or / keep_prob for the constant mode); used by forward and backward alike.
-    Array masked(const Array& in) const {
-        return dispatch(in.dtype(), [&](auto tag) {
+    /// `out` has in's shape and may be `in` itself (backward works in the upstream gradient's buffer).
+    void masked(const Array& in, Array& out) const {
+        dispatch(in.dtype(), [&](auto tag) {
             using T = decltype(tag);
-            Array out = Array::uninitialized(in.shape(), in.dtype());
             const T* x = in.data<T>();
             T* y = out.data<T>();
             const std::size_t n = in.size();
@@ -157,16 +157,21 @@ struct Dropout final : Op {
             } else {
                 mask_and_scale(x, y, n, mask.words(), static_cast<T>(scales[0]), false);
             }
-            return out;
         });
     }
 
     Array forward(const Inputs& x) override {
         draw_mask(x[0]->size());
         measure_scales(x[0]->shape());
-        return masked(*x[0]);
+        Array y = Array::uninitialized(x[0]->shape(), x[0]->dtype());
+        masked(*x[0], y);
+        return y;
     }
-    Grads backward(const BackwardArgs& a) const override { return {masked(a.grad_out)}; }
+    Grads backward(const BackwardArgs& a) const override {
+        Array g = std::move(a.grad_out);  // the engine discards it: work in its buffer
+        masked(g, g);
+        return {std::move(g)};
+    }
 
     void release_saved() override { mask = BitMask(); }
     std::size_t saved_bytes() const override { return mask.bytes() + scales.size() * sizeof(double); }

@@ -79,6 +79,21 @@ Array zip(const Array& a, const Array& b, F f, const char* op) {
     });
 }
 
+/// z = f(a, b) into a's own buffer when a is an rvalue of the result's shape — a backward formula
+/// writes `zip(std::move(a.grad_out), x, ...)` and the upstream gradient, which the engine discards
+/// anyway, becomes the result: no allocation, one array less streamed through the cache.
+template <class F>
+Array zip(Array&& a, const Array& b, F f, const char* op) {
+    if (a.shape() != b.shape() || a.dtype() != b.dtype()) return zip(static_cast<const Array&>(a), b, f, op);
+    dispatch(a.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        T* pa = a.data<T>();
+        const T* pb = b.data<T>();
+        for (std::size_t i = 0, n = a.size(); i < n; ++i) pa[i] = static_cast<T>(f(pa[i], pb[i]));
+    });
+    return std::move(a);
+}
+
 /// z = f(a, b, c) element-wise, all three of one shape (used by losses and backward formulas).
 template <class F>
 Array zip3(const Array& a, const Array& b, const Array& c, F f, const char* op) {
