@@ -4,18 +4,21 @@
 #include <string>
 
 #include "framework/errors.hpp"
+#include "framework/simd.hpp"
 
 namespace xgrad {
 
 namespace {
 thread_local MaskReplay* t_active = nullptr;
-}
 
-std::size_t BitMask::count() const {
-    std::size_t n = 0;
-    for (std::uint64_t w : words_) n += static_cast<std::size_t>(std::popcount(w));
-    return n;
+XGRAD_POPCNT_CLONES std::size_t count_bits(const std::uint64_t* words, std::size_t n) {
+    std::size_t bits = 0;
+    for (std::size_t i = 0; i < n; ++i) bits += static_cast<std::size_t>(std::popcount(words[i]));
+    return bits;
 }
+}  // namespace
+
+std::size_t BitMask::count() const { return count_bits(words_.data(), words_.size()); }
 
 MaskReplay::MaskReplay() : previous_(t_active) { t_active = this; }
 MaskReplay::~MaskReplay() { t_active = previous_; }

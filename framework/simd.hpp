@@ -8,6 +8,10 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(XGRAD_NO_MULTIVERSIONING)
 #define XGRAD_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+// Bit counting: the x86-64 baseline has no popcnt instruction, and std::popcount then becomes a
+// call into libgcc's table-driven __popcountdi2.
+#define XGRAD_POPCNT_CLONES __attribute__((target_clones("popcnt", "default")))
 #else
 #define XGRAD_VECTOR_CLONES
+#define XGRAD_POPCNT_CLONES
 #endif

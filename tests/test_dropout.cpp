@@ -128,6 +128,37 @@ BOOST_AUTO_TEST_CASE(mask_is_bit_packed) {
     BOOST_TEST(dropout_state(y).mask_bytes == 0u);  // released after backward
 }
 
+// The constant mode must give numpy's bits: kept = x / keep_prob, however the kernel computes it
+// (a power-of-two keep_prob is applied as a multiplication by its exact reciprocal).
+BOOST_AUTO_TEST_CASE(constant_scale_is_the_exact_quotient_in_both_dtypes) {
+    const double big = std::numeric_limits<double>::max() / 3, tiny = std::numeric_limits<double>::denorm_min();
+    std::vector<double> values;
+    Generator data(5);
+    for (int i = 0; i < 300; ++i) values.push_back((data.uniform() - 0.5) * std::pow(10.0, i % 9 - 4));
+    for (double v : {big, -big, tiny, -3 * tiny, 1e-310, 0.1, 1.0 / 3.0}) values.push_back(v);
+    for (DType dtype : {DType::f64, DType::f32}) {
+        const Array x = Array({values.size()}, values).astype(dtype);
+        for (double keep : {0.5, 0.25, 0.86, 0.3}) {
+            Generator gen(11);
+            Tensor y = dropout(parameter(x, "x"), opts(keep, DropoutScale::constant, &gen));
+            const DropoutState s = dropout_state(y);
+            std::size_t kept = 0;
+            for (std::size_t i = 0; i < x.size(); ++i) {
+                double expected = 0.0;
+                if (s.mask[i]) {
+                    ++kept;
+                    expected = dtype == DType::f32
+                                   ? static_cast<double>(static_cast<float>(x.flat(i)) / static_cast<float>(keep))
+                                   : x.flat(i) / keep;
+                }
+                BOOST_TEST(y.value().flat(i) == expected, "keep_prob " << keep << " element " << i);
+            }
+            BOOST_TEST(kept > 0u);
+            BOOST_TEST(kept < x.size());
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(all_dropped_gives_zeros_never_nan) {
     Tensor x = parameter(Array::ones({3, 4}), "x");
     for (DropoutScale mode : {DropoutScale::measured, DropoutScale::per_example}) {
