@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "framework/errors.hpp"
+#include "framework/pool.hpp"
 #include "framework/xt.hpp"
 
 namespace xgrad {
@@ -156,7 +157,7 @@ Tensor apply_op(std::unique_ptr<Op> op, const std::vector<Tensor>& inputs) {
                              dtype_name(values[i]->dtype()) + " " + shape_str(values[i]->shape()) +
                              "; convert one explicitly with astype()");
     }
-    auto node = std::make_shared<Node>();
+    auto node = std::allocate_shared<Node>(detail::PoolAllocator<Node>());
     node->value = op->forward(values);
     if (t_anomaly_detection) {
         node->call_stack = capture_call_stack();

@@ -51,6 +51,11 @@ class Op {
 public:
     virtual ~Op() = default;
 
+    /// Op objects come from the graph's small-object pool (framework/pool.hpp). The destructor is
+    /// virtual, so delete passes the derived op's size back.
+    static void* operator new(std::size_t bytes);
+    static void operator delete(void* pointer, std::size_t bytes) noexcept;
+
     /// Short name: "matmul", "dropout". Used in error messages and DOT.
     virtual std::string name() const = 0;
     /// The name with parameters, e.g. "dropout(keep_prob=0.86, constant)". Used by DOT export.

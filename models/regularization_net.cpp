@@ -8,6 +8,16 @@
 
 namespace xgrad {
 
+namespace {
+// "W1", "layer2": appended in two steps, because GCC 12 warns falsely (-Wstringop-overflow) on the
+// temporary of "W" + std::to_string(l) in this constructor.
+std::string numbered(const char* prefix, std::size_t l) {
+    std::string name = prefix;
+    name += std::to_string(l);
+    return name;
+}
+}  // namespace
+
 RegularizationNet::RegularizationNet(const std::vector<std::size_t>& layer_dims, double keep_prob, DropoutScale scale,
                                      Generator& gen) {
     if (layer_dims.size() < 2) throw ValueError("RegularizationNet: layer_dims needs at least an input and an output size");
@@ -16,11 +26,11 @@ RegularizationNet::RegularizationNet(const std::vector<std::size_t>& layer_dims,
     for (std::size_t l = 1; l <= L; ++l) {
         LinearOptions lo;
         lo.init = Init::course;
-        lo.weight_name = "W" + std::to_string(l);
-        lo.bias_name = "b" + std::to_string(l);
+        lo.weight_name = numbered("W", l);
+        lo.bias_name = numbered("b", l);
         lo.generator = &gen;
         // Each layer's modules share one scope name, so DOT export draws "layer1", "layer2", ...
-        const std::string layer = "layer" + std::to_string(l);
+        const std::string layer = numbered("layer", l);
         auto add = [&](std::shared_ptr<Module> m) {
             m->set_scope_name(layer);
             layers_->add(std::move(m));

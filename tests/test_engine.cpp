@@ -1,6 +1,11 @@
 // Engine: accumulation, broadcasting undone once, long chains, no-grad, retain_graph, release,
 // detach, zero_grad, and the errors graph misuse gets.
 
+#include <cstring>
+#include <set>
+#include <thread>
+
+#include "framework/pool.hpp"
 #include "helpers.hpp"
 
 using namespace xgrad;
@@ -150,6 +155,81 @@ BOOST_AUTO_TEST_CASE(no_node_keeps_its_output_alive) {
         y.backward(Array({3}, {1, 1, 1}));
     }
     BOOST_TEST(weak_output.expired());
+}
+
+// The small-object pool behind nodes and ops (framework/pool.hpp).
+BOOST_AUTO_TEST_CASE(pool_blocks_never_overlap_and_are_reused) {
+    // Blocks of every size class and beyond, each filled with its own byte: a carving or free-list
+    // error shows up as a block whose bytes another one overwrote.
+    std::vector<std::pair<unsigned char*, std::size_t>> blocks;
+    for (int round = 0; round < 3; ++round)
+        for (std::size_t bytes = 1; bytes <= 1100; bytes += 7) {
+            auto* p = static_cast<unsigned char*>(detail::pool_allocate(bytes));
+            BOOST_TEST(reinterpret_cast<std::uintptr_t>(p) % 16 == 0u);
+            std::memset(p, static_cast<int>(blocks.size() % 251), bytes);
+            blocks.emplace_back(p, bytes);
+        }
+    for (std::size_t i = 0; i < blocks.size(); ++i)
+        for (std::size_t j = 0; j < blocks[i].second; ++j)
+            BOOST_TEST_REQUIRE(blocks[i].first[j] == static_cast<unsigned char>(i % 251));
+    for (auto [p, bytes] : blocks) detail::pool_release(p, bytes);
+    if (!detail::pool_enabled()) return;  // AddressSanitizer build: plain new/delete
+    // A freed block is the next one handed out for its size class.
+    void* a = detail::pool_allocate(300);
+    detail::pool_release(a, 300);
+    BOOST_TEST(detail::pool_allocate(290) == a);
+    detail::pool_release(a, 290);
+}
+
+BOOST_AUTO_TEST_CASE(a_rebuilt_graph_reuses_the_freed_nodes) {
+    if (!detail::pool_enabled()) return;
+    Tensor x = parameter(Array({3}, {1.0, 2.0, 3.0}), "x");
+    std::set<const Node*> first;
+    {
+        Tensor y = x;
+        for (int i = 0; i < 50; ++i) y = y * 1.5 + x;
+        for (const Node* n : topological_order(*y.node())) first.insert(n);
+    }
+    Tensor y = x;
+    for (int i = 0; i < 50; ++i) y = y * 1.5 + x;
+    std::size_t reused = 0, interior = 0;
+    for (const Node* n : topological_order(*y.node())) {
+        interior += n != x.node().get();
+        reused += first.count(n) && n != x.node().get();
+    }
+    BOOST_TEST(interior >= 100u);
+    BOOST_TEST(reused == interior);  // every new node sits in memory the first graph released
+}
+
+BOOST_AUTO_TEST_CASE(graphs_can_be_built_on_one_thread_and_freed_on_another) {
+    // Each worker builds graphs, hands some to the main thread, frees others; the main thread frees
+    // what it got and builds on, reusing blocks another thread carved. Gradients stay exact.
+    std::vector<Tensor> handed_over(4);
+    std::vector<std::thread> workers;
+    std::vector<double> grads(4, 0.0);
+    for (int w = 0; w < 4; ++w)
+        workers.emplace_back([w, &handed_over, &grads] {
+            Tensor x = parameter(Array::scalar(1.0 + w), "x");
+            for (int round = 0; round < 200; ++round) {
+                Tensor y = x;
+                for (int i = 0; i < 20; ++i) y = y * 1.0 + x;  // y = 21 x
+                if (round == 199) handed_over[static_cast<std::size_t>(w)] = y;
+            }
+            Tensor z = handed_over[static_cast<std::size_t>(w)] * 2.0;
+            z.backward();
+            grads[static_cast<std::size_t>(w)] = x.grad().flat(0);
+        });
+    for (std::thread& t : workers) t.join();
+    for (int w = 0; w < 4; ++w) {
+        BOOST_TEST(grads[static_cast<std::size_t>(w)] == 42.0);
+        BOOST_TEST(handed_over[static_cast<std::size_t>(w)].value().flat(0) == 21.0 * (1.0 + w));
+    }
+    handed_over.clear();  // freed here, on the main thread
+    Tensor x = parameter(Array::scalar(2.0), "x");
+    Tensor y = x;
+    for (int i = 0; i < 500; ++i) y = y + x;
+    y.backward();
+    BOOST_TEST(x.grad().flat(0) == 501.0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

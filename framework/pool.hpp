@@ -1,0 +1,35 @@
+#pragma once
+// A pool for the graph's own small objects — nodes (with their shared_ptr control block) and op
+// objects. Every recorded op allocates one of each and a graph frees them all together, so with
+// malloc a large graph paid more per node the larger it grew (glibc coalescing and re-splitting
+// free chunks scattered over the heap: 218 ns per node at 1 000 nodes, 1 683 ns at 1 000 000).
+// The pool keeps freed blocks on per-thread, per-size free lists carved from 64 KB slabs, so
+// building a graph reuses, in order, the memory the previous one released.
+//
+// Slabs are never returned to the system: the pool's footprint is the largest graph so far (as
+// with the array buffer cache). Builds with AddressSanitizer bypass the pool, so a use after free
+// of a node or op is still reported.
+
+#include <cstddef>
+
+namespace xgrad::detail {
+
+void* pool_allocate(std::size_t bytes);
+/// `bytes` must be the size given to pool_allocate for this block.
+void pool_release(void* pointer, std::size_t bytes) noexcept;
+/// False in AddressSanitizer builds, where both functions are plain new and delete.
+bool pool_enabled();
+
+/// std::allocator-compatible front end (for std::allocate_shared<Node>).
+template <class T>
+struct PoolAllocator {
+    using value_type = T;
+    PoolAllocator() = default;
+    template <class U>
+    PoolAllocator(const PoolAllocator<U>&) {}
+    T* allocate(std::size_t n) { return static_cast<T*>(pool_allocate(n * sizeof(T))); }
+    void deallocate(T* p, std::size_t n) noexcept { pool_release(p, n * sizeof(T)); }
+    friend bool operator==(const PoolAllocator&, const PoolAllocator&) { return true; }
+};
+
+}  // namespace xgrad::detail
