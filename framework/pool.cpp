@@ -1,11 +1,11 @@
 #include "framework/pool.hpp"
 
-#include "framework/op.hpp"
-
 #include <array>
 #include <mutex>
 #include <new>
 #include <vector>
+
+#include "framework/op.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define XGRAD_POOL_DISABLED 1
