@@ -154,7 +154,8 @@ struct Dropout final : Op {
                 // number as x / keep_prob, at a quarter of the cost.
                 const T keep_prob = static_cast<T>(options.keep_prob);
                 int exponent = 0;
-                if (std::frexp(keep_prob, &exponent) == T(0.5))
+                // (Below 2^-1023, or 2^-127 in float32, the reciprocal overflows: divide there.)
+                if (std::frexp(keep_prob, &exponent) == T(0.5) && std::isfinite(T(1) / keep_prob))
                     mask_and_scale(x, y, n, mask.words(), T(1) / keep_prob, false);
                 else
                     mask_and_scale(x, y, n, mask.words(), keep_prob, true);
