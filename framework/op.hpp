@@ -3,6 +3,7 @@
 // backward returns one gradient per input and never accumulates — the engine sums gradients and
 // undoes broadcasting in one place (framework/engine.cpp).
 
+#include <new>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -55,6 +56,11 @@ public:
     /// virtual, so delete passes the derived op's size back.
     static void* operator new(std::size_t bytes);
     static void operator delete(void* pointer, std::size_t bytes) noexcept;
+    static void* operator new(std::size_t bytes, std::align_val_t alignment);
+    static void operator delete(void* pointer, std::size_t bytes, std::align_val_t alignment) noexcept;
+    /// Declaring the above hides the global placement form; this restores it.
+    static void* operator new(std::size_t, void* where) noexcept { return where; }
+    static void operator delete(void*, void*) noexcept {}
 
     /// Short name: "matmul", "dropout". Used in error messages and DOT.
     virtual std::string name() const = 0;

@@ -1,8 +1,11 @@
 #include "framework/pool.hpp"
 
 #include <array>
+#include <atomic>
 #include <mutex>
 #include <new>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "framework/op.hpp"
@@ -29,56 +32,164 @@ namespace {
 
 // 16-byte size classes up to 1 KB; anything larger (an op holding big inline state) uses new.
 constexpr std::size_t granule = 16, classes = 64, slab_bytes = std::size_t{64} << 10;
+// A thread keeps at most this many free blocks of a class; beyond, they go to the shared depot, so a
+// thread that frees what another builds does not hoard them.
+constexpr std::size_t thread_list_limit = 4096;
+static_assert(__STDCPP_DEFAULT_NEW_ALIGNMENT__ >= granule, "slabs must be aligned for every block");
 
 struct FreeBlock {
     FreeBlock* next;
 };
 
-// Slabs are owned here, process-wide, and never freed: a block may be released by another thread
-// than the one that carved it, or after its thread has exited, and must stay valid memory.
-std::mutex g_slabs_mutex;
-std::vector<void*>* g_slabs = new std::vector<void*>;  // leaked on purpose: outlives every thread
+/// A LIFO list that can be handed over whole: `tail` is the block pushed first.
+struct FreeList {
+    FreeBlock* head = nullptr;
+    FreeBlock* tail = nullptr;
+    std::size_t count = 0;
 
-void* new_slab() {
-    void* slab = ::operator new(slab_bytes);
-    std::lock_guard<std::mutex> lock(g_slabs_mutex);
-    try {
-        g_slabs->push_back(slab);
-    } catch (...) {
-        ::operator delete(slab);
-        throw;
+    void push(void* pointer) {
+        auto* block = static_cast<FreeBlock*>(pointer);
+        block->next = head;
+        if (!head) tail = block;
+        head = block;
+        ++count;
     }
-    return slab;
-}
+    void* pop() {
+        FreeBlock* block = head;
+        head = block->next;
+        if (!head) tail = nullptr;
+        --count;
+        return block;
+    }
+    /// Moves all of `from` in front of this list's blocks.
+    void splice(FreeList& from) {
+        if (!from.head) return;
+        from.tail->next = head;
+        if (!head) tail = from.tail;
+        head = from.head;
+        count += from.count;
+        from = FreeList{};
+    }
+};
 
-// Plain data only (no destructor), so it is usable during thread exit too: blocks still on a
-// thread's lists when it ends stay in their slabs, unused.
-struct ThreadPool {
-    std::array<FreeBlock*, classes + 1> free{};  // free[k]: blocks of k · 16 bytes
-    char* bump = nullptr;                         // the uncarved rest of this thread's newest slab
+/// Where blocks go when their thread cannot keep them: released beyond a thread's limit, or still
+/// free when the thread ended. Threads refill from it before carving new memory. Slabs are recorded
+/// here too, so leak checkers see them as reachable; nothing is ever returned to the system.
+struct Depot {
+    std::mutex mutex;
+    std::array<FreeList, classes + 1> free;
+    std::vector<std::pair<char*, std::size_t>> rests;  // uncarved ends of ended threads' regions
+    std::vector<void*> slabs;
+    std::atomic<std::size_t> blocks{0};  // read without the lock, to skip it when there is nothing
+    char* bump = nullptr;                // carving for threads whose own pool is gone
     std::size_t bump_left = 0;
 };
+
+Depot& depot() {
+    static Depot* instance = new Depot;  // never destroyed: blocks may be freed during static destruction
+    return *instance;
+}
+
+/// Fresh memory to carve, with the depot's lock held: an ended thread's rest, or a new slab.
+std::pair<char*, std::size_t> new_region(Depot& d) {
+    if (!d.rests.empty()) {
+        auto region = d.rests.back();
+        d.rests.pop_back();
+        return region;
+    }
+    d.slabs.reserve(d.slabs.size() + 1);  // may throw before the slab exists: nothing to undo
+    void* slab = ::operator new(slab_bytes);
+    d.slabs.push_back(slab);
+    return {static_cast<char*>(slab), slab_bytes};
+}
+
+/// Cuts `size` bytes off a region, replacing the region first if it is too short (its rest, under
+/// 1 KB, is abandoned). `locked`: the caller holds the depot's lock.
+void* carve(char*& bump, std::size_t& bump_left, std::size_t size, Depot& d, bool locked) {
+    if (bump_left < size) {
+        if (locked) {
+            std::tie(bump, bump_left) = new_region(d);
+        } else {
+            std::lock_guard<std::mutex> lock(d.mutex);
+            std::tie(bump, bump_left) = new_region(d);
+        }
+    }
+    void* p = bump;
+    bump += size;
+    bump_left -= size;
+    return p;
+}
+
+// Plain data, trivially destructible: the hot path reaches it without a thread_local
+// initialisation check. Handing it over at thread exit is t_returner's job, armed on first use.
+struct ThreadPool {
+    std::array<FreeList, classes + 1> free;  // free[k]: blocks of k · 16 bytes
+    char* bump = nullptr;                     // the uncarved rest of this thread's region
+    std::size_t bump_left = 0;
+    bool armed = false;  // t_returner will hand this pool over when the thread ends
+    bool gone = false;   // it has: from now on this thread goes through the depot
+};
 thread_local ThreadPool t_pool;
+
+struct PoolReturner {
+    ~PoolReturner();
+};
+thread_local PoolReturner t_returner;
+
+/// Makes sure t_returner exists (its destructor is registered on first use): called on the slow
+/// paths and on a thread's first release, so every thread that holds blocks hands them on.
+void arm(ThreadPool& pool) {
+    pool.armed = true;
+    static_cast<void>(&t_returner);
+}
+
+PoolReturner::~PoolReturner() {
+    ThreadPool& pool = t_pool;
+    Depot& d = depot();
+    std::lock_guard<std::mutex> lock(d.mutex);
+    std::size_t moved = 0;
+    for (std::size_t k = 1; k <= classes; ++k) {
+        moved += pool.free[k].count;
+        d.free[k].splice(pool.free[k]);
+    }
+    d.blocks += moved;
+    if (pool.bump_left >= granule) {
+        try {
+            d.rests.emplace_back(pool.bump, pool.bump_left);
+        } catch (...) {  // no memory to remember the rest: it stays unused
+        }
+    }
+    pool.bump_left = 0;
+    pool.gone = true;
+}
 
 }  // namespace
 
 void* pool_allocate(std::size_t bytes) {
     const std::size_t k = (bytes + granule - 1) / granule;
     if (bytes == 0 || k > classes) return ::operator new(bytes);
+    Depot* d = nullptr;
     ThreadPool& pool = t_pool;
-    if (FreeBlock* block = pool.free[k]) {
-        pool.free[k] = block->next;
-        return block;
+    if (!pool.gone) {
+        FreeList& list = pool.free[k];
+        if (list.head) return list.pop();  // the common case: no lock, no depot
+        if (!pool.armed) arm(pool);
+        d = &depot();
+        if (d->blocks.load(std::memory_order_relaxed) > 0) {
+            std::lock_guard<std::mutex> lock(d->mutex);
+            d->blocks -= d->free[k].count;
+            list.splice(d->free[k]);
+        }
+        if (list.head) return list.pop();
+        return carve(pool.bump, pool.bump_left, k * granule, *d, false);
     }
-    const std::size_t size = k * granule;
-    if (pool.bump_left < size) {
-        pool.bump = static_cast<char*>(new_slab());  // the old slab's tail (< 1 KB) is abandoned
-        pool.bump_left = slab_bytes;
+    d = &depot();
+    std::lock_guard<std::mutex> lock(d->mutex);
+    if (d->free[k].head) {
+        --d->blocks;
+        return d->free[k].pop();
     }
-    void* p = pool.bump;
-    pool.bump += size;
-    pool.bump_left -= size;
-    return p;
+    return carve(d->bump, d->bump_left, k * granule, *d, true);
 }
 
 void pool_release(void* pointer, std::size_t bytes) noexcept {
@@ -89,9 +200,21 @@ void pool_release(void* pointer, std::size_t bytes) noexcept {
         return;
     }
     ThreadPool& pool = t_pool;
-    auto* block = static_cast<FreeBlock*>(pointer);
-    block->next = pool.free[k];
-    pool.free[k] = block;
+    if (!pool.gone) {
+        FreeList& list = pool.free[k];
+        list.push(pointer);
+        if (!pool.armed) arm(pool);
+        if (list.count <= thread_list_limit) return;
+        Depot& d = depot();
+        std::lock_guard<std::mutex> lock(d.mutex);
+        d.blocks += list.count;
+        d.free[k].splice(list);
+        return;
+    }
+    Depot& d = depot();
+    std::lock_guard<std::mutex> lock(d.mutex);
+    d.free[k].push(pointer);
+    ++d.blocks;
 }
 
 bool pool_enabled() { return true; }
@@ -104,5 +227,10 @@ namespace xgrad {
 
 void* Op::operator new(std::size_t bytes) { return detail::pool_allocate(bytes); }
 void Op::operator delete(void* pointer, std::size_t bytes) noexcept { detail::pool_release(pointer, bytes); }
+// Over-aligned ops (alignas(32) members, say) bypass the pool, whose blocks are 16-byte aligned.
+void* Op::operator new(std::size_t bytes, std::align_val_t alignment) { return ::operator new(bytes, alignment); }
+void Op::operator delete(void* pointer, std::size_t bytes, std::align_val_t alignment) noexcept {
+    ::operator delete(pointer, bytes, alignment);
+}
 
 }  // namespace xgrad

@@ -6,9 +6,12 @@
 // The pool keeps freed blocks on per-thread, per-size free lists carved from 64 KB slabs, so
 // building a graph reuses, in order, the memory the previous one released.
 //
-// Slabs are never returned to the system: the pool's footprint is the largest graph so far (as
-// with the array buffer cache). Builds with AddressSanitizer bypass the pool, so a use after free
-// of a node or op is still reported.
+// Across threads: a block goes to the list of the thread that frees it. A thread keeps at most 4 096
+// free blocks of a size and hands the rest to a shared depot, and an ending thread hands over all
+// it holds; threads refill from the depot before carving new memory. Slabs are never returned to
+// the system: the pool's footprint is the most graph memory live at once, plus up to 4 096 spare
+// blocks of each size per thread. Builds with AddressSanitizer bypass the pool, so a use after free
+// of a node or op is still reported; for valgrind, build with -DXGRAD_POOL_DISABLED.
 
 #include <cstddef>
 
@@ -24,6 +27,7 @@ bool pool_enabled();
 template <class T>
 struct PoolAllocator {
     using value_type = T;
+    static_assert(alignof(T) <= 16, "PoolAllocator: the pool's blocks are 16-byte aligned");
     PoolAllocator() = default;
     template <class U>
     PoolAllocator(const PoolAllocator<U>&) {}

@@ -135,7 +135,10 @@ BOOST_AUTO_TEST_CASE(constant_scale_is_the_exact_quotient_in_both_dtypes) {
     std::vector<double> values;
     Generator data(5);
     for (int i = 0; i < 300; ++i) values.push_back((data.uniform() - 0.5) * std::pow(10.0, i % 9 - 4));
-    for (double v : {big, -big, tiny, -3 * tiny, 1e-310, 0.1, 1.0 / 3.0}) values.push_back(v);
+    const double float_max = std::numeric_limits<float>::max(), float_tiny = std::numeric_limits<float>::denorm_min();
+    for (double v : {big, -big, tiny, -3 * tiny, 1e-310, 0.1, 1.0 / 3.0,  // float64 edges
+                     float_max / 3, -float_max / 1.5, float_tiny, -5 * float_tiny, 1e-40})  // float32 edges
+        values.push_back(v);
     for (DType dtype : {DType::f64, DType::f32}) {
         const Array x = Array({values.size()}, values).astype(dtype);
         for (double keep : {0.5, 0.25, 0.86, 0.3}) {

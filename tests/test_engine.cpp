@@ -1,7 +1,10 @@
 // Engine: accumulation, broadcasting undone once, long chains, no-grad, retain_graph, release,
 // detach, zero_grad, and the errors graph misuse gets.
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -159,19 +162,19 @@ BOOST_AUTO_TEST_CASE(no_node_keeps_its_output_alive) {
 
 // The small-object pool behind nodes and ops (framework/pool.hpp).
 BOOST_AUTO_TEST_CASE(pool_blocks_never_overlap_and_are_reused) {
-    // Blocks of every size class and beyond, each filled with its own byte: a carving or free-list
-    // error shows up as a block whose bytes another one overwrote.
-    std::vector<std::pair<unsigned char*, std::size_t>> blocks;
+    // Blocks of every size class and beyond, each tagged with its index in every byte pair: a carving
+    // or free-list error shows up as a block whose tag another one overwrote.
+    std::vector<std::pair<std::uint16_t*, std::size_t>> blocks;
     for (int round = 0; round < 3; ++round)
-        for (std::size_t bytes = 1; bytes <= 1100; bytes += 7) {
-            auto* p = static_cast<unsigned char*>(detail::pool_allocate(bytes));
+        for (std::size_t bytes = 2; bytes <= 1100; bytes += 6) {
+            auto* p = static_cast<std::uint16_t*>(detail::pool_allocate(bytes));
             BOOST_TEST(reinterpret_cast<std::uintptr_t>(p) % 16 == 0u);
-            std::memset(p, static_cast<int>(blocks.size() % 251), bytes);
+            std::fill(p, p + bytes / 2, static_cast<std::uint16_t>(blocks.size()));
             blocks.emplace_back(p, bytes);
         }
     for (std::size_t i = 0; i < blocks.size(); ++i)
-        for (std::size_t j = 0; j < blocks[i].second; ++j)
-            BOOST_TEST_REQUIRE(blocks[i].first[j] == static_cast<unsigned char>(i % 251));
+        for (std::size_t j = 0; j < blocks[i].second / 2; ++j)
+            BOOST_TEST_REQUIRE(blocks[i].first[j] == static_cast<std::uint16_t>(i));
     for (auto [p, bytes] : blocks) detail::pool_release(p, bytes);
     if (!detail::pool_enabled()) return;  // AddressSanitizer build: plain new/delete
     // A freed block is the next one handed out for its size class.
@@ -179,6 +182,47 @@ BOOST_AUTO_TEST_CASE(pool_blocks_never_overlap_and_are_reused) {
     detail::pool_release(a, 300);
     BOOST_TEST(detail::pool_allocate(290) == a);
     detail::pool_release(a, 290);
+}
+
+namespace {
+struct alignas(64) WideOp final : Op {
+    double lanes[8] = {};
+    std::string name() const override { return "wide"; }
+    Array forward(const Inputs& x) override { return *x[0]; }
+    Grads backward(const BackwardArgs& a) const override { return {std::move(a.grad_out)}; }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(an_over_aligned_op_gets_its_alignment) {
+    std::vector<std::unique_ptr<Op>> ops;
+    for (int i = 0; i < 16; ++i) {
+        ops.push_back(std::make_unique<WideOp>());
+        BOOST_TEST(reinterpret_cast<std::uintptr_t>(ops.back().get()) % 64 == 0u);
+    }
+    Tensor x = parameter(Array({2}, {1.0, 2.0}), "x");
+    Tensor y = apply_op(std::make_unique<WideOp>(), {x});
+    sum(y).backward();
+    xgrad::test::check_close(x.grad(), {1.0, 1.0}, 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(an_ending_thread_hands_its_free_blocks_on) {
+    if (!detail::pool_enabled()) return;
+    // A thread builds and frees a graph, then ends; a new thread's first graph (its own lists are
+    // empty) must be made of those blocks, not of fresh memory.
+    auto build = [](std::set<const Node*>* nodes) {
+        Tensor x = parameter(Array({2}, {1.0, 2.0}), "x");
+        Tensor y = x;
+        for (int i = 0; i < 200; ++i) y = y * 0.5 + x;
+        for (const Node* n : topological_order(*y.node())) nodes->insert(n);
+    };
+    std::set<const Node*> first;
+    std::thread([&] { build(&first); }).join();
+    std::set<const Node*> second;
+    std::thread([&] { build(&second); }).join();
+    BOOST_TEST(second.size() == first.size());
+    std::size_t reused = 0;
+    for (const Node* n : second) reused += first.count(n);
+    BOOST_TEST(reused == second.size());
 }
 
 BOOST_AUTO_TEST_CASE(a_rebuilt_graph_reuses_the_freed_nodes) {
@@ -203,7 +247,7 @@ BOOST_AUTO_TEST_CASE(a_rebuilt_graph_reuses_the_freed_nodes) {
 
 BOOST_AUTO_TEST_CASE(graphs_can_be_built_on_one_thread_and_freed_on_another) {
     // Each worker builds graphs, hands some to the main thread, frees others; the main thread frees
-    // what it got and builds on, reusing blocks another thread carved. Gradients stay exact.
+    // what it got (onto its own free lists) and builds on. Gradients stay exact throughout.
     std::vector<Tensor> handed_over(4);
     std::vector<std::thread> workers;
     std::vector<double> grads(4, 0.0);
