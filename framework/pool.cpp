@@ -81,8 +81,6 @@ struct Depot {
     std::vector<std::pair<char*, std::size_t>> rests;  // uncarved ends of ended threads' regions
     std::vector<void*> slabs;
     std::atomic<std::size_t> blocks{0};  // read without the lock, to skip it when there is nothing
-    char* bump = nullptr;                // carving for threads whose own pool is gone
-    std::size_t bump_left = 0;
 };
 
 Depot& depot() {
@@ -103,23 +101,6 @@ std::pair<char*, std::size_t> new_region(Depot& d) {
     return {static_cast<char*>(slab), slab_bytes};
 }
 
-/// Cuts `size` bytes off a region, replacing the region first if it is too short (its rest, under
-/// 1 KB, is abandoned). `locked`: the caller holds the depot's lock.
-void* carve(char*& bump, std::size_t& bump_left, std::size_t size, Depot& d, bool locked) {
-    if (bump_left < size) {
-        if (locked) {
-            std::tie(bump, bump_left) = new_region(d);
-        } else {
-            std::lock_guard<std::mutex> lock(d.mutex);
-            std::tie(bump, bump_left) = new_region(d);
-        }
-    }
-    void* p = bump;
-    bump += size;
-    bump_left -= size;
-    return p;
-}
-
 // Plain data, trivially destructible: the hot path reaches it without a thread_local
 // initialisation check. Handing it over at thread exit is t_returner's job, armed on first use.
 struct ThreadPool {
@@ -128,6 +109,19 @@ struct ThreadPool {
     std::size_t bump_left = 0;
     bool armed = false;  // t_returner will hand this pool over when the thread ends
     bool gone = false;   // it has: from now on this thread goes through the depot
+
+    /// Cuts `size` bytes off this thread's region, replacing the region first if it is too short
+    /// (its rest, under 1 KB, is abandoned).
+    void* carve(std::size_t size, Depot& d) {
+        if (bump_left < size) {
+            std::lock_guard<std::mutex> lock(d.mutex);
+            std::tie(bump, bump_left) = new_region(d);
+        }
+        void* p = bump;
+        bump += size;
+        bump_left -= size;
+        return p;
+    }
 };
 thread_local ThreadPool t_pool;
 
@@ -168,28 +162,25 @@ PoolReturner::~PoolReturner() {
 void* pool_allocate(std::size_t bytes) {
     const std::size_t k = (bytes + granule - 1) / granule;
     if (bytes == 0 || k > classes) return ::operator new(bytes);
-    Depot* d = nullptr;
     ThreadPool& pool = t_pool;
-    if (!pool.gone) {
-        FreeList& list = pool.free[k];
-        if (list.head) return list.pop();  // the common case: no lock, no depot
-        if (!pool.armed) arm(pool);
-        d = &depot();
-        if (d->blocks.load(std::memory_order_relaxed) > 0) {
-            std::lock_guard<std::mutex> lock(d->mutex);
-            d->blocks -= d->free[k].count;
-            list.splice(d->free[k]);
-        }
-        if (list.head) return list.pop();
-        return carve(pool.bump, pool.bump_left, k * granule, *d, false);
+    FreeList& list = pool.free[k];
+    if (list.head) return list.pop();  // the common case: no lock, no depot (a gone pool is empty)
+    Depot& d = depot();
+    if (pool.gone) {
+        // This thread is ending: a block from the depot, or plain new (it joins the pool when freed).
+        std::lock_guard<std::mutex> lock(d.mutex);
+        if (!d.free[k].head) return ::operator new(k * granule);
+        --d.blocks;
+        return d.free[k].pop();
     }
-    d = &depot();
-    std::lock_guard<std::mutex> lock(d->mutex);
-    if (d->free[k].head) {
-        --d->blocks;
-        return d->free[k].pop();
+    if (!pool.armed) arm(pool);
+    if (d.blocks.load(std::memory_order_relaxed) > 0) {
+        std::lock_guard<std::mutex> lock(d.mutex);
+        d.blocks -= d.free[k].count;
+        list.splice(d.free[k]);
     }
-    return carve(d->bump, d->bump_left, k * granule, *d, true);
+    if (list.head) return list.pop();
+    return pool.carve(k * granule, d);
 }
 
 void pool_release(void* pointer, std::size_t bytes) noexcept {
@@ -200,21 +191,21 @@ void pool_release(void* pointer, std::size_t bytes) noexcept {
         return;
     }
     ThreadPool& pool = t_pool;
-    if (!pool.gone) {
-        FreeList& list = pool.free[k];
-        list.push(pointer);
-        if (!pool.armed) arm(pool);
-        if (list.count <= thread_list_limit) return;
+    if (pool.gone) {
         Depot& d = depot();
         std::lock_guard<std::mutex> lock(d.mutex);
-        d.blocks += list.count;
-        d.free[k].splice(list);
+        d.free[k].push(pointer);
+        ++d.blocks;
         return;
     }
+    FreeList& list = pool.free[k];
+    list.push(pointer);
+    if (!pool.armed) arm(pool);
+    if (list.count <= thread_list_limit) return;
     Depot& d = depot();
     std::lock_guard<std::mutex> lock(d.mutex);
-    d.free[k].push(pointer);
-    ++d.blocks;
+    d.blocks += list.count;
+    d.free[k].splice(list);
 }
 
 bool pool_enabled() { return true; }
