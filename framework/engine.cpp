@@ -77,6 +77,8 @@ void accumulate(Node& node, Array grad) {
 }
 }  // namespace
 
+std::shared_ptr<Node> make_node() { return std::allocate_shared<Node>(detail::PoolAllocator<Node>()); }
+
 Node::~Node() {
     // Unwind uniquely-owned inputs with an explicit stack instead of recursive destructors.
     std::vector<std::shared_ptr<Node>> pending = std::move(inputs);
@@ -157,7 +159,7 @@ Tensor apply_op(std::unique_ptr<Op> op, const std::vector<Tensor>& inputs) {
                              dtype_name(values[i]->dtype()) + " " + shape_str(values[i]->shape()) +
                              "; convert one explicitly with astype()");
     }
-    auto node = std::allocate_shared<Node>(detail::PoolAllocator<Node>());
+    auto node = make_node();
     node->value = op->forward(values);
     if (t_anomaly_detection) {
         node->call_stack = capture_call_stack();

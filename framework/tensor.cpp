@@ -2,11 +2,10 @@
 
 #include "framework/engine.hpp"
 #include "framework/errors.hpp"
-#include "framework/pool.hpp"
 
 namespace xgrad {
 
-Tensor::Tensor(Array value, bool requires_grad, std::string name) : node_(std::allocate_shared<Node>(detail::PoolAllocator<Node>())) {
+Tensor::Tensor(Array value, bool requires_grad, std::string name) : node_(make_node()) {
     if (!value.defined()) throw ValueError("Tensor: cannot wrap an undefined Array");
     node_->value = std::move(value);
     node_->requires_grad = requires_grad;
