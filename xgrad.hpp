@@ -7,6 +7,7 @@
 #include "framework/engine.hpp"
 #include "framework/errors.hpp"
 #include "framework/gradcheck.hpp"
+#include "framework/io.hpp"
 #include "framework/mask_replay.hpp"
 #include "framework/npy.hpp"
 #include "framework/threads.hpp"

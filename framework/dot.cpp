@@ -10,12 +10,14 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <unordered_map>
 
 #include "framework/engine.hpp"
 #include "framework/errors.hpp"
+#include "framework/io.hpp"
 #include "framework/xt.hpp"
 
 namespace xgrad {
@@ -233,14 +235,14 @@ void render_dot(const std::string& dot, const std::string& path) {
     GraphvizSession session;
     if (!session.context) throw GraphError("render_dot: Graphviz could not start (gvContext failed)");
     if (const std::string reason = lay_out(session, dot); !reason.empty()) throw GraphError("render_dot: " + reason);
-    {
-        std::FILE* probe = std::fopen(path.c_str(), "wb");
-        if (!probe) throw IoError(path + ": cannot write (" + std::strerror(errno) + ")");
-        std::fclose(probe);
-    }
-    if (gvRenderFilename(session.context, session.graph, ext.c_str() + 1, path.c_str()) != 0)
+    // Rendered in memory, then written like every other file: checked, and atomically.
+    char* data = nullptr;
+    unsigned int length = 0;
+    if (gvRenderData(session.context, session.graph, ext.c_str() + 1, &data, &length) != 0 || !data)
         throw GraphError("render_dot: Graphviz could not render " + path + " (" + last_graphviz_error() +
                          "; is the " + (ext.c_str() + 1) + " plugin installed?)");
+    std::unique_ptr<char, void (*)(char*)> rendered(data, gvFreeRenderData);
+    write_file_atomic(path, std::string_view(rendered.get(), length));
 }
 
 }  // namespace xgrad

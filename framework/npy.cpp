@@ -6,10 +6,10 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <limits>
 
 #include "framework/errors.hpp"
+#include "framework/io.hpp"
 
 namespace xgrad {
 
@@ -17,19 +17,6 @@ namespace {
 
 constexpr char magic[] = "\x93NUMPY";
 constexpr std::size_t max_elements = std::size_t{1} << 40;
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError(path + ": cannot open (" + std::strerror(errno) + ")");
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-void write_file(const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out) throw IoError(path + ": cannot write (" + std::strerror(errno) + ")");
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) throw IoError(path + ": write failed (" + std::strerror(errno) + ")");
-}
 
 template <class T>
 T read_le(const std::string& b, std::size_t at) {
@@ -191,7 +178,7 @@ Array parse_npy(const std::string& b, const std::string& where) {
     return out;
 }
 
-void save_npy(const std::string& path, const Array& array) { write_file(path, npy_bytes(array)); }
+void save_npy(const std::string& path, const Array& array) { write_file_atomic(path, npy_bytes(array)); }
 Array load_npy(const std::string& path) { return parse_npy(read_file(path), path); }
 
 void save_npz(const std::string& path, const std::map<std::string, Array>& arrays) {
@@ -243,7 +230,7 @@ void save_npz(const std::string& path, const std::map<std::string, Array>& array
     put_le<std::uint32_t>(zip, static_cast<std::uint32_t>(central.size()));
     put_le<std::uint32_t>(zip, central_offset);
     put_le<std::uint16_t>(zip, 0);
-    write_file(path, zip);
+    write_file_atomic(path, zip);
 }
 
 std::map<std::string, Array> parse_npz(const std::string& b, const std::string& where) {

@@ -8,12 +8,12 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <sstream>
 #include <tuple>
 
 #include "framework/errors.hpp"
+#include "framework/io.hpp"
 
 namespace xgrad {
 
@@ -175,8 +175,7 @@ struct MatReader {
 /// such (libmatio may otherwise inflate a cut variable into a silently zero-filled buffer), and
 /// matrix headers are checked (libmatio allocates whatever dimensions a header claims).
 void check_mat_v5_structure(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string bytes = read_file(path);
     if (bytes.size() < 128) throw IoError(path + ": " + std::to_string(bytes.size()) + " bytes is too short for a MAT v5 file");
     // The indicator is 'M','I' written as a 16-bit number: it reads "IM" in a little-endian file.
     const bool little_endian_file = bytes[126] == 'I' && bytes[127] == 'M';
@@ -189,10 +188,6 @@ void check_mat_v5_structure(const std::string& path) {
 }  // namespace
 
 Dataset load_football(const std::string& path) {
-    {
-        std::ifstream probe(path, std::ios::binary);
-        if (!probe) throw IoError(path + ": cannot open (" + std::strerror(errno) + ")");
-    }
     check_mat_v5_structure(path);
     std::unique_ptr<mat_t, MatCloser> mat(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
     if (!mat) throw IoError(path + ": not a readable MATLAB .mat file");
@@ -214,9 +209,7 @@ Dataset load_football(const std::string& path) {
 }
 
 LabeledData load_csv(const std::string& path) {
-    std::ifstream file(path, std::ios::binary);
-    if (!file) throw IoError(path + ": cannot open (" + std::strerror(errno) + ")");
-    return parse_csv(std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>()), path);
+    return parse_csv(read_file(path), path);
 }
 
 LabeledData parse_csv(const std::string& text, const std::string& path) {
