@@ -9,14 +9,7 @@
 #include <vector>
 
 #include "framework/op.hpp"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define XGRAD_POOL_DISABLED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define XGRAD_POOL_DISABLED 1
-#endif
-#endif
+#include "framework/sanitize.hpp"
 
 namespace xgrad::detail {
 
@@ -41,6 +34,20 @@ struct FreeBlock {
     FreeBlock* next;
 };
 
+/// A free block is poisoned whole (framework/sanitize.hpp); its link is opened only while the list
+/// reads or writes it.
+FreeBlock* next_of(FreeBlock* block) {
+    unpoison(block, sizeof(FreeBlock));
+    FreeBlock* next = block->next;
+    poison(block, sizeof(FreeBlock));
+    return next;
+}
+void link(FreeBlock* block, FreeBlock* next) {
+    unpoison(block, sizeof(FreeBlock));
+    block->next = next;
+    poison(block, sizeof(FreeBlock));
+}
+
 /// A LIFO list that can be handed over whole: `tail` is the block pushed first.
 struct FreeList {
     FreeBlock* head = nullptr;
@@ -49,14 +56,14 @@ struct FreeList {
 
     void push(void* pointer) {
         auto* block = static_cast<FreeBlock*>(pointer);
-        block->next = head;
+        link(block, head);
         if (!head) tail = block;
         head = block;
         ++count;
     }
     void* pop() {
         FreeBlock* block = head;
-        head = block->next;
+        head = next_of(block);
         if (!head) tail = nullptr;
         --count;
         return block;
@@ -64,7 +71,7 @@ struct FreeList {
     /// Moves all of `from` in front of this list's blocks.
     void splice(FreeList& from) {
         if (!from.head) return;
-        from.tail->next = head;
+        link(from.tail, head);
         if (!head) tail = from.tail;
         head = from.head;
         count += from.count;
@@ -88,15 +95,18 @@ Depot& depot() {
     return *instance;
 }
 
-/// Fresh memory to carve, with the depot's lock held: an ended thread's rest, or a new slab.
-std::pair<char*, std::size_t> new_region(Depot& d) {
-    if (!d.rests.empty()) {
-        auto region = d.rests.back();
+/// Fresh memory of at least `size` bytes to carve, with the depot's lock held: an ended thread's
+/// rest if one is long enough, or a new slab. (Rests shorter than `size` are abandoned: at most
+/// 1 KB each, once per ended thread.)
+std::pair<char*, std::size_t> new_region(Depot& d, std::size_t size) {
+    while (!d.rests.empty()) {
+        const auto region = d.rests.back();
         d.rests.pop_back();
-        return region;
+        if (region.second >= size) return region;
     }
     d.slabs.reserve(d.slabs.size() + 1);  // may throw before the slab exists: nothing to undo
     void* slab = ::operator new(slab_bytes);
+    poison(slab, slab_bytes);  // uncarved memory is no object's
     d.slabs.push_back(slab);
     return {static_cast<char*>(slab), slab_bytes};
 }
@@ -115,7 +125,7 @@ struct ThreadPool {
     void* carve(std::size_t size, Depot& d) {
         if (bump_left < size) {
             std::lock_guard<std::mutex> lock(d.mutex);
-            std::tie(bump, bump_left) = new_region(d);
+            std::tie(bump, bump_left) = new_region(d, size);
         }
         void* p = bump;
         bump += size;
@@ -159,9 +169,9 @@ PoolReturner::~PoolReturner() {
 
 }  // namespace
 
-void* pool_allocate(std::size_t bytes) {
+namespace {
+void* take(std::size_t bytes) {
     const std::size_t k = (bytes + granule - 1) / granule;
-    if (bytes == 0 || k > classes) return ::operator new(bytes);
     ThreadPool& pool = t_pool;
     FreeList& list = pool.free[k];
     if (list.head) return list.pop();  // the common case: no lock, no depot (a gone pool is empty)
@@ -183,13 +193,9 @@ void* pool_allocate(std::size_t bytes) {
     return pool.carve(k * granule, d);
 }
 
-void pool_release(void* pointer, std::size_t bytes) noexcept {
-    if (!pointer) return;
+void give_back(void* pointer, std::size_t bytes) noexcept {
     const std::size_t k = (bytes + granule - 1) / granule;
-    if (bytes == 0 || k > classes) {
-        ::operator delete(pointer);
-        return;
-    }
+    poison(pointer, k * granule);
     ThreadPool& pool = t_pool;
     if (pool.gone) {
         Depot& d = depot();
@@ -206,6 +212,23 @@ void pool_release(void* pointer, std::size_t bytes) noexcept {
     std::lock_guard<std::mutex> lock(d.mutex);
     d.blocks += list.count;
     d.free[k].splice(list);
+}
+}  // namespace
+
+void* pool_allocate(std::size_t bytes) {
+    if (bytes == 0 || bytes > classes * granule) return ::operator new(bytes);
+    void* p = take(bytes);
+    unpoison(p, bytes);  // exactly the bytes asked for: the block's padding stays poisoned
+    return p;
+}
+
+void pool_release(void* pointer, std::size_t bytes) noexcept {
+    if (!pointer) return;
+    if (bytes == 0 || bytes > classes * granule) {
+        ::operator delete(pointer);
+        return;
+    }
+    give_back(pointer, bytes);
 }
 
 bool pool_enabled() { return true; }

@@ -10,8 +10,9 @@
 // free blocks of a size and hands the rest to a shared depot, and an ending thread hands over all
 // it holds; threads refill from the depot before carving new memory. Slabs are never returned to
 // the system: the pool's footprint is the most graph memory live at once, plus up to 4 096 spare
-// blocks of each size per thread. Builds with AddressSanitizer bypass the pool, so a use after free
-// of a node or op is still reported; for valgrind, build with -DXGRAD_POOL_DISABLED.
+// blocks of each size per thread. The sanitizer build runs this same pool with its free blocks and
+// uncarved slab memory poisoned (framework/sanitize.hpp), so AddressSanitizer reports a use after
+// free or an overflow of a node or op; for valgrind, build with -DXGRAD_POOL_DISABLED.
 
 #include <cstddef>
 
@@ -20,7 +21,7 @@ namespace xgrad::detail {
 void* pool_allocate(std::size_t bytes);
 /// `bytes` must be the size given to pool_allocate for this block.
 void pool_release(void* pointer, std::size_t bytes) noexcept;
-/// False in AddressSanitizer builds, where both functions are plain new and delete.
+/// False only when built with -DXGRAD_POOL_DISABLED (for valgrind): then both are plain new and delete.
 bool pool_enabled();
 
 /// std::allocator-compatible front end (for std::allocate_shared<Node>).
