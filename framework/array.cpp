@@ -1,5 +1,6 @@
 #include "framework/array.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <new>
@@ -7,6 +8,7 @@
 #include <unordered_map>
 
 #include "framework/errors.hpp"
+#include "framework/sanitize.hpp"
 
 namespace xgrad {
 
@@ -44,10 +46,16 @@ thread_local BufferCache t_cache;
 
 BufferCache::~BufferCache() {
     t_cache_destroyed = true;
-    for (auto& blocks : small)
-        for (void* p : blocks) ::operator delete(p, buffer_alignment);
+    for (std::size_t k = 0; k < small.size(); ++k)
+        for (void* p : small[k]) {
+            unpoison(p, k * class_bytes);
+            ::operator delete(p, buffer_alignment);
+        }
     for (auto& [bytes, blocks] : large)
-        for (void* p : blocks) ::operator delete(p, buffer_alignment);
+        for (void* p : blocks) {
+            unpoison(p, bytes);
+            ::operator delete(p, buffer_alignment);
+        }
 }
 
 BufferCache* cache() { return t_cache_destroyed ? nullptr : &t_cache; }
@@ -61,8 +69,8 @@ std::size_t block_bytes(std::size_t bytes) {
 
 }  // namespace
 
-void* buffer_allocate(std::size_t bytes) {
-    bytes = block_bytes(bytes);
+void* buffer_allocate(std::size_t requested) {
+    const std::size_t bytes = block_bytes(requested);
     if (BufferCache* c = cache()) {
         try {
             auto [blocks, size] = c->list_for(bytes);
@@ -70,26 +78,33 @@ void* buffer_allocate(std::size_t bytes) {
                 void* p = blocks->back();
                 blocks->pop_back();
                 c->cached_bytes -= size;
+                // A cached block is poisoned while free; open exactly the bytes asked for, so the
+                // sanitizer build still sees an overflow into the rest of the size class.
+                unpoison(p, requested);
                 return p;
             }
         } catch (...) {  // no memory for the bookkeeping: allocate below
         }
     }
-    return ::operator new(bytes, buffer_alignment);
+    void* p = ::operator new(bytes, buffer_alignment);
+    poison(static_cast<char*>(p) + requested, bytes - requested);
+    return p;
 }
 
-void buffer_release(void* pointer, std::size_t bytes) noexcept {
+void buffer_release(void* pointer, std::size_t requested) noexcept {
     if (!pointer) return;
-    bytes = block_bytes(bytes);
+    const std::size_t bytes = block_bytes(requested);
     BufferCache* c = cache();
     if (c && c->cached_bytes + bytes <= max_cached_bytes) {
         try {
             c->list_for(bytes).first->push_back(pointer);
             c->cached_bytes += bytes;
+            poison(pointer, bytes);
             return;
         } catch (...) {  // no memory for the bookkeeping: just free the block
         }
     }
+    unpoison(pointer, bytes);
     ::operator delete(pointer, buffer_alignment);
 }
 
@@ -142,6 +157,21 @@ Array& Array::operator=(Array&& other) noexcept {
         dtype_ = other.dtype_;
         defined_ = std::exchange(other.defined_, false);
         buffer_ = std::move(other.buffer_);
+        ++version_;
+        ++other.version_;  // emptied: a write to it too
+    }
+    return *this;
+}
+
+Array& Array::operator=(const Array& other) {
+    if (this != &other) {
+        const std::uint64_t version = version_;
+        shape_ = other.shape_;
+        size_ = other.size_;
+        dtype_ = other.dtype_;
+        defined_ = other.defined_;
+        buffer_ = other.buffer_;
+        version_ = version + 1;
     }
     return *this;
 }
@@ -161,21 +191,31 @@ Array Array::uninitialized(Shape shape, DType dtype) {
 
 Array Array::full(Shape shape, double value, DType dtype) {
     Array a = uninitialized(std::move(shape), dtype);
-    for (std::size_t i = 0; i < a.size_; ++i) a.set_flat(i, value);
+    detail::dispatch(dtype, [&](auto zero) {
+        using T = decltype(zero);
+        std::fill_n(a.buffer_data<T>(), a.size_, static_cast<T>(value));
+    });
     return a;
 }
 
 template <class T>
-T* Array::data() {
+T* Array::buffer_data() const {
     if (!defined_ || dtype_ != dtype_of<T>())
         throw DTypeError(std::string("Array::data<") + dtype_name(dtype_of<T>()) + ">() on a " +
                          (defined_ ? dtype_name(dtype_) : "undefined") + " array");
-    return std::get<Buffer<T>>(buffer_).data();
+    return const_cast<T*>(std::get<Buffer<T>>(buffer_).data());
+}
+
+template <class T>
+T* Array::data() {
+    T* p = buffer_data<T>();
+    ++version_;
+    return p;
 }
 
 template <class T>
 const T* Array::data() const {
-    return const_cast<Array*>(this)->data<T>();
+    return buffer_data<T>();
 }
 
 template float* Array::data<float>();
@@ -183,12 +223,24 @@ template double* Array::data<double>();
 template const float* Array::data<float>() const;
 template const double* Array::data<double>() const;
 
+void Array::check_index(std::size_t i, const char* accessor) const {
+    if (!defined_)
+        throw ShapeError(std::string("Array::") + accessor + "(" + std::to_string(i) +
+                         "): the array is undefined (a tensor's grad() before any backward reached it?)");
+    if (i >= size_)
+        throw ShapeError(std::string("Array::") + accessor + ": index " + std::to_string(i) +
+                         " out of range for " + std::to_string(size_) + " elements, shape " + shape_str(shape_));
+}
+
 double Array::flat(std::size_t i) const {
+    check_index(i, "flat");
     return dtype_ == DType::f64 ? std::get<Buffer<double>>(buffer_)[i]
                                 : std::get<Buffer<float>>(buffer_)[i];
 }
 
 void Array::set_flat(std::size_t i, double value) {
+    check_index(i, "set_flat");
+    ++version_;
     if (dtype_ == DType::f64)
         std::get<Buffer<double>>(buffer_)[i] = value;
     else
@@ -212,21 +264,31 @@ std::size_t Array::flat_index(std::initializer_list<std::size_t> index) const {
 double Array::at(std::initializer_list<std::size_t> index) const { return flat(flat_index(index)); }
 
 double Array::item() const {
-    if (!defined_ || size_ != 1)
+    if (!defined_)
+        throw ShapeError("Array::item: the array is undefined (a tensor's grad() before any backward reached it?)");
+    if (size_ != 1)
         throw ShapeError("Array::item: needs exactly one element, array has shape " + shape_str(shape_));
     return flat(0);
 }
 
 std::vector<double> Array::to_vector() const {
+    if (!defined_) return {};
     std::vector<double> v(size_);
-    for (std::size_t i = 0; i < size_; ++i) v[i] = flat(i);
+    detail::dispatch(dtype_, [&](auto zero) { std::copy_n(buffer_data<decltype(zero)>(), size_, v.begin()); });
     return v;
 }
 
 Array Array::astype(DType dtype) const {
-    if (dtype == dtype_) return *this;
+    if (dtype == dtype_ || !defined_) return *this;
     Array out = uninitialized(shape_, dtype);
-    for (std::size_t i = 0; i < size_; ++i) out.set_flat(i, flat(i));
+    detail::dispatch(dtype_, [&](auto from) {
+        detail::dispatch(dtype, [&](auto to) {
+            using To = decltype(to);
+            const auto* in = buffer_data<decltype(from)>();
+            To* o = out.buffer_data<To>();
+            for (std::size_t i = 0; i < size_; ++i) o[i] = static_cast<To>(in[i]);
+        });
+    });
     return out;
 }
 
@@ -243,9 +305,11 @@ Array Array::reshaped(Shape shape) && {
 
 bool Array::equals(const Array& other) const {
     if (defined_ != other.defined_ || dtype_ != other.dtype_ || shape_ != other.shape_) return false;
-    for (std::size_t i = 0; i < size_; ++i)
-        if (flat(i) != other.flat(i)) return false;
-    return true;
+    if (!defined_) return true;
+    return detail::dispatch(dtype_, [&](auto zero) {
+        using T = decltype(zero);
+        return std::equal(buffer_data<T>(), buffer_data<T>() + size_, other.buffer_data<T>());
+    });
 }
 
 std::string Array::str() const {

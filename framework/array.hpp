@@ -66,7 +66,8 @@ public:
     /// An undefined array (no shape, no data): what a missing gradient looks like.
     Array() = default;
     Array(const Array&) = default;
-    Array& operator=(const Array&) = default;
+    /// Assignment is an in-place write: the target's version goes up (see version()).
+    Array& operator=(const Array& other);
     /// A moved-from array is undefined (never a defined array without a buffer).
     Array(Array&& other) noexcept;
     Array& operator=(Array&& other) noexcept;
@@ -90,15 +91,24 @@ public:
     std::size_t size() const { return size_; }
     std::size_t nbytes() const { return size_ * (dtype_ == DType::f32 ? sizeof(float) : sizeof(double)); }
 
-    /// Typed access to the buffer; throws DTypeError if T is not this array's dtype.
+    /// Typed access to the buffer; throws DTypeError if T is not this array's dtype. The mutable
+    /// form counts as a write (the version goes up when it is called).
     template <class T>
     T* data();
     template <class T>
     const T* data() const;
 
-    /// Element i in row-major order, as double (whatever the dtype).
+    /// Element i in row-major order, as double (whatever the dtype). ShapeError when i is out of
+    /// range (an undefined array has no elements).
     double flat(std::size_t i) const;
+    /// An in-place write: bumps the version.
     void set_flat(std::size_t i, double value);
+
+    /// How many times this array has been written in place (set_flat, mutable data(), assignment).
+    /// A recorded op remembers its inputs' versions; backward refuses to run on an edited value,
+    /// as PyTorch does. A write through a pointer taken from data() before the op was recorded is
+    /// not seen: take the pointer after, or call data() again.
+    std::uint64_t version() const { return version_; }
     /// Element at a multi-index; throws ShapeError on a wrong rank or out-of-range index.
     double at(std::initializer_list<std::size_t> index) const;
     /// The single value of a one-element array.
@@ -116,11 +126,15 @@ public:
 
 private:
     std::size_t flat_index(std::initializer_list<std::size_t> index) const;
+    void check_index(std::size_t i, const char* accessor) const;
+    template <class T>
+    T* buffer_data() const;
 
     Shape shape_;
     std::size_t size_ = 0;
     DType dtype_ = DType::f64;
     bool defined_ = false;
+    std::uint64_t version_ = 0;
     std::variant<Buffer<double>, Buffer<float>> buffer_;
 };
 

@@ -80,7 +80,7 @@ std::string node_label(const Node& n, const DotOptions& options) {
     if (!n.is_leaf()) {
         for (const auto& [key, value] : n.op->attributes()) label += "\n" + key + ": " + value;
         if (options.show_saved)
-            label += n.released ? "\nsaved: released" : "\nsaved: " + std::to_string(n.op->saved_bytes()) + " B";
+            label += n.released.load() != Release::kept ? "\nsaved: released" : "\nsaved: " + std::to_string(n.op->saved_bytes()) + " B";
     }
     // A leaf keeps its gradient, so its norm is computed here; interior nodes' norms exist only if
     // the backward was asked to record them (BackwardOptions::record_grad_norms).

@@ -1,13 +1,10 @@
 #include "framework/engine.hpp"
 
-#include <dlfcn.h>
-#include <execinfo.h>
-
-#include <algorithm>
-#include <atomic>
-#include <cstdio>
+#include <array>
+#include <mutex>
 #include <sstream>
 
+#include "framework/anomaly.hpp"
 #include "framework/errors.hpp"
 #include "framework/pool.hpp"
 #include "framework/xt.hpp"
@@ -18,39 +15,6 @@ namespace {
 thread_local bool t_grad_enabled = true;
 thread_local bool t_anomaly_detection = false;
 thread_local std::string t_scope;
-std::atomic<std::uint64_t> g_walk_epoch{0};
-
-std::vector<void*> capture_call_stack() {
-    std::vector<void*> frames(32);
-    frames.resize(static_cast<std::size_t>(::backtrace(frames.data(), static_cast<int>(frames.size()))));
-    return frames;
-}
-
-/// addr2line's answer for an address inside `file`: {function, "file:line"} for the address and
-/// then for each function it was inlined into, innermost first.
-std::vector<std::pair<std::string, std::string>> addr2line(const std::string& file, std::uintptr_t offset) {
-    char command[1024];
-    std::snprintf(command, sizeof command, "addr2line -C -f -i -e '%s' 0x%lx 2>/dev/null", file.c_str(),
-                  static_cast<unsigned long>(offset));
-    std::vector<std::pair<std::string, std::string>> out;
-    std::FILE* pipe = ::popen(command, "r");
-    if (!pipe) return out;
-    char function[4096], location[4096];
-    auto chomp = [](const char* s) {
-        std::string t = s;
-        while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
-        return t;
-    };
-    while (std::fgets(function, sizeof function, pipe) && std::fgets(location, sizeof location, pipe))
-        out.emplace_back(chomp(function), chomp(location));
-    ::pclose(pipe);
-    return out;
-}
-
-bool is_framework_function(const std::string& function) {
-    return function.rfind("xgrad::", 0) == 0 && function.rfind("xgrad::test", 0) != 0 &&
-           function.rfind("xgrad::examples", 0) != 0;
-}
 
 std::string describe(const Node& node) {
     std::string s = node.op ? "op '" + node.op->label() + "'" : "leaf";
@@ -69,11 +33,104 @@ void check_finite(const Array& a, const Node& node, const char* what) {
                            where(node.call_stack));
 }
 
-void accumulate(Node& node, Array grad) {
-    if (!node.grad.defined())
-        node.grad = std::move(grad);
+/// Leaves outlive a backward and may be shared by graphs that run backward on different threads
+/// (two losses over one model): their gradients are summed under a lock. Striped by address, so
+/// unrelated leaves rarely share one; uncontended, a lock costs tens of nanoseconds per leaf.
+std::mutex& leaf_lock(const Node& leaf) {
+    static std::array<std::mutex, 64> locks;
+    return locks[(reinterpret_cast<std::uintptr_t>(&leaf) >> 6) % locks.size()];
+}
+
+void accumulate(Array& total, Array grad) {
+    if (!total.defined())
+        total = std::move(grad);
     else
-        detail::add_in_place(node.grad, grad);
+        detail::add_in_place(total, grad);
+}
+
+void accumulate_leaf(Node& leaf, Array grad, bool record_norm) {
+    std::lock_guard<std::mutex> lock(leaf_lock(leaf));
+    accumulate(leaf.grad, std::move(grad));
+    if (record_norm) leaf.grad_norm = detail::l2_norm(leaf.grad);
+}
+
+/// Node -> position in a walk, for the walk's own bookkeeping: an open-addressing table local to
+/// the walk (never a mark stored in the nodes, so two threads may walk one graph at once).
+class NodeIndex {
+public:
+    explicit NodeIndex(std::size_t expected) {
+        std::size_t capacity = 16;
+        while (capacity < 2 * expected) capacity *= 2;
+        slots_.assign(capacity, {nullptr, 0});
+    }
+    /// Inserts `node` with `position` unless present; returns whether it was inserted.
+    bool insert(const Node* node, std::size_t position) {
+        if (2 * (count_ + 1) > slots_.size()) grow();
+        auto& slot = find_slot(node);
+        if (slot.first) return false;
+        slot = {node, position};
+        ++count_;
+        return true;
+    }
+    std::size_t at(const Node* node) const { return const_cast<NodeIndex*>(this)->find_slot(node).second; }
+    void set(const Node* node, std::size_t position) { find_slot(node).second = position; }
+
+private:
+    std::pair<const Node*, std::size_t>& find_slot(const Node* node) {
+        const std::size_t mask = slots_.size() - 1;
+        std::size_t i = (reinterpret_cast<std::uintptr_t>(node) >> 4) * 0x9E3779B97F4A7C15ull >> 20 & mask;
+        while (slots_[i].first && slots_[i].first != node) i = (i + 1) & mask;
+        return slots_[i];
+    }
+    void grow() {
+        std::vector<std::pair<const Node*, std::size_t>> old(slots_.size() * 2, {nullptr, 0});
+        old.swap(slots_);
+        count_ = 0;
+        for (const auto& [node, position] : old)
+            if (node) insert(node, position);
+    }
+    std::vector<std::pair<const Node*, std::size_t>> slots_;
+    std::size_t count_ = 0;
+};
+
+/// Every node reachable from root, each after all of its inputs, and where each one stands.
+std::vector<Node*> walk(const Node& root, NodeIndex& index) {
+    std::vector<Node*> order;
+    // Each frame: a node and the index of the next input to visit. Positions are filled in when a
+    // node is emitted; the table only marks "seen" until then.
+    std::vector<std::pair<Node*, std::size_t>> stack;
+    Node* start = const_cast<Node*>(&root);
+    index.insert(start, 0);
+    stack.emplace_back(start, 0);
+    while (!stack.empty()) {
+        auto& [node, next] = stack.back();
+        if (next < node->inputs.size()) {
+            Node* input = node->inputs[next++].get();
+            if (index.insert(input, 0)) stack.emplace_back(input, 0);
+        } else {
+            index.set(node, order.size());
+            order.push_back(node);
+            stack.pop_back();
+        }
+    }
+    return order;
+}
+
+/// Raises if a value this node's backward reads was written in place after the op was recorded.
+void check_versions(const Node& n) {
+    for (std::size_t i = 0; i < n.inputs.size(); ++i) {
+        const Edge& in = n.inputs[i];
+        if (in->value.version() != in.version && n.op->backward_reads_input(i))
+            throw GraphError("backward of op '" + n.op->label() + "': input " + std::to_string(i) + " (" +
+                             describe(*in) + ") was modified in place after the op used it (version " +
+                             std::to_string(in.version) + " then, " + std::to_string(in->value.version()) +
+                             " now), so its gradient would be wrong. Run the forward pass again after the edit, "
+                             "or edit a copy." + where(n.call_stack));
+    }
+    if (n.value.version() != n.value_version && n.op->backward_reads_result())
+        throw GraphError("backward of op '" + n.op->label() + "': its result (" + describe(n) +
+                         ") was modified in place (version " + std::to_string(n.value_version) + " then, " +
+                         std::to_string(n.value.version()) + " now)" + where(n.call_stack));
 }
 }  // namespace
 
@@ -81,51 +138,17 @@ std::shared_ptr<Node> make_node() { return std::allocate_shared<Node>(detail::Po
 
 Node::~Node() {
     // Unwind uniquely-owned inputs with an explicit stack instead of recursive destructors.
-    std::vector<std::shared_ptr<Node>> pending = std::move(inputs);
+    std::vector<std::shared_ptr<Node>> pending;
+    pending.reserve(inputs.size());
+    for (Edge& in : inputs) pending.push_back(std::move(in.node));
     while (!pending.empty()) {
         std::shared_ptr<Node> n = std::move(pending.back());
         pending.pop_back();
         if (n && n.use_count() == 1) {
-            for (auto& in : n->inputs) pending.push_back(std::move(in));
+            for (Edge& in : n->inputs) pending.push_back(std::move(in.node));
             n->inputs.clear();
         }
     }
-}
-
-std::string user_call_site(const std::vector<void*>& call_stack) {
-    for (void* frame : call_stack) {
-        Dl_info info{};
-        if (!::dladdr(frame, &info) || !info.dli_fname) continue;
-        const std::string file = info.dli_fname;
-        const std::string base = file.substr(file.find_last_of('/') + 1);
-        // Framework, C/C++ runtime and sanitizer-runtime frames are not where the user recorded the op.
-        static const char* const skipped[] = {"libxgrad", "libc.", "libstdc++", "libasan", "libubsan", "libtsan", "liblsan"};
-        if (std::any_of(std::begin(skipped), std::end(skipped), [&](const char* p) { return base.rfind(p, 0) == 0; }))
-            continue;
-        // A return address points just after the call; look up the call instruction itself.
-        const auto address = reinterpret_cast<std::uintptr_t>(frame) - 1;
-        const bool shared_object = base.find(".so") != std::string::npos;
-        std::uintptr_t offset = address - reinterpret_cast<std::uintptr_t>(info.dli_fbase);
-        if (!shared_object) {
-            // A non-PIE executable is linked at its run address; a PIE one is offset like a library.
-            const auto base_address = reinterpret_cast<std::uintptr_t>(info.dli_fbase);
-            if (base_address == 0x400000) offset = address;
-        }
-        for (const auto& [function, location] : addr2line(file, offset)) {
-            // Frames of xgrad code (inlined operators, a statically linked framework) are skipped too.
-            if (is_framework_function(function)) continue;
-            std::string site = location;
-            if (const auto discriminator = site.find(" (discriminator"); discriminator != std::string::npos)
-                site.resize(discriminator);
-            if (site.empty() || site.rfind("??", 0) == 0) {
-                char hex[32];
-                std::snprintf(hex, sizeof hex, "0x%lx", static_cast<unsigned long>(offset));
-                return base + "+" + hex + " (no debug information for file:line)";
-            }
-            return site + (function.empty() || function == "??" ? "" : " in " + function);
-        }
-    }
-    return {};
 }
 
 bool grad_enabled() { return t_grad_enabled; }
@@ -162,7 +185,7 @@ Tensor apply_op(std::unique_ptr<Op> op, const std::vector<Tensor>& inputs) {
     auto node = make_node();
     node->value = op->forward(values);
     if (t_anomaly_detection) {
-        node->call_stack = capture_call_stack();
+        node->call_stack = detail::capture_call_stack();
         if (!detail::all_finite(node->value)) {
             std::ostringstream os;
             os << "anomaly detected: forward of op '" << op->label() << "' produced a non-finite value (output "
@@ -177,33 +200,15 @@ Tensor apply_op(std::unique_ptr<Op> op, const std::vector<Tensor>& inputs) {
         node->op = std::move(op);
         node->scope = t_scope;
         node->inputs.reserve(inputs.size());
-        for (const Tensor& t : inputs) node->inputs.push_back(t.node());
+        for (const Tensor& t : inputs) node->inputs.push_back(Edge{t.node(), t.value().version()});
+        node->value_version = node->value.version();
     }
     return Tensor(std::move(node));
 }
 
 std::vector<Node*> topological_order(const Node& root) {
-    const std::uint64_t epoch = ++g_walk_epoch;
-    std::vector<Node*> order;
-    // Each frame: a node and the index of the next input to visit.
-    std::vector<std::pair<Node*, std::size_t>> stack;
-    Node* start = const_cast<Node*>(&root);
-    start->visit_mark = epoch;
-    stack.emplace_back(start, 0);
-    while (!stack.empty()) {
-        auto& [node, next] = stack.back();
-        if (next < node->inputs.size()) {
-            Node* input = node->inputs[next++].get();
-            if (input->visit_mark != epoch) {
-                input->visit_mark = epoch;
-                stack.emplace_back(input, 0);
-            }
-        } else {
-            order.push_back(node);
-            stack.pop_back();
-        }
-    }
-    return order;
+    NodeIndex index(64);
+    return walk(root, index);
 }
 
 void backward(const Tensor& root, const Array* grad_out, const BackwardOptions& options) {
@@ -227,49 +232,66 @@ void backward(const Tensor& root, const Array* grad_out, const BackwardOptions& 
         seed = Array::ones(r.value.shape(), r.value.dtype());
     }
 
-    const std::vector<Node*> order = topological_order(r);
+    NodeIndex index(64);
+    const std::vector<Node*> order = walk(r, index);
     for (const Node* n : order)
-        if (n->released)
+        if (const Release state = n->released.load(std::memory_order_acquire); state != Release::kept)
             throw GraphError("backward: the graph through " + describe(*n) +
-                             " was already released by an earlier backward; pass retain_graph=true to the "
-                             "first backward to run it twice");
+                             (state == Release::failed
+                                  ? " was released by an earlier backward that stopped with an error (see that "
+                                    "error; leaves may hold part of its gradients). Zero the gradients and run "
+                                    "the forward pass again"
+                                  : " was already released by an earlier backward; pass retain_graph=true to the "
+                                    "first backward to run it twice"));
 
-    accumulate(r, std::move(seed));
+    // Interior gradients live here, one slot per node of this walk, not in the nodes: a graph
+    // shared by two threads' backward passes (retain_graph) is only read, never written.
+    std::vector<Array> grads_of(order.size());
+    grads_of.back() = std::move(seed);  // the root is emitted last
+    std::vector<Node*> released;
     std::vector<bool> needs;
     Inputs values;
-    for (auto it = order.rbegin(); it != order.rend(); ++it) {
-        Node& n = **it;
-        if (n.is_leaf()) {
-            if (n.grad.defined() && options.record_grad_norms) n.grad_norm = detail::l2_norm(n.grad);
-            continue;
+    try {
+        for (std::size_t k = order.size(); k-- > 0;) {
+            Node& n = *order[k];
+            Array& grad = grads_of[k];
+            if (n.is_leaf()) {
+                if (grad.defined() && n.requires_grad) accumulate_leaf(n, std::move(grad), options.record_grad_norms);
+                continue;
+            }
+            if (!n.requires_grad || !grad.defined()) continue;
+            check_versions(n);
+            needs.assign(n.inputs.size(), false);
+            values.clear();
+            for (std::size_t i = 0; i < n.inputs.size(); ++i) {
+                needs[i] = n.inputs[i]->requires_grad;
+                values.push_back(&n.inputs[i]->value);
+            }
+            if (options.record_grad_norms) n.grad_norm = detail::l2_norm(grad);  // before backward may move it
+            Grads grads = n.op->backward(BackwardArgs{grad, n.value, values, needs});
+            if (grads.size() != n.inputs.size())
+                throw GraphError("backward of op '" + n.op->name() + "' returned " + std::to_string(grads.size()) +
+                                 " gradients for " + std::to_string(n.inputs.size()) + " inputs");
+            for (std::size_t i = 0; i < grads.size(); ++i) {
+                if (!needs[i] || !grads[i].defined()) continue;
+                Node& input = *n.inputs[i];
+                // The op's name is only needed to report a failed reduction: not built per node per step.
+                Array g = grads[i].shape() == input.value.shape()
+                              ? std::move(grads[i])
+                              : detail::sum_to_shape(std::move(grads[i]), input.value.shape(), n.op->name().c_str());
+                if (t_anomaly_detection) check_finite(g, n, ("gradient for input " + std::to_string(i)).c_str());
+                accumulate(grads_of[index.at(&input)], std::move(g));
+            }
+            grad = Array();
+            if (!options.retain_graph) {
+                // Claimed once: of two backward passes racing through one graph, one releases it.
+                if (n.released.exchange(Release::done, std::memory_order_acq_rel) == Release::kept) n.op->release_saved();
+                released.push_back(&n);
+            }
         }
-        if (!n.requires_grad || !n.grad.defined()) continue;
-        needs.assign(n.inputs.size(), false);
-        values.clear();
-        for (std::size_t i = 0; i < n.inputs.size(); ++i) {
-            needs[i] = n.inputs[i]->requires_grad;
-            values.push_back(&n.inputs[i]->value);
-        }
-        if (options.record_grad_norms) n.grad_norm = detail::l2_norm(n.grad);  // before backward may move it
-        Grads grads = n.op->backward(BackwardArgs{n.grad, n.value, values, needs});
-        if (grads.size() != n.inputs.size())
-            throw GraphError("backward of op '" + n.op->name() + "' returned " + std::to_string(grads.size()) +
-                             " gradients for " + std::to_string(n.inputs.size()) + " inputs");
-        for (std::size_t i = 0; i < grads.size(); ++i) {
-            if (!needs[i] || !grads[i].defined()) continue;
-            Node& input = *n.inputs[i];
-            // The op's name is only needed to report a failed reduction: not built per node per step.
-            Array g = grads[i].shape() == input.value.shape()
-                          ? std::move(grads[i])
-                          : detail::sum_to_shape(std::move(grads[i]), input.value.shape(), n.op->name().c_str());
-            if (t_anomaly_detection) check_finite(g, n, ("gradient for input " + std::to_string(i)).c_str());
-            accumulate(input, std::move(g));
-        }
-        n.grad = Array();
-        if (!options.retain_graph) {
-            n.op->release_saved();
-            n.released = true;
-        }
+    } catch (...) {
+        for (Node* n : released) n->released.store(Release::failed, std::memory_order_release);
+        throw;
     }
 }
 

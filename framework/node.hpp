@@ -3,6 +3,7 @@
 // interior node remembers the op that made it and its ordered inputs (duplicates allowed: x * x).
 // Ownership flows from outputs to inputs only, so a graph can never form a reference cycle.
 
+#include <atomic>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -14,12 +15,33 @@
 
 namespace xgrad {
 
+struct Node;
+
+/// An input of a recorded op: the node, and the version its value had when the op was recorded.
+/// Backward compares it with the value's version now, so an in-place edit in between (an optimizer
+/// step, load_parameters, set_flat) raises instead of silently giving a wrong gradient.
+struct Edge {
+    std::shared_ptr<Node> node;
+    std::uint64_t version = 0;
+
+    Node* get() const { return node.get(); }
+    Node* operator->() const { return node.get(); }
+    Node& operator*() const { return *node; }
+};
+
+/// What backward has done to a node's saved tensors.
+enum class Release : std::uint8_t {
+    kept,    ///< still there: backward may run (again)
+    done,    ///< freed by a backward without retain_graph
+    failed,  ///< freed by a backward that then stopped with an error (an AnomalyError, say)
+};
+
 struct Node {
     Array value;
     /// Leaves: the gradient accumulated over backward calls (until zero_grad).
     /// Interior nodes: only transiently, while backward runs.
     Array grad;
-    std::vector<std::shared_ptr<Node>> inputs;
+    std::vector<Edge> inputs;
     std::unique_ptr<Op> op;  // null for leaves
     std::string name;
     /// Return addresses of the call that recorded this node, captured only under anomaly
@@ -28,12 +50,14 @@ struct Node {
     /// The module path active when the op was recorded ("layer1"): DOT export draws it as a cluster.
     std::string scope;
     bool requires_grad = false;
-    /// Set after a backward without retain_graph: the op's saved tensors are gone.
-    bool released = false;
-    /// ||grad||_2 seen by the last backward (NaN before any): DOT export can show it.
+    /// Set by a backward without retain_graph: the op's saved tensors are gone. Atomic because
+    /// backward runs on any thread; the release itself is claimed once.
+    std::atomic<Release> released{Release::kept};
+    /// The version of `value` when the op recorded it (an op's backward may read its own result).
+    std::uint64_t value_version = 0;
+    /// ||grad||_2 seen by the last backward with record_grad_norms (NaN before any): DOT export
+    /// can show it.
     double grad_norm = std::numeric_limits<double>::quiet_NaN();
-    /// Scratch for graph walks (an epoch number, so no visited-set is allocated per walk).
-    std::uint64_t visit_mark = 0;
 
     bool is_leaf() const { return !op; }
 

@@ -72,6 +72,16 @@ public:
     virtual Array forward(const Inputs& inputs) = 0;
     virtual Grads backward(const BackwardArgs& args) const = 0;
 
+    /// Whether backward reads input i's value / the op's own result. The engine refuses to run a
+    /// backward whose reads were edited in place since the op was recorded (version counters, as
+    /// PyTorch's), so an op whose backward does not read a value says so here and spares users a
+    /// needless error. The defaults are the safe answer: it reads everything.
+    virtual bool backward_reads_input(std::size_t i) const {
+        static_cast<void>(i);
+        return true;
+    }
+    virtual bool backward_reads_result() const { return true; }
+
     /// Frees what forward saved for backward (masks, caches); called after a backward without
     /// retain_graph. Inputs and results belong to the nodes, not to the op.
     virtual void release_saved() {}

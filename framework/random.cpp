@@ -152,7 +152,9 @@ std::vector<std::size_t> Generator::permutation(std::size_t n) {
 }
 
 Generator& global_generator() {
-    static Generator generator(0);
+    // One per thread (seeded 0 until seed() is called on that thread): threads training their own
+    // models draw reproducible streams and never race on a shared state.
+    thread_local Generator generator(0);
     return generator;
 }
 

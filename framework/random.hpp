@@ -69,7 +69,9 @@ private:
     double gauss_ = 0.0;
 };
 
-/// The process-wide generator, like numpy's np.random module-level functions.
+/// The calling thread's generator, like numpy's np.random module-level functions. Each thread has
+/// its own, seeded 0 until seed() is called on it: a thread that seeds and trains gets the same
+/// numbers as the single-threaded program, whatever other threads do.
 Generator& global_generator();
 /// np.random.seed(n)
 void seed(std::uint64_t seed);

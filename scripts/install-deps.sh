@@ -11,6 +11,7 @@ packages=(
   libcli11-dev            # command-line parsing for the examples
   libfmt-dev
   zlib1g-dev              # .npz files (zip, CRC32, deflate)
+  libdw-dev               # anomaly reports: the user's file:line from debug information, in-process
   python3-numpy           # the numpy interop test
   doxygen                 # API reference (checked for warnings by the tests)
   clang libclang-rt-14-dev  # libFuzzer targets

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <set>
 #include <thread>
@@ -273,6 +274,84 @@ BOOST_AUTO_TEST_CASE(graphs_can_be_built_on_one_thread_and_freed_on_another) {
     for (int i = 0; i < 500; ++i) y = y + x;
     y.backward();
     BOOST_TEST(x.grad().flat(0) == 501.0);
+}
+
+// Version counters: an in-place edit between forward and backward used to give silently wrong
+// gradients (10 instead of 4 below; dW = [100, 4] instead of [3, 4] through a matmul).
+BOOST_AUTO_TEST_CASE(an_input_edited_after_forward_makes_backward_raise) {
+    Tensor w = parameter(Array({1}, {2.0}), "w");
+    Tensor y = sum(w * w);
+    w.mutable_value().set_flat(0, 5);
+    const std::string msg = message_of<GraphError>([&] { y.backward(); });
+    BOOST_TEST(contains(msg, "'mul'"), msg);
+    BOOST_TEST(contains(msg, "input 0"), msg);
+    BOOST_TEST(contains(msg, "'w'"), msg);
+    BOOST_TEST(contains(msg, "then, " + std::to_string(w.value().version()) + " now"), msg);
+    BOOST_TEST(!w.has_grad());
+    // A fresh forward after the edit is fine, and right: d(w²)/dw = 2·5.
+    Tensor y2 = sum(w * w);
+    y2.backward();
+    BOOST_TEST(w.grad().item() == 10.0);
+}
+
+BOOST_AUTO_TEST_CASE(a_matmul_input_edited_after_forward_makes_backward_raise) {
+    Tensor W = parameter(Array({1, 2}, {1.0, 1.0}), "W");
+    Tensor x = parameter(Array({2, 1}, {3.0, 4.0}), "x");
+    Tensor y = sum(matmul(W, x));
+    x.mutable_value().data<double>()[0] = 100.0;  // a write through the mutable buffer counts too
+    const std::string msg = message_of<GraphError>([&] { y.backward(); });
+    BOOST_TEST(contains(msg, "'matmul'"), msg);
+    BOOST_TEST(contains(msg, "input 1"), msg);
+}
+
+BOOST_AUTO_TEST_CASE(an_optimizer_step_or_a_load_between_forward_and_backward_raises) {
+    Linear layer(2, 1);
+    Tensor x = constant(Array({2, 1}, {1.0, 2.0}));
+    {
+        Tensor y = sum(square(layer(x)));
+        y.backward({.retain_graph = true});
+        SGD sgd(layer.parameters(), 0.1);
+        sgd.step();  // the weights change in place
+        BOOST_CHECK_THROW(y.backward(), GraphError);
+    }
+    const std::string path = (std::filesystem::temp_directory_path() / "xgrad_versions.npz").string();
+    save_parameters(layer, path);
+    Tensor y = sum(square(layer(x)));
+    load_parameters(layer, path);  // assignment is a write, even of the same values
+    BOOST_CHECK_THROW(y.backward(), GraphError);
+    std::filesystem::remove(path);
+}
+
+BOOST_AUTO_TEST_CASE(reading_values_and_editing_gradients_bump_no_version) {
+    Tensor w = parameter(Array({2}, {1.0, 2.0}), "w");
+    Tensor y = sum(w * w);
+    const std::uint64_t before = w.value().version();
+    double seen = w.value().flat(0) + w.value().data<double>()[1];  // const reads
+    BOOST_TEST(seen == 3.0);
+    BOOST_TEST(w.value().version() == before);
+    y.backward();
+    xgrad::test::check_close(w.grad(), {2.0, 4.0}, 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(a_tensor_without_a_gradient_raises_on_element_access) {
+    Tensor w = parameter(Array({2}, {1.0, 2.0}), "w");
+    const std::string msg = message_of<ShapeError>([&] { return w.grad().flat(0); });
+    BOOST_TEST(contains(msg, "undefined"), msg);
+    BOOST_CHECK_THROW(w.grad().item(), ShapeError);
+    BOOST_CHECK_THROW(w.value().flat(2), ShapeError);
+    BOOST_CHECK_THROW(w.mutable_value().set_flat(5, 1.0), ShapeError);
+}
+
+BOOST_AUTO_TEST_CASE(retrying_backward_after_an_anomaly_says_what_happened) {
+    Tensor x = parameter(Array({2}, {0.0, 4.0}), "x");
+    Tensor y = sum(sqrt(x) * 2.0);  // mul_scalar is released before sqrt's infinite gradient is met
+    {
+        AnomalyGuard anomaly;
+        BOOST_CHECK_THROW(y.backward(), AnomalyError);
+    }
+    const std::string msg = message_of<GraphError>([&] { y.backward(); });
+    BOOST_TEST(contains(msg, "stopped with an error"), msg);
+    BOOST_TEST(!contains(msg, "pass retain_graph"), msg);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
