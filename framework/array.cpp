@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <new>
 #include <sstream>
 #include <unordered_map>
@@ -123,8 +124,14 @@ std::string shape_str(const Shape& shape) {
 }
 
 std::size_t shape_size(const Shape& shape) {
+    // Checked: a shape whose element count (or byte count, at 8 bytes an element) overflows would
+    // allocate a small buffer and then be indexed far past it.
+    constexpr std::size_t max_elements = std::numeric_limits<std::ptrdiff_t>::max() / sizeof(double);
     std::size_t n = 1;
-    for (std::size_t d : shape) n *= d;
+    for (std::size_t d : shape)
+        if (__builtin_mul_overflow(n, d, &n) || n > max_elements)
+            throw ShapeError("shape " + shape_str(shape) + " has more elements than memory can address (the product of "
+                             "its sizes overflows)");
     return n;
 }
 

@@ -2,11 +2,26 @@
 
 #include <xtensor-blas/xblas.hpp>
 
+#include <limits>
 #include <sstream>
 
 namespace xgrad::detail {
 
+namespace {
+/// BLAS takes its sizes and leading dimensions as 32-bit ints: past INT_MAX OpenBLAS prints
+/// "parameter number 5 had an illegal value" and leaves garbage. Checked before every call.
+void check_blas_dimensions(const Array& a, const Array& b) {
+    constexpr std::size_t limit = static_cast<std::size_t>(std::numeric_limits<int>::max());
+    for (const Array* x : {&a, &b})
+        for (std::size_t d : x->shape())
+            if (d > limit)
+                throw ShapeError("matmul: " + shape_str(a.shape()) + " x " + shape_str(b.shape()) + ": a dimension of " +
+                                 std::to_string(d) + " exceeds BLAS's limit of " + std::to_string(limit));
+}
+}  // namespace
+
 Array gemm(const Array& a, const Array& b, bool transpose_a, bool transpose_b) {
+    check_blas_dimensions(a, b);
     const std::size_t m = transpose_a ? a.shape()[1] : a.shape()[0];
     const std::size_t n = transpose_b ? b.shape()[0] : b.shape()[1];
     return dispatch(a.dtype(), [&](auto tag) {
@@ -21,6 +36,7 @@ Array gemm(const Array& a, const Array& b, bool transpose_a, bool transpose_b) {
 }
 
 void gemm_accumulate(const Array& a, const Array& b, bool transpose_a, bool transpose_b, Array& c) {
+    check_blas_dimensions(a, b);
     if (a.size() == 0 || b.size() == 0) return;  // k = 0: nothing to add
     dispatch(a.dtype(), [&](auto tag) {
         using T = decltype(tag);

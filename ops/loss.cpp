@@ -27,10 +27,26 @@ T safe_log(T v) {
 // L = -1/n Σ [y ln p + (1-y) ln(1-p)]     (a term with weight 0 is skipped, like numpy's nansum)
 // dL/dp = g/n · [(1-y)/(1-p) - y/p]       (same skipping; denominators clamped away from 0)
 // dL/dy is not provided: labels are data.
+/// BCE is defined for p and y in [0, 1] (0 and 1 included: the log is clamped there). Outside,
+/// it would return a number that means nothing, so it refuses, as PyTorch does; NaN too.
+void require_probabilities(const Array& a, const char* what) {
+    dispatch(a.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        const T* p = a.data<T>();
+        for (std::size_t i = 0; i < a.size(); ++i)
+            if (!(p[i] >= T(0) && p[i] <= T(1)))
+                throw ValueError(std::string("binary_cross_entropy: ") + what + " must lie in [0, 1], but element " +
+                                 std::to_string(i) + " of " + shape_str(a.shape()) + " is " + format_number(p[i]) +
+                                 (what[0] == 'p' ? " (apply sigmoid first, or use binary_cross_entropy_with_logits)" : ""));
+    });
+}
+
 struct BinaryCrossEntropy final : Op {
     std::string name() const override { return "binary_cross_entropy"; }
     Array forward(const Inputs& x) override {
         require_same_shape("binary_cross_entropy", *x[0], *x[1]);
+        require_probabilities(*x[0], "probabilities p");
+        require_probabilities(*x[1], "targets y");
         const Array terms = zip(*x[0], *x[1], [](auto p, auto y) {
             using T = decltype(p);
             T t = 0;

@@ -195,4 +195,36 @@ BOOST_AUTO_TEST_CASE(linear_is_matmul_plus_bias_in_both_dtypes) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(shapes_whose_size_overflows_are_rejected) {
+    Tensor empty = parameter(Array({0}));
+    const std::size_t huge = std::size_t{1} << 32;
+    // 2^32 · 2^32 overflows size_t: accepted once, then a segfault.
+    const std::string msg = message_of<ShapeError>([&] { reshape(empty, {huge, huge}); });
+    BOOST_TEST(contains(msg, "overflows"), msg);
+    BOOST_CHECK_THROW(Array({huge, huge, 2}), ShapeError);
+    BOOST_CHECK_THROW(Array::zeros({std::size_t{1} << 62, 8}), ShapeError);  // bytes overflow
+}
+
+BOOST_AUTO_TEST_CASE(matmul_past_blas_int_range_is_rejected_before_the_call) {
+    const std::size_t big = std::size_t{3} << 30;  // 3·2^30 > INT_MAX; no element is stored
+    Tensor a = constant(Array({0, big})), b = constant(Array({big, 0}));
+    const std::string msg = message_of<ShapeError>([&] { matmul(a, b); });
+    BOOST_TEST(contains(msg, "BLAS"), msg);
+    BOOST_TEST(contains(msg, std::to_string(big)), msg);
+}
+
+BOOST_AUTO_TEST_CASE(binary_cross_entropy_rejects_values_outside_0_1) {
+    Tensor y = constant(Array({1, 2}, {1.0, 0.0}));
+    std::string msg = message_of<ValueError>([&] { binary_cross_entropy(constant(Array({1, 2}, {0.5, 1.5})), y); });
+    BOOST_TEST(contains(msg, "binary_cross_entropy"), msg);
+    BOOST_TEST(contains(msg, "1.5"), msg);
+    msg = message_of<ValueError>([&] {
+        binary_cross_entropy(constant(Array({1, 2}, {0.5, 0.5})), constant(Array({1, 2}, {2.0, 0.0})));
+    });
+    BOOST_TEST(contains(msg, "targets"), msg);
+    BOOST_CHECK_THROW(binary_cross_entropy(constant(Array({1, 2}, {std::nan(""), 0.5})), y), ValueError);
+    // 0 and 1 stay allowed (the log is clamped): the loss is finite.
+    BOOST_TEST(std::isfinite(binary_cross_entropy(constant(Array({1, 2}, {1.0, 0.0})), y).item()));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
