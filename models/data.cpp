@@ -54,7 +54,7 @@ Array read_transposed(mat_t* mat, const std::string& path, const char* name, std
 }
 
 /// Non-printable bytes of user data shown as '?', so an error message stays one readable line.
-std::string dot_safe(std::string text) {
+std::string printable(std::string text) {
     for (char& c : text)
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
     return text;
@@ -174,8 +174,11 @@ struct MatReader {
 /// Validates a MAT v5 file's structure before libmatio reads it: a truncated file is reported as
 /// such (libmatio may otherwise inflate a cut variable into a silently zero-filled buffer), and
 /// matrix headers are checked (libmatio allocates whatever dimensions a header claims).
-void check_mat_v5_structure(const std::string& path) {
+void check_mat_structure(const std::string& path) {
     const std::string bytes = read_file(path);
+    // MATLAB's -v7.3 files are HDF5 files behind the same 128-byte text header, version 0x0200.
+    // libmatio reads them through HDF5 (Debian's is built with it), which checks its own structure.
+    if (bytes.rfind("MATLAB 7.3 MAT-file", 0) == 0) return;
     if (bytes.size() < 128) throw IoError(path + ": " + std::to_string(bytes.size()) + " bytes is too short for a MAT v5 file");
     // The indicator is 'M','I' written as a 16-bit number: it reads "IM" in a little-endian file.
     const bool little_endian_file = bytes[126] == 'I' && bytes[127] == 'M';
@@ -188,9 +191,13 @@ void check_mat_v5_structure(const std::string& path) {
 }  // namespace
 
 Dataset load_football(const std::string& path) {
-    check_mat_v5_structure(path);
+    check_mat_structure(path);
     std::unique_ptr<mat_t, MatCloser> mat(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
-    if (!mat) throw IoError(path + ": not a readable MATLAB .mat file");
+    if (!mat) {
+        if (read_file(path).rfind("MATLAB 7.3 MAT-file", 0) == 0)
+            throw IoError(path + ": a MAT v7.3 (HDF5) file, which this libmatio cannot read; save it with -v7");
+        throw IoError(path + ": not a readable MATLAB .mat file");
+    }
     Dataset d;
     d.train.X = read_transposed(mat.get(), path, "X", 2);
     d.train.Y = read_transposed(mat.get(), path, "y", 1);
@@ -221,31 +228,34 @@ LabeledData parse_csv(const std::string& text, const std::string& path) {
         ++line_no;
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (line.find_first_not_of(" \t") == std::string::npos) continue;
+        // Every field is parsed; the first line is a header only when none of its fields is a number
+        // (a typo such as "1,2x,0" in the first row is an error, not a header).
         std::vector<double> row;
-        std::stringstream fields(line);
-        std::string field;
-        bool numeric = true;
-        while (std::getline(fields, field, ',')) {
-            const char* begin = field.c_str();
+        std::vector<std::string> fields;
+        std::stringstream splitter(line);
+        for (std::string field; std::getline(splitter, field, ',');) fields.push_back(field);
+        if (line.back() == ',') fields.emplace_back();  // a trailing comma leaves an empty last field
+        std::size_t bad_column = 0, numbers = 0;
+        for (std::size_t c = 0; c < fields.size(); ++c) {
+            const char* begin = fields[c].c_str();
             char* end = nullptr;
             errno = 0;
             const double v = std::strtod(begin, &end);
             while (*end == ' ' || *end == '\t') ++end;
             // end must reach the field's real end: an embedded NUL would stop strtod early.
-            if (end == begin || end != begin + field.size() || errno == ERANGE || !std::isfinite(v)) {
-                numeric = false;
-                break;
+            if (end == begin || end != begin + fields[c].size() || errno == ERANGE || !std::isfinite(v)) {
+                if (!bad_column) bad_column = c + 1;
+            } else {
+                ++numbers;
             }
             row.push_back(v);
         }
-        if (numeric && line.back() == ',') {
-            numeric = false;
-            field.clear();
-        }
-        if (!numeric) {
-            if (rows.empty() && line_no == 1) continue;  // a header line
+        if (bad_column) {
+            if (rows.empty() && line_no == 1 && numbers == 0) continue;  // a header line
+            std::string field = fields[bad_column - 1];
             if (field.size() > 40) field = field.substr(0, 40) + "...";
-            throw IoError(path + ":" + std::to_string(line_no) + ": '" + dot_safe(field) + "' is not a finite number");
+            throw IoError(path + ":" + std::to_string(line_no) + ": column " + std::to_string(bad_column) + ": '" +
+                          printable(field) + "' is not a finite number");
         }
         if (columns == 0) columns = row.size();
         if (row.size() != columns || columns < 2)
