@@ -1133,7 +1133,7 @@ int main(int argc, char** argv) {
     app.option("--keep-probs", settings.keep_probs, "Keep probabilities to train with, each in (0, 1)")
         .delimiter(',')
         .show_default()
-        .range(0.0, 1.0);
+        .range(0.0, 1.0, ex::CommandLine::Ends::open);
     app.option("--jobs", settings.jobs, "Worker threads")
         .show_default()
         .range(1, 256);
@@ -1156,10 +1156,7 @@ int main(int argc, char** argv) {
     }
     settings.plots = !no_plots;
     try {
-        // keep_prob 1 is the no-dropout baseline every study already has; 0 keeps nothing.
-        for (double p : settings.keep_probs)
-            if (!(p > 0.0 && p < 1.0))
-                throw ValueError("--keep-probs: " + ex::repr(p) + " is outside the open interval (0, 1)");
+        // (--keep-probs are in (0, 1): keep_prob 1 is the no-dropout baseline every study already has.)
         std::sort(settings.keep_probs.begin(), settings.keep_probs.end());
         settings.keep_probs.erase(std::unique(settings.keep_probs.begin(), settings.keep_probs.end()),
                                   settings.keep_probs.end());

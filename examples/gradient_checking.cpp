@@ -39,7 +39,9 @@ int main(int argc, char** argv) {
     double epsilon = 1e-7;
     bool verbose = false;
     std::string json_path, dot_path, render_path;
-    app.option("--epsilon", epsilon, "Finite-difference step").show_default().positive();
+    app.option("--epsilon", epsilon, "Finite-difference step")
+        .show_default()
+        .range(0.0, 1.0, ex::CommandLine::Ends::open_low);
     app.flag("--verbose", verbose, "Also print the worst element of each check");
     app.option("--json", json_path, "Also write both reports as JSON to this file");
     app.option("--dot", dot_path, "Write the graph of the (correct) cost, with gradient norms, as Graphviz DOT");

@@ -137,12 +137,12 @@ int main(int argc, char** argv) {
     app.option("--lambd", config.lambd, "L2 regularization strength (course: 0.7)")
         .show_default().non_negative();
     app.option("--keep-prob", config.keep_prob, "Dropout keep probability in (0, 1] (course: 0.86)")
-        .show_default().range(0.0, 1.0);
+        .show_default().range(0.0, 1.0, ex::CommandLine::Ends::open_low);
     app.option("--scale", scale, "Dropout scale mode")
         .show_default().one_of({"constant", "measured", "per-example", "classic"});
     app.flag("--reseed-each-step", config.reseed_each_step,
                  "Re-seed the generator with 1 before every forward pass, as the notebook does (same masks every step)");
-    app.option("--iterations", config.iterations, "Gradient-descent steps").show_default();
+    app.option("--iterations", config.iterations, "Gradient-descent steps").show_default().range(1, 1e9);
     app.option("--learning-rate", config.learning_rate, "Learning rate")
         .show_default().positive();
     app.option("--seed", config.seed, "Seed of the generator the weights are drawn from").show_default();
@@ -161,8 +161,6 @@ int main(int argc, char** argv) {
     graph.backward = graph_kind == "backward";
 
     try {
-        if (config.keep_prob <= 0.0)
-            throw ValueError("--keep-prob " + ex::repr(config.keep_prob) + " is outside the allowed range (0, 1]");
         config.scale = parse_scale(scale);
         const Dataset data = ex::load_or_generate(data_path, false);
         std::cerr << "data: " << data.source << "\n";

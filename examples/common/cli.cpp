@@ -5,11 +5,13 @@
 #include <CLI/CLI.hpp>
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 
 namespace xgrad::examples {
 
@@ -19,34 +21,106 @@ struct CommandLine::Impl {
 
     Impl(const std::string& description, const std::string& program) : app(description, program) {}
 
-    Option& add(CLI::Option* option, bool integral) {
-        options.push_back(Option(option, integral));
-        return options.back();
+    Option& add(CLI::Option* option, Option::Kind kind, unsigned long long whole_max = 0) {
+        options.push_back(Option(option, kind, whole_max));
+        Option& added = options.back();
+        if (kind != Option::Kind::text) {
+            // One checker per option, reading the bounds when it runs, so range() only narrows them.
+            // A transform, so that it can hand CLI11 the number in plain decimal.
+            option->transform(CLI::Validator([&added](std::string& input) { return added.check(input); }, ""),
+                              "bounds");
+            added.describe();
+        }
+        return added;
     }
 };
 
 namespace {
 CLI::Option& cli(void* option) { return *static_cast<CLI::Option*>(option); }
+
+std::string whole(unsigned long long value) { return std::to_string(value); }
 }  // namespace
+
+CommandLine::Option::Option(void* option, Kind kind, unsigned long long whole_max)
+    : option_(option),
+      kind_(kind),
+      whole_hi_(whole_max),
+      lo_(-std::numeric_limits<double>::infinity()),
+      hi_(std::numeric_limits<double>::infinity()) {}
+
+std::string CommandLine::Option::bounds() const {
+    if (kind_ == Kind::whole) {
+        if (whole_hi_ == std::numeric_limits<std::size_t>::max()) return ">= " + whole(whole_lo_);
+        return "[" + whole(whole_lo_) + ", " + whole(whole_hi_) + "]";
+    }
+    const bool open_low = ends_ == Ends::open_low || ends_ == Ends::open;
+    const bool open_high = ends_ == Ends::open_high || ends_ == Ends::open;
+    if (std::isinf(lo_) && std::isinf(hi_)) return "finite";
+    if (std::isinf(hi_)) return (open_low ? "> " : ">= ") + repr(lo_);
+    if (std::isinf(lo_)) return (open_high ? "< " : "<= ") + repr(hi_);
+    return (open_low ? "(" : "[") + repr(lo_) + ", " + repr(hi_) + (open_high ? ")" : "]");
+}
+
+void CommandLine::Option::describe() {
+    cli(option_).get_validator("bounds")->description(bounds());
+}
+
+std::string CommandLine::Option::check(std::string& input) const {
+    const char* first = input.data();
+    const char* last = first + input.size();
+    const std::string allowed = bounds();
+    // "in [1, 9]", "in (0, 1]", ">= 0"
+    const std::string in_bounds = (allowed[0] == '[' || allowed[0] == '(' ? "in " : "") + allowed;
+    if (kind_ == Kind::whole) {
+        const std::string expected = " (expected a whole number " + in_bounds + ")";
+        if (!input.empty() && input.front() == '-') return input + " is negative" + expected;
+        unsigned long long value = 0;
+        const auto [end, error] = std::from_chars(first, last, value);
+        if (input.empty() || end != last) return "'" + input + "' is not a whole number" + expected;
+        if (error == std::errc::result_out_of_range || value < whole_lo_ || value > whole_hi_)
+            return input + " is not " + in_bounds;
+        input = whole(value);
+        return {};
+    }
+    if (first != last && *first == '+') ++first;
+    double value = 0;
+    const auto [end, error] = std::from_chars(first, last, value);
+    if (first == last || end != last || error == std::errc::invalid_argument)
+        return "'" + input + "' is not a number";
+    if (error == std::errc::result_out_of_range || !std::isfinite(value))
+        return input + " is not a finite number";
+    const bool open_low = ends_ == Ends::open_low || ends_ == Ends::open;
+    const bool open_high = ends_ == Ends::open_high || ends_ == Ends::open;
+    if (value < lo_ || value > hi_ || (open_low && value == lo_) || (open_high && value == hi_))
+        return input + " is not " + in_bounds;
+    return {};
+}
 
 CommandLine::Option& CommandLine::Option::show_default() {
     cli(option_).capture_default_str();
     return *this;
 }
-CommandLine::Option& CommandLine::Option::range(double lo, double hi) {
-    if (integral_)
-        cli(option_).check(CLI::Range(static_cast<long long>(lo), static_cast<long long>(hi)));
-    else
-        cli(option_).check(CLI::Range(lo, hi));
+CommandLine::Option& CommandLine::Option::range(double lo, double hi, Ends ends) {
+    if (kind_ == Kind::whole) {
+        // Whole numbers: the nearest whole bounds inside, within the type.
+        const bool open_low = ends == Ends::open_low || ends == Ends::open;
+        const bool open_high = ends == Ends::open_high || ends == Ends::open;
+        const double low = open_low ? std::floor(lo) + 1 : std::ceil(lo);
+        const double high = open_high ? std::ceil(hi) - 1 : std::floor(hi);
+        if (low > 0) whole_lo_ = std::max(whole_lo_, static_cast<unsigned long long>(low));
+        if (high < static_cast<double>(whole_hi_))
+            whole_hi_ = high < 0 ? 0 : static_cast<unsigned long long>(high);
+    } else {
+        lo_ = lo, hi_ = hi, ends_ = ends;
+    }
+    describe();
     return *this;
 }
 CommandLine::Option& CommandLine::Option::non_negative() {
-    cli(option_).check(CLI::NonNegativeNumber);
-    return *this;
+    return range(0, std::numeric_limits<double>::infinity());
 }
 CommandLine::Option& CommandLine::Option::positive() {
-    cli(option_).check(CLI::PositiveNumber);
-    return *this;
+    return range(0, std::numeric_limits<double>::infinity(), Ends::open_low);
 }
 CommandLine::Option& CommandLine::Option::one_of(const std::vector<std::string>& choices) {
     cli(option_).check(CLI::IsMember(choices));
@@ -71,23 +145,25 @@ CommandLine::CommandLine(const std::string& program, const std::string& descript
 CommandLine::~CommandLine() = default;
 
 CommandLine::Option& CommandLine::option(const std::string& name, std::string& value, const std::string& help) {
-    return impl_->add(impl_->app.add_option(name, value, help), false);
+    return impl_->add(impl_->app.add_option(name, value, help), Option::Kind::text);
 }
 CommandLine::Option& CommandLine::option(const std::string& name, double& value, const std::string& help) {
-    return impl_->add(impl_->app.add_option(name, value, help), false);
+    return impl_->add(impl_->app.add_option(name, value, help), Option::Kind::real);
 }
 CommandLine::Option& CommandLine::option(const std::string& name, std::size_t& value, const std::string& help) {
-    return impl_->add(impl_->app.add_option(name, value, help), true);
+    return impl_->add(impl_->app.add_option(name, value, help), Option::Kind::whole,
+                      std::numeric_limits<std::size_t>::max());
 }
 CommandLine::Option& CommandLine::option(const std::string& name, std::uint32_t& value, const std::string& help) {
-    return impl_->add(impl_->app.add_option(name, value, help), true);
+    return impl_->add(impl_->app.add_option(name, value, help), Option::Kind::whole,
+                      std::numeric_limits<std::uint32_t>::max());
 }
 CommandLine::Option& CommandLine::option(const std::string& name, std::vector<double>& values,
                                          const std::string& help) {
-    return impl_->add(impl_->app.add_option(name, values, help), false);
+    return impl_->add(impl_->app.add_option(name, values, help), Option::Kind::real);
 }
 CommandLine::Option& CommandLine::flag(const std::string& name, bool& value, const std::string& help) {
-    return impl_->add(impl_->app.add_flag(name, value, help), false);
+    return impl_->add(impl_->app.add_flag(name, value, help), Option::Kind::text);
 }
 
 void CommandLine::parse_or_exit(int argc, char** argv) {

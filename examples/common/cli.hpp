@@ -18,13 +18,19 @@ namespace xgrad::examples {
 /// of compiler — an example's own source (a model script) includes only this.
 class CommandLine {
 public:
-    /// One option, to add checks to and to show its default in --help.
+    /// Which ends of a range are excluded: range(0, 1, Ends::open_low) is (0, 1].
+    enum class Ends { closed, open_low, open_high, open };
+
+    /// One option, to add checks to and to show its default in --help. Every number is checked
+    /// before it is stored: a whole-number option refuses a sign, a fraction and anything beyond its
+    /// type ("--iterations -1" is an error, not 18446744073709551615), a real one refuses NaN and
+    /// infinities; range() and its shorthands narrow what is accepted.
     class Option {
     public:
         Option& show_default();
-        Option& range(double lo, double hi);  ///< inclusive bounds
-        Option& non_negative();
-        Option& positive();
+        Option& range(double lo, double hi, Ends ends = Ends::closed);
+        Option& non_negative();  ///< [0, +inf)
+        Option& positive();      ///< (0, +inf)
         Option& one_of(const std::vector<std::string>& choices);
         Option& delimiter(char separator);  ///< for a list: "--keep-probs 0.5,0.8"
         /// Whether the option was given on the command line.
@@ -32,9 +38,18 @@ public:
 
     private:
         friend class CommandLine;
-        explicit Option(void* option, bool integral) : option_(option), integral_(integral) {}
-        void* option_;   // the CLI::Option
-        bool integral_;  // ranges print as integers
+        enum class Kind { text, whole, real };
+        Option(void* option, Kind kind, unsigned long long whole_max);
+        /// Empty when `input` is acceptable (a whole number is rewritten in plain decimal, so that
+        /// CLI11 reads "010" as 10 rather than octal 8); otherwise why it is not.
+        std::string check(std::string& input) const;
+        std::string bounds() const;  // "[1, 1000000]", "(0, 1]", ">= 0", ...
+        void describe();             // puts bounds() into --help
+        void* option_;               // the CLI::Option
+        Kind kind_;
+        unsigned long long whole_lo_ = 0, whole_hi_;
+        double lo_, hi_;
+        Ends ends_ = Ends::closed;
     };
 
     /// Adds --help and --version ("PROGRAM (xgrad VERSION)").
