@@ -9,6 +9,7 @@ packages=(
   libboost-test-dev
   libmatio-dev            # reads the course's MATLAB v5 data.mat
   libcli11-dev            # command-line parsing for the examples
+  nlohmann-json3-dev      # the examples' --json files (header-only)
   libfmt-dev
   zlib1g-dev              # .npz files (zip, CRC32, deflate)
   libdw-dev               # anomaly reports: the user's file:line from debug information, in-process
