@@ -20,8 +20,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -30,6 +28,7 @@
 #include <thread>
 
 #include "common/cli.hpp"
+#include "common/json.hpp"
 #include "common/stats.hpp"
 
 using namespace xgrad;
@@ -511,13 +510,11 @@ double mode_offset(std::size_t mode_index) {
 
 class StudyReport {
 public:
-    StudyReport(const StudySettings& settings, const Dataset& data) : s_(settings), data_(data) {
-        std::filesystem::create_directories(s_.out_dir);
-    }
+    StudyReport(const StudySettings& settings, const Dataset& data) : s_(settings), data_(data) {}
     std::string path(const std::string& name) const { return s_.out_dir + "/" + name; }
 
     void write_monte_carlo(const std::vector<MonteCarloCell>& cells, std::ostream& md) {
-        std::ofstream csv(path("monte_carlo.csv"));
+        std::ostringstream csv;
         csv << "input,units,examples,mode,keep_prob,samples,quantity,estimate,sd_over_blocks,ci_low,ci_high,"
                "exact,matches\n";
         // A comparison is degenerate when every block gave the same estimate (an exactly preserved sum,
@@ -546,6 +543,7 @@ public:
                     << ex::repr(exact) << "," << (ok ? 1 : 0) << "\n";
             }
         }
+        write_file_atomic(path("monte_carlo.csv"), csv.str());
         monte_carlo_matched_ = matched;
         monte_carlo_compared_ = compared;
         md << "### Monte Carlo of the op: one unit and one example's layer sum\n\n"
@@ -579,7 +577,7 @@ public:
     }
 
     void write_scales(const std::vector<ScaleCell>& cells, std::ostream& md) {
-        std::ofstream csv(path("scale_distribution.csv"));
+        std::ostringstream csv;
         csv << "kind,mode,units,examples,group,keep_prob,inverse_keep_prob,samples,mean,sd,q025,median,q975,"
                "all_dropped_fraction,exact_mean,exact_sd,exact_all_dropped\n";
         md << "### The measured scale against 1/keep_prob\n\n"
@@ -608,6 +606,7 @@ public:
                << fixed(c.exact.sd, 4) << " | " << fixed(q025, 4) << " | " << fixed(median, 4) << " | "
                << fixed(q975, 4) << " | " << all_dropped << " |\n";
         }
+        write_file_atomic(path("scale_distribution.csv"), csv.str());
         md << "\n(All keep_probs are in scale_distribution.csv.)\n\n";
         if (s_.plots) {
             plot_scale_histograms(cells);
@@ -617,7 +616,7 @@ public:
 
     void write_training(const RunTable& table, std::ostream& md) {
         {
-            std::ofstream csv(path("training_runs.csv"));
+            std::ostringstream csv;
             csv << "mode,keep_prob,seed,iterations,train_accuracy,test_accuracy,final_cost,test_cost,last_"
                    "step_cost,"
                    "us_per_step,finite\n";
@@ -628,8 +627,9 @@ public:
                         << ex::repr(r.test_accuracy) << "," << ex::repr(r.final_cost) << ","
                         << ex::repr(r.test_cost) << "," << ex::repr(r.last_step_cost) << ","
                         << ex::repr(r.microseconds_per_step) << "," << (r.finite ? 1 : 0) << "\n";
+            write_file_atomic(path("training_runs.csv"), csv.str());
         }
-        std::ofstream csv(path("training_summary.csv"));
+        std::ostringstream csv;
         csv << "mode,keep_prob,metric,n,mean,sd,ci_low,ci_high\n";
         const auto& baseline = table.at({1.0, DropoutScale::constant});
         for (const Metric& metric : training_metrics) {
@@ -652,6 +652,7 @@ public:
             csv << "none,1," << metric.name << "," << none.n << "," << ex::repr(none.mean) << ","
                 << ex::repr(none.sd) << "," << ex::repr(none.low()) << "," << ex::repr(none.high()) << "\n";
         }
+        write_file_atomic(path("training_summary.csv"), csv.str());
         std::size_t diverged = 0;
         for (const auto& [key, runs] : table)
             for (const TrainingRun& r : runs) diverged += !r.finite;
@@ -666,7 +667,7 @@ public:
     }
 
     void write_op_timings(const std::vector<OpTiming>& timings, std::ostream& md) {
-        std::ofstream csv(path("dropout_op_timing.csv"));
+        std::ostringstream csv;
         csv << "variant,microseconds\n";
         md << "### The dropout op alone: forward + backward of (20 × " << data_.train.X.shape()[1]
            << "), keep_prob 0.86, one thread, best of " << s_.benchmark_rounds << " rounds of "
@@ -677,44 +678,54 @@ public:
             md << "| " << t.name << " | " << fixed(t.microseconds, 2) << " | "
                << (through_graph ? fixed(t.microseconds - timings.front().microseconds, 2) : "—") << " |\n";
         }
+        write_file_atomic(path("dropout_op_timing.csv"), csv.str());
         md << "\n";
     }
 
-    void write_json(const RunTable& table, const std::vector<OpTiming>& timings, double seconds) {
+    void write_json(const RunTable& table, const std::vector<OpTiming>& timings, double seconds) const {
         if (s_.json_path.empty()) return;
-        std::ofstream json(s_.json_path);
-        json << "{\n  \"seeds\": " << s_.seeds << ", \"iterations\": " << s_.iterations
-             << ", \"learning_rate\": " << ex::repr(s_.learning_rate)
-             << ", \"seconds\": " << fixed(seconds, 1) << ",\n  \"data\": \"" << data_.source
-             << "\",\n  \"cells\": [\n";
-        bool first = true;
+        using ex::Json;  // keys in the order written, as before; NaN (a diverged metric) is null
+        Json cells = Json::array();
         for (const auto& [key, runs] : table) {
-            json << (first ? "" : ",\n") << "    {\"mode\": \""
-                 << (key.first == 1.0 ? "none" : mode_label(key.second))
-                 << "\", \"keep_prob\": " << ex::repr(key.first);
+            const std::string mode = key.first == 1.0 ? "none" : mode_label(key.second);
+            Json cell = Json::object({{"mode", mode}, {"keep_prob", key.first}});
             for (const Metric& metric : training_metrics) {
                 const ex::Summary s = ex::summarize(column(runs, metric.field));
-                json << ", \"" << metric.name << "\": {\"mean\": " << ex::repr(s.mean)
-                     << ", \"sd\": " << ex::repr(s.sd) << ", \"ci\": [" << ex::repr(s.low()) << ", "
-                     << ex::repr(s.high()) << "]}";
+                const Json ci = Json::array({s.low(), s.high()});
+                cell.set(metric.name, Json::object({{"mean", s.mean}, {"sd", s.sd}, {"ci", ci}}));
             }
-            json << ", \"us_per_step\": "
-                 << ex::repr(ex::mean(column(runs, &TrainingRun::microseconds_per_step))) << "}";
-            first = false;
+            cell.set("us_per_step", ex::mean(column(runs, &TrainingRun::microseconds_per_step)));
+            cells.push_back(std::move(cell));
         }
-        json << "\n  ],\n  \"monte_carlo\": {\"matched\": " << monte_carlo_matched_
-             << ", \"compared\": " << monte_carlo_compared_ << "},\n  \"dropout_op_us\": {";
-        for (std::size_t i = 0; i < timings.size(); ++i)
-            json << (i ? ", " : "") << "\"" << timings[i].name << "\": " << ex::repr(timings[i].microseconds);
-        json << "}\n}\n";
+        Json op_us = Json::object();
+        for (const OpTiming& t : timings) op_us.set(t.name, t.microseconds);
+        const Json json = Json::object(
+            {{"seeds", s_.seeds},
+             {"iterations", s_.iterations},
+             {"learning_rate", s_.learning_rate},
+             {"seconds", std::round(seconds * 10) / 10},  // as printed: tenths
+             {"data", data_.source},
+             {"cells", std::move(cells)},
+             {"monte_carlo",
+              Json::object({{"matched", monte_carlo_matched_}, {"compared", monte_carlo_compared_}})},
+             {"dropout_op_us", std::move(op_us)}});
+        write_file_atomic(s_.json_path, json.dump());
     }
 
     std::size_t monte_carlo_matched() const { return monte_carlo_matched_; }
     std::size_t monte_carlo_compared() const { return monte_carlo_compared_; }
 
 private:
+    // A picture and its gnuplot script, both documented outputs (docs/dropout-scaling.md). The
+    // script is whole, its data inlined: `gnuplot study_cost.png.gp` redraws the picture.
+    void plot(const std::string& picture, const std::string& commands, int width = 800,
+              int height = 600) const {
+        write_file_atomic(path(picture) + ".gp", ex::gnuplot_script(path(picture), commands, width, height));
+        ex::run_gnuplot(path(picture), commands, width, height);
+    }
+
     void write_paired(const RunTable& table, std::ostream& md) {
-        std::ofstream csv(path("paired_differences.csv"));
+        std::ostringstream csv;
         csv << "comparison,keep_prob,metric,n,mean,sd,ci_low,ci_high\n";
         const std::vector<DropoutScale> others = {DropoutScale::measured, DropoutScale::per_example,
                                                   DropoutScale::classic};
@@ -737,10 +748,11 @@ private:
             }
             md << "\n(* : the interval excludes 0.)\n\n";
         }
+        write_file_atomic(path("paired_differences.csv"), csv.str());
     }
 
     void write_step_times(const RunTable& table, std::ostream& md) {
-        std::ofstream csv(path("step_time.csv"));
+        std::ostringstream csv;
         csv << "mode,runs,mean_us,sd_us,ci_low,ci_high,paired_minus_constant_us,diff_ci_low,diff_ci_high\n";
         md << "### Time per training step (µs), all keep_probs pooled, " << s_.jobs << " jobs\n\n"
            << "| mode | mean ± 95% | paired difference to constant [95% CI] | relative "
@@ -767,12 +779,12 @@ private:
         const ex::Summary none = ex::summarize(
             column(table.at({1.0, DropoutScale::constant}), &TrainingRun::microseconds_per_step));
         md << "| no dropout | " << interval(none, 1) << " | | |\n\n";
+        write_file_atomic(path("step_time.csv"), csv.str());
     }
 
     // Accuracy (train, test) against keep_prob, one line per mode with 95% error bars; no dropout as a band.
     void plot_training(const RunTable& table) {
-        const std::string data = path("study_accuracy.dat");
-        std::ofstream out(data);
+        std::ostringstream out;
         for (std::size_t m = 0; m < study_modes.size(); ++m) {
             out << "# " << mode_label(study_modes[m]) << "\n";
             for (double p : s_.keep_probs) {
@@ -786,7 +798,7 @@ private:
             }
             out << "\n\n";
         }
-        out.close();
+        const std::string data = ex::gnuplot_datablock("data", out.str());
         const auto& none_runs = table.at({1.0, DropoutScale::constant});
         auto panel = [&](std::size_t metric_index, const std::string& ylabel) {
             const ex::Summary none = ex::summarize(column(none_runs, training_metrics[metric_index].field));
@@ -798,7 +810,7 @@ private:
                                  ex::repr(none.low()) + " to graph 1, first " + ex::repr(none.high()) +
                                  " fc rgb '#dddddd' fs solid 0.6 noborder behind\nplot ";
             for (std::size_t m = 0; m < study_modes.size(); ++m)
-                script += "'" + data + "' index " + std::to_string(m) + " using 1:" + std::to_string(c) +
+                script += "$data index " + std::to_string(m) + " using 1:" + std::to_string(c) +
                           ":" + std::to_string(c + 1) + ":" + std::to_string(c + 2) +
                           " with yerrorlines lw 2 pt 7 ps 0.6 lc rgb '" + mode_color(study_modes[m]) +
                           "' title '" + mode_label(study_modes[m]) + "', ";
@@ -806,17 +818,16 @@ private:
                 ex::repr(none.mean) + " with lines dt 2 lc rgb 'black' title 'no dropout (band: 95% CI)'\n";
             return script;
         };
-        ex::run_gnuplot(path("study_accuracy.png"),
-             "set multiplot layout 1,2\n" + panel(0, "train accuracy") + panel(1, "test accuracy") +
+        plot("study_accuracy.png",
+             data + "set multiplot layout 1,2\n" + panel(0, "train accuracy") + panel(1, "test accuracy") +
                  "unset multiplot\n",
              1400, 550);
-        ex::run_gnuplot(path("study_cost.png"), panel(2, "final cost (train set, dropout off)"));
+        plot("study_cost.png", data + panel(2, "final cost (train set, dropout off)"));
     }
 
     // Paired differences mode − constant in test and train accuracy, with 95% error bars.
     void plot_paired(const RunTable& table) {
-        const std::string data = path("study_paired.dat");
-        std::ofstream out(data);
+        std::ostringstream out;
         const std::vector<DropoutScale> others = {DropoutScale::measured, DropoutScale::per_example,
                                                   DropoutScale::classic};
         for (std::size_t m = 0; m < others.size(); ++m) {
@@ -833,7 +844,7 @@ private:
             }
             out << "\n\n";
         }
-        out.close();
+        const std::string data = ex::gnuplot_datablock("data", out.str());
         auto panel = [&](std::size_t metric_index, const std::string& ylabel) {
             const std::size_t c = 2 + 3 * metric_index;
             std::string script =
@@ -842,23 +853,22 @@ private:
                 "set xlabel 'keep\\_prob'\nset ylabel 'difference'\nset grid\nset key top left\n"
                 "set xrange [0.47:1.0]\nplot 0 with lines lc rgb 'black' notitle, ";
             for (std::size_t m = 0; m < others.size(); ++m)
-                script += "'" + data + "' index " + std::to_string(m) + " using 1:" + std::to_string(c) +
+                script += "$data index " + std::to_string(m) + " using 1:" + std::to_string(c) +
                           ":" + std::to_string(c + 1) + ":" + std::to_string(c + 2) +
                           " with yerrorlines lw 2 pt 7 ps 0.6 lc rgb '" + mode_color(others[m]) +
                           "' title '" + mode_label(others[m]) + " - constant'" +
                           (m + 1 < others.size() ? ", " : "\n");
             return script;
         };
-        ex::run_gnuplot(path("study_paired.png"),
-             "set multiplot layout 1,2\n" + panel(1, "test accuracy") + panel(0, "train accuracy") +
+        plot("study_paired.png",
+             data + "set multiplot layout 1,2\n" + panel(1, "test accuracy") + panel(0, "train accuracy") +
                  "unset multiplot\n",
              1400, 550);
     }
 
     // Mean training cost over seeds against the step, per mode, at the pictured keep_probs.
     void plot_curves(const RunTable& table) {
-        const std::string data = path("study_curves.dat");
-        std::ofstream out(data), csv(path("cost_curves.csv"));
+        std::ostringstream out, csv;
         csv << "mode,keep_prob,iteration,mean_training_cost\n";
         const std::size_t every = std::max<std::size_t>(1, s_.iterations / s_.curve_points);
         const std::vector<double> shown = pictured_keep_probs(s_.keep_probs);
@@ -877,24 +887,24 @@ private:
                 }
                 out << "\n\n";
             }
-        out.close();
+        write_file_atomic(path("cost_curves.csv"), csv.str());
+        const std::string data = ex::gnuplot_datablock("data", out.str());
         std::string script = "set multiplot layout 1,2\n";
         for (std::size_t k = 0; k < shown.size(); ++k) {
             script += "set title 'training cost (mean over seeds), keep\\_prob " + ex::repr(shown[k]) +
                       "'\nset xlabel 'iteration'\nset ylabel 'cost'\nset grid\nset logscale y\nplot ";
             for (std::size_t m = 0; m < study_modes.size(); ++m)
-                script += "'" + data + "' index " + std::to_string(k * study_modes.size() + m) +
+                script += "$data index " + std::to_string(k * study_modes.size() + m) +
                           " using 1:2 with lines lw 2 lc rgb '" + mode_color(study_modes[m]) + "' title '" +
                           mode_label(study_modes[m]) + "'" + (m + 1 < study_modes.size() ? ", " : "\n");
         }
-        ex::run_gnuplot(path("study_cost_curves.png"), script + "unset multiplot\n", 1400, 550);
+        plot("study_cost_curves.png", data + script + "unset multiplot\n", 1400, 550);
     }
 
     // Relative variance of a unit and of an example's sum against keep_prob (n = 20): estimates with
     // 95% error bars over exact curves.
     void plot_variance(const std::vector<MonteCarloCell>& cells) {
-        const std::string data = path("study_variance.dat");
-        std::ofstream out(data);
+        std::ostringstream out;
         const std::vector<std::string> inputs = {"ones", "varied"};
         for (const std::string& input : inputs)
             for (std::size_t m = 0; m < study_modes.size(); ++m) {
@@ -907,7 +917,7 @@ private:
                             << " " << ex::repr(c.exact.sum_variance) << "\n";
                 out << "\n\n";
             }
-        out.close();
+        const std::string data = ex::gnuplot_datablock("data", out.str());
         std::string script =
             "set multiplot layout 2,2\nset grid\nset xlabel 'keep\\_prob'\nset xrange [0.47:1.0]\n";
         const std::pair<int, std::string> quantities[] = {{2, "Var[unit] / x^2"},
@@ -918,22 +928,21 @@ private:
                           " (points: Monte Carlo, lines: exact)'\nset ylabel '" + label + "'\nplot ";
                 for (std::size_t m = 0; m < study_modes.size(); ++m) {
                     const std::string index = std::to_string(i * study_modes.size() + m);
-                    script += "'" + data + "' index " + index + " using 1:" + std::to_string(c) + ":" +
+                    script += "$data index " + index + " using 1:" + std::to_string(c) + ":" +
                               std::to_string(c + 1) + ":" + std::to_string(c + 2) +
                               " with yerrorbars pt 7 ps 0.5 lc rgb '" + mode_color(study_modes[m]) +
-                              "' title '" + mode_label(study_modes[m]) + "', '" + data + "' index " + index +
+                              "' title '" + mode_label(study_modes[m]) + "', $data index " + index +
                               " using 1:" + std::to_string(c + 3) + " with lines lc rgb '" +
                               mode_color(study_modes[m]) + "' notitle" +
                               (m + 1 < study_modes.size() ? ", " : "\n");
                 }
             }
-        ex::run_gnuplot(path("study_variance.png"), script + "unset multiplot\n", 1400, 1000);
+        plot("study_variance.png", data + script + "unset multiplot\n", 1400, 1000);
     }
 
     // Histograms of the measured scale at the pictured keep_probs, dashed lines at 1/keep_prob.
     void plot_scale_histograms(const std::vector<ScaleCell>& cells) {
-        const std::string data = path("study_scale_histogram.dat");
-        std::ofstream out(data);
+        std::ostringstream out;
         std::vector<std::string> kinds;
         const std::vector<double> shown = pictured_keep_probs(s_.keep_probs);
         const char* colors[] = {"#d62728", "#1f77b4"};
@@ -960,7 +969,7 @@ private:
                             << ex::repr(static_cast<double>(count) / c.samples.size()) << "\n";
                     out << "\n\n";
                 }
-        out.close();
+        const std::string data = ex::gnuplot_datablock("data", out.str());
         std::string script =
             "set multiplot layout 2,2\nset grid\nset xlabel 'scale'\nset ylabel 'fraction of samples'\n"
             "set offsets graph 0.05, graph 0.05, graph 0.05, 0\n";
@@ -972,18 +981,17 @@ private:
                           ex::repr(1 / shown[j]) + ", graph 1 nohead dt 2 lw 2 lc rgb '" + colors[j] + "'\n";
             script += "plot ";
             for (std::size_t j = 0; j < shown.size(); ++j)
-                script += "'" + data + "' index " + std::to_string(k * shown.size() + j) +
+                script += "$data index " + std::to_string(k * shown.size() + j) +
                           " using 1:2 with " + (discrete ? "impulses lw 4" : "steps lw 2") + " lc rgb '" +
                           colors[j] + "' title 'keep\\_prob " + ex::repr(shown[j]) +
                           " (dashed: 1/keep\\_prob)'" + (j + 1 < shown.size() ? ", " : "\n");
         }
-        ex::run_gnuplot(path("study_scale_histogram.png"), script + "unset multiplot\n", 1400, 1000);
+        plot("study_scale_histogram.png", data + script + "unset multiplot\n", 1400, 1000);
     }
 
     // Scale · keep_prob (1 = the constant's scale): median and 95% band against keep_prob, per kind.
     void plot_scale_bands(const std::vector<ScaleCell>& cells) {
-        const std::string data = path("study_scale_bands.dat");
-        std::ofstream out(data);
+        std::ostringstream out;
         std::vector<std::string> kinds;
         for (const ScaleCell& c : cells)
             if (std::find(kinds.begin(), kinds.end(), c.kind()) == kinds.end()) kinds.push_back(c.kind());
@@ -997,7 +1005,7 @@ private:
                         << ex::repr(c.exact.mean * c.keep_prob) << "\n";
             out << "\n\n";
         }
-        out.close();
+        const std::string data = ex::gnuplot_datablock("data", out.str());
         const char* colors[] = {"#ff7f0e", "#d62728", "#2ca02c", "#17becf"};
         std::string script =
             "set title 'measured scale x keep\\_prob: median, 2.5%-97.5% band (bars), exact mean (line); "
@@ -1006,12 +1014,12 @@ private:
             "set key top right\nset xrange [0.47:1.0]\nplot 1 with lines lc rgb 'black' dt 2 title "
             "'constant', ";
         for (std::size_t k = 0; k < kinds.size(); ++k)
-            script += "'" + data + "' index " + std::to_string(k) + " using ($1+" + ex::repr(mode_offset(k)) +
+            script += "$data index " + std::to_string(k) + " using ($1+" + ex::repr(mode_offset(k)) +
                       "):2:3:4 with yerrorbars pt 7 ps 0.6 lw 2 lc rgb '" + colors[k % 4] + "' title '" +
-                      kinds[k] + "', '" + data + "' index " + std::to_string(k) +
+                      kinds[k] + "', $data index " + std::to_string(k) +
                       " using 1:5 with lines lc rgb '" + colors[k % 4] + "' notitle" +
                       (k + 1 < kinds.size() ? ", " : "\n");
-        ex::run_gnuplot(path("study_scale_vs_keep_prob.png"), script, 1000, 650);
+        plot("study_scale_vs_keep_prob.png", data + script, 1000, 650);
     }
 
     const StudySettings& s_;
@@ -1100,7 +1108,7 @@ int run_study(const StudySettings& s) {
     report.write_training(table, training_md);
     report.write_op_timings(timings, training_md);
     const std::string tables = "## Training\n\n" + training_md.str() + "## The dropout op\n\n" + md.str();
-    std::ofstream(report.path("tables.md")) << tables;
+    write_file_atomic(report.path("tables.md"), tables);
     std::cout << "\n" << training_md.str();
     const double total_seconds = seconds_since(start);
     report.write_json(table, timings, total_seconds);
@@ -1156,6 +1164,11 @@ int main(int argc, char** argv) {
     }
     settings.plots = !no_plots;
     try {
+        // Every output is checked before the study, not after it.
+        if (settings.out_dir.empty())
+            throw IoError("--out: give a folder for the tables (it is always written)");
+        ex::check_output_folder("--out", settings.out_dir, settings.plots);
+        ex::check_output_file("--json", settings.json_path);
         // (--keep-probs are in (0, 1): keep_prob 1 is the no-dropout baseline every study already has.)
         std::sort(settings.keep_probs.begin(), settings.keep_probs.end());
         settings.keep_probs.erase(std::unique(settings.keep_probs.begin(), settings.keep_probs.end()),

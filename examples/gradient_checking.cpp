@@ -2,10 +2,10 @@
 // net's cost against central differences, then show the checker catching a broken backward
 // (dW2 doubled, db1 quadrupled — the notebook's planted bugs).
 
-#include <fstream>
 #include <iostream>
 
 #include "common/cli.hpp"
+#include "common/json.hpp"
 
 using namespace xgrad;
 namespace ex = xgrad::examples;
@@ -49,6 +49,9 @@ int main(int argc, char** argv) {
     app.parse_or_exit(argc, argv);
 
     try {
+        ex::check_output_file("--json", json_path);  // before the work, not after it
+        ex::check_output_file("--dot", dot_path);
+        ex::check_output_file("--render", render_path);
         // gradient_check_n_test_case()
         seed(1);
         const Tensor X = constant(randn({4, 3}), "X");
@@ -79,23 +82,22 @@ int main(int argc, char** argv) {
             Tensor graph_cost = cost(1, 1);
             graph_cost.backward(BackwardOptions{.record_grad_norms = true});
             const std::string dot = to_dot(graph_cost, DotOptions{.grad_norms = true, .title = "gradient_check_n's 3-layer net"});
-            if (!dot_path.empty()) std::ofstream(dot_path) << dot;
+            if (!dot_path.empty()) write_file_atomic(dot_path, dot);
             if (!render_path.empty()) render_dot(dot, render_path);
         }
         if (!json_path.empty()) {
-            std::ofstream json(json_path);
-            auto report = [&](const char* name, const GradcheckReport& r) {
-                json << "  \"" << name << "\": {\"difference\": " << ex::repr(r.difference)
-                     << ", \"passed\": " << (r.passed ? "true" : "false") << ", \"worst_input\": \"" << r.worst_input
-                     << "\", \"worst_index\": " << r.worst_index << ", \"analytic\": " << ex::repr(r.worst_analytic)
-                     << ", \"numeric\": " << ex::repr(r.worst_numeric) << ", \"elements\": " << r.elements << "}";
+            auto report = [](const GradcheckReport& r) {
+                return ex::Json::object({{"difference", r.difference},
+                                         {"passed", r.passed},
+                                         {"worst_input", r.worst_input},
+                                         {"worst_index", r.worst_index},
+                                         {"analytic", r.worst_analytic},
+                                         {"numeric", r.worst_numeric},
+                                         {"elements", r.elements}});
             };
-            json << "{\n  \"epsilon\": " << ex::repr(epsilon) << ",\n";
-            report("correct", correct);
-            json << ",\n";
-            report("buggy", buggy);
-            json << "\n}\n";
-            if (!json) throw IoError(json_path + ": cannot write");
+            const ex::Json json = ex::Json::object(
+                {{"epsilon", epsilon}, {"correct", report(correct)}, {"buggy", report(buggy)}});
+            write_file_atomic(json_path, json.dump());
         }
         std::cout << (correct.passed ? "Your backward propagation works perfectly fine!"
                                      : "There is a mistake in the backward propagation!")

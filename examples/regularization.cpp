@@ -4,12 +4,12 @@
 //   regularization --keep-prob 0.86 --reseed-each-step     # the notebook's dropout run
 //   regularization --compare                               # all four modes and a table
 
-#include <filesystem>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
 
 #include "common/cli.hpp"
+#include "common/json.hpp"
 
 using namespace xgrad;
 namespace ex = xgrad::examples;
@@ -48,7 +48,7 @@ void export_graph(const Tensor& cost, const GraphExport& g, const std::string& m
     options.title = std::string(g.backward ? "backward" : "forward") + " graph of one training step: " + mode;
     const std::string dot = to_dot(cost, options);
     if (!g.dot_path.empty()) {
-        std::ofstream(g.dot_path) << dot;
+        write_file_atomic(g.dot_path, dot);
         std::cerr << "wrote " << g.dot_path << "\n";
     }
     if (!g.render_path.empty()) {
@@ -71,43 +71,51 @@ Run run_one(const Dataset& data, const RegNetConfig& config, const std::string& 
     std::cout << "On the training set: Accuracy: " << ex::repr(run.report.train_accuracy) << "\n";
     std::cout << "On the test set: Accuracy: " << ex::repr(run.report.test_accuracy) << "\n";
     if (!out_dir.empty()) {
-        std::filesystem::create_directories(out_dir);
         const std::string base = out_dir + "/" + slug(run.mode);
-        std::ofstream csv(base + "_costs.csv");
+        std::ostringstream csv;
         csv << "iteration,cost\n";
         for (auto& [i, c] : run.report.costs) csv << i << "," << ex::repr(c) << "\n";
+        write_file_atomic(base + "_costs.csv", csv.str());
+        std::string wrote = base + "_costs.csv";
         if (plots) {
-            ex::plot_cost_curve(base + "_cost.png", run.report.costs, "Cost: " + run.mode);
-            ex::plot_decision_boundary(base + "_boundary.png", *model, data.train, "Decision boundary: " + run.mode);
+            // A picture gnuplot could not draw has already been warned about; name only those drawn.
+            if (ex::plot_cost_curve(base + "_cost.png", run.report.costs, "Cost: " + run.mode))
+                wrote += ", _cost.png";
+            if (ex::plot_decision_boundary(base + "_boundary.png", *model, data.train,
+                                           "Decision boundary: " + run.mode))
+                wrote += ", _boundary.png";
         }
-        std::cerr << "wrote " << base << "_costs.csv" << (plots ? ", _cost.png, _boundary.png" : "") << "\n";
+        std::cerr << "wrote " << wrote << "\n";
     }
     return run;
 }
 
 void write_summary(const std::vector<Run>& runs, const std::string& csv_path, const std::string& json_path) {
     if (!csv_path.empty()) {
-        std::ofstream csv(csv_path);
+        std::ostringstream csv;
         csv << "mode,lambd,keep_prob,scale,iterations,final_cost,train_accuracy,test_accuracy,seconds\n";
         for (const Run& r : runs)
             csv << '"' << r.mode << "\"," << ex::repr(r.config.lambd) << "," << ex::repr(r.config.keep_prob) << ","
                 << scale_name(r.config.scale) << "," << r.config.iterations << "," << ex::repr(r.report.final_cost) << ","
                 << ex::repr(r.report.train_accuracy) << "," << ex::repr(r.report.test_accuracy) << ","
                 << r.report.seconds << "\n";
+        write_file_atomic(csv_path, csv.str());
+        std::cerr << "wrote " << csv_path << "\n";
     }
     if (!json_path.empty()) {
-        std::ofstream json(json_path);
-        json << "[\n";
-        for (std::size_t k = 0; k < runs.size(); ++k) {
-            const Run& r = runs[k];
-            json << "  {\"mode\": \"" << r.mode << "\", \"lambd\": " << ex::repr(r.config.lambd)
-                 << ", \"keep_prob\": " << ex::repr(r.config.keep_prob) << ", \"scale\": \"" << scale_name(r.config.scale)
-                 << "\", \"iterations\": " << r.config.iterations << ", \"final_cost\": " << ex::repr(r.report.final_cost)
-                 << ", \"train_accuracy\": " << ex::repr(r.report.train_accuracy)
-                 << ", \"test_accuracy\": " << ex::repr(r.report.test_accuracy) << ", \"seconds\": " << r.report.seconds
-                 << "}" << (k + 1 < runs.size() ? "," : "") << "\n";
-        }
-        json << "]\n";
+        ex::Json json = ex::Json::array();
+        for (const Run& r : runs)
+            json.push_back(ex::Json::object({{"mode", r.mode},
+                                             {"lambd", r.config.lambd},
+                                             {"keep_prob", r.config.keep_prob},
+                                             {"scale", scale_name(r.config.scale)},
+                                             {"iterations", r.config.iterations},
+                                             {"final_cost", r.report.final_cost},
+                                             {"train_accuracy", r.report.train_accuracy},
+                                             {"test_accuracy", r.report.test_accuracy},
+                                             {"seconds", r.report.seconds}}));
+        write_file_atomic(json_path, json.dump());
+        std::cerr << "wrote " << json_path << "\n";
     }
 }
 
@@ -161,6 +169,12 @@ int main(int argc, char** argv) {
     graph.backward = graph_kind == "backward";
 
     try {
+        // Every output is checked before the training, not after it.
+        ex::check_output_folder("--out", out_dir, !no_plots);
+        ex::check_output_file("--csv", csv_path);
+        ex::check_output_file("--json", json_path);
+        ex::check_output_file("--dot", graph.dot_path);
+        ex::check_output_file("--render", graph.render_path);
         config.scale = parse_scale(scale);
         const Dataset data = ex::load_or_generate(data_path, false);
         std::cerr << "data: " << data.source << "\n";

@@ -9,9 +9,9 @@
 #include <cstdio>
 #include <deque>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <limits>
+#include <sstream>
 
 namespace xgrad::examples {
 
@@ -227,27 +227,75 @@ std::string terminal_for(const std::string& picture, int width, int height) {
 
 }  // namespace
 
-bool run_gnuplot(const std::string& picture, const std::string& script, int width, int height) {
-    const std::string script_path = picture + ".gp";
-    std::ofstream(script_path) << "set terminal " << terminal_for(picture, width, height) << "\nset output '" << picture
-                               << "'\n"
-                               << script;
-    const std::string command = "gnuplot '" + script_path + "' 2>/dev/null";
-    if (std::system(command.c_str()) != 0) {
-        std::cerr << "warning: gnuplot could not draw " << picture << " (is gnuplot installed?)\n";
+std::string gnuplot_quote(const std::string& text) {
+    std::string quoted = "'";
+    for (char c : text) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+    return quoted + "'";
+}
+
+std::string gnuplot_datablock(const std::string& name, const std::string& rows) {
+    return "$" + name + " << EOD\n" + rows + (rows.empty() || rows.back() == '\n' ? "" : "\n") + "EOD\n";
+}
+
+std::string gnuplot_script(const std::string& picture, const std::string& commands, int width, int height) {
+    if (picture.find_first_of("\n\r") != std::string::npos)
+        throw ValueError("gnuplot cannot take a file name with a line break: " + picture);
+    // `set output '|command'` would start a shell: a relative path starting with '|' gets "./".
+    const std::string output = picture.rfind('|', 0) == 0 ? "./" + picture : picture;
+    return "set terminal " + terminal_for(picture, width, height) + "\nset output " + gnuplot_quote(output) +
+           "\n" + commands;
+}
+
+bool run_gnuplot(const std::string& picture, const std::string& commands, int width, int height) {
+    ProgramResult result;
+    try {
+        result = run_program({"gnuplot"}, gnuplot_script(picture, commands, width, height));
+    } catch (const IoError& e) {
+        std::cerr << "warning: no picture " << picture << ": " << e.what() << " (is gnuplot installed?)\n";
+        return false;
+    } catch (const ValueError& e) {  // a path gnuplot cannot take
+        std::cerr << "warning: no picture " << picture << ": " << e.what() << "\n";
         return false;
     }
-    return true;
+    std::error_code error;
+    const bool drawn =
+        std::filesystem::is_regular_file(picture, error) && std::filesystem::file_size(picture, error) > 0;
+    if (result.exit_code == 0 && drawn && !error) return true;
+    std::string reason = result.std_err;
+    while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
+    if (reason.empty())
+        reason = "exit status " + std::to_string(result.exit_code) + (drawn ? "" : ", no picture");
+    std::cerr << "warning: gnuplot could not draw " << picture << ": " << reason << "\n";
+    return false;
+}
+
+void check_output_file(const std::string& option, const std::string& path) {
+    if (path.empty()) return;
+    try {
+        ensure_writable_file(path);
+    } catch (const IoError& e) {  // it may name only the folder at fault: say which file it was for
+        throw IoError(option + " " + path + ": " + e.what());
+    }
+}
+
+void check_output_folder(const std::string& option, const std::string& folder, bool pictures) {
+    if (folder.empty()) return;
+    if (pictures && folder.find_first_of("\n\r") != std::string::npos)
+        throw IoError(option + " " + folder + ": a folder for pictures cannot have a line break in its name");
+    try {
+        ensure_writable_folder(folder);
+    } catch (const IoError& e) {
+        throw IoError(option + " " + folder + ": " + e.what());
+    }
 }
 
 bool plot_cost_curve(const std::string& picture, const std::vector<std::pair<std::size_t, double>>& costs,
                      const std::string& title) {
-    const std::string data = picture + ".dat";
-    std::ofstream out(data);
-    for (auto& [i, c] : costs) out << i << " " << repr(c) << "\n";
-    out.close();
-    return run_gnuplot(picture, "set title '" + title + "'\nset xlabel 'iteration'\nset ylabel 'cost'\nset grid\n" +
-                                    "plot '" + data + "' using 1:2 with lines lw 2 title 'cost'\n");
+    std::ostringstream rows;
+    for (auto& [i, c] : costs) rows << i << " " << repr(c) << "\n";
+    return run_gnuplot(picture, gnuplot_datablock("cost", rows.str()) + "set title " + gnuplot_quote(title) +
+                                    " noenhanced\nset xlabel 'iteration'\nset ylabel 'cost'\nset grid\n"
+                                    "plot $cost using 1:2 with lines lw 2 title 'cost'\n");
 }
 
 bool plot_decision_boundary(const std::string& picture, Module& model, const LabeledData& data,
@@ -273,22 +321,21 @@ bool plot_decision_boundary(const std::string& picture, Module& model, const Lab
         p = model(constant(grid)).value();
         model.train(was_training);
     }
-    const std::string grid_path = picture + ".grid.dat", points_path = picture + ".points.dat";
-    std::ofstream g(grid_path);
+    std::ostringstream g, pts;
     for (std::size_t k = 0; k < n * n; ++k) {
         g << grid.flat(k) << " " << grid.flat(n * n + k) << " " << (p.flat(k) > 0.5 ? 1 : 0) << "\n";
         if (k % n == n - 1) g << "\n";
     }
-    std::ofstream pts(points_path);
     for (std::size_t i = 0; i < m; ++i) pts << data.X.flat(i) << " " << data.X.flat(m + i) << " " << data.Y.flat(i) << "\n";
-    g.close();
-    pts.close();
-    return run_gnuplot(picture, "set title '" + title + "'\nunset key\nset palette defined (0 '#f4c7c3', 1 '#c6dbef')\n"
+    return run_gnuplot(picture, gnuplot_datablock("grid", g.str()) + gnuplot_datablock("points", pts.str()) +
+                                    "set title " + gnuplot_quote(title) + " noenhanced\nunset key\n"
+                                    "set palette defined (0 '#f4c7c3', 1 '#c6dbef')\n"
                                     "unset colorbox\nset xrange [" + std::to_string(lo[0] - 0.1) + ":" +
                                     std::to_string(hi[0] + 0.1) + "]\nset yrange [" + std::to_string(lo[1] - 0.1) + ":" +
-                                    std::to_string(hi[1] + 0.1) + "]\n" + "plot '" + grid_path +
-                                    "' using 1:2:3 with image, '" + points_path +
-                                    "' using 1:2:($3 > 0.5 ? 0x1f77b4 : 0xd62728) with points pt 7 ps 0.8 lc rgb variable\n");
+                                    std::to_string(hi[1] + 0.1) + "]\n" +
+                                    "plot $grid using 1:2:3 with image, "
+                                    "$points using 1:2:($3 > 0.5 ? 0x1f77b4 : 0xd62728) "
+                                    "with points pt 7 ps 0.8 lc rgb variable\n");
 }
 
 }  // namespace xgrad::examples

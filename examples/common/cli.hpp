@@ -96,13 +96,32 @@ private:
     bool enabled_;
 };
 
-/// Writes `script` (gnuplot commands after the terminal and output lines) next to `picture` and runs
-/// gnuplot; the terminal follows the extension (.png, .svg, .pdf). Warns, does not throw, when
-/// gnuplot is missing or fails; returns whether the picture was drawn.
-bool run_gnuplot(const std::string& picture, const std::string& script, int width = 800, int height = 600);
+/// `text` as a gnuplot single-quoted string: only the quote itself is special, and it is doubled.
+std::string gnuplot_quote(const std::string& text);
 
-/// Writes the data files and a gnuplot script into dir and runs gnuplot (warns, does not throw, if
-/// gnuplot is missing). Pictures: PNG or SVG by the file extension.
+/// Data inlined in a gnuplot script (a datablock): `$name << EOD`, the rows, `EOD`. Plot it as
+/// `$name` (blank-line-separated blocks are `$name index k`), so no data file is written or named.
+std::string gnuplot_datablock(const std::string& name, const std::string& rows);
+
+/// The whole gnuplot script for `picture`: the terminal (from the extension: .png, .svg, .pdf), the
+/// output (the script's only path, quoted; "./" put before a leading '|', which gnuplot would
+/// read as a pipe to a shell command), then `commands`. ValueError if the path has a line break.
+std::string gnuplot_script(const std::string& picture, const std::string& commands, int width = 800,
+                           int height = 600);
+
+/// Runs gnuplot on gnuplot_script(picture, commands, ...) given on its standard input: no shell, no
+/// side files. Returns whether the picture was drawn (gnuplot exited with 0 and left a non-empty
+/// file); warns on stderr, does not throw, when gnuplot is missing or fails (with its message).
+bool run_gnuplot(const std::string& picture, const std::string& commands, int width = 800, int height = 600);
+
+/// Checks, before any work, that the file an option names can be written (ensure_writable_file):
+/// IoError naming the option and the file otherwise. Nothing for an empty path (option not used).
+void check_output_file(const std::string& option, const std::string& path);
+/// The same for an output folder (ensure_writable_folder); with `pictures`, a line break in its name,
+/// which a gnuplot script cannot quote, is refused too.
+void check_output_folder(const std::string& option, const std::string& folder, bool pictures);
+
+/// A cost curve and a decision boundary, drawn with run_gnuplot (PNG or SVG by the file extension).
 bool plot_cost_curve(const std::string& picture, const std::vector<std::pair<std::size_t, double>>& costs,
                      const std::string& title);
 bool plot_decision_boundary(const std::string& picture, Module& model, const LabeledData& data,
