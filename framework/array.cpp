@@ -11,6 +11,10 @@
 #include "framework/errors.hpp"
 #include "framework/sanitize.hpp"
 
+#ifdef XGRAD_ALLOCATOR_MIMALLOC
+#include <mimalloc.h>
+#endif
+
 namespace xgrad {
 
 namespace detail {
@@ -70,6 +74,24 @@ std::size_t block_bytes(std::size_t bytes) {
 
 }  // namespace
 
+#if defined(XGRAD_ALLOCATOR_MIMALLOC) || defined(XGRAD_ALLOCATOR_SYSTEM)
+// The comparison builds of docs/performance.md ("Allocators"): no cache, the allocator alone.
+void* buffer_allocate(std::size_t requested) {
+#ifdef XGRAD_ALLOCATOR_MIMALLOC
+    if (void* p = mi_malloc_aligned(block_bytes(requested), static_cast<std::size_t>(buffer_alignment))) return p;
+    throw std::bad_alloc();
+#else
+    return ::operator new(block_bytes(requested), buffer_alignment);
+#endif
+}
+void buffer_release(void* pointer, std::size_t) noexcept {
+#ifdef XGRAD_ALLOCATOR_MIMALLOC
+    mi_free(pointer);
+#else
+    ::operator delete(pointer, buffer_alignment);
+#endif
+}
+#else
 void* buffer_allocate(std::size_t requested) {
     const std::size_t bytes = block_bytes(requested);
     if (BufferCache* c = cache()) {
@@ -108,6 +130,7 @@ void buffer_release(void* pointer, std::size_t requested) noexcept {
     unpoison(pointer, bytes);
     ::operator delete(pointer, buffer_alignment);
 }
+#endif
 
 }  // namespace detail
 
@@ -133,6 +156,22 @@ std::size_t shape_size(const Shape& shape) {
             throw ShapeError("shape " + shape_str(shape) + " has more elements than memory can address (the product of "
                              "its sizes overflows)");
     return n;
+}
+
+std::size_t normalize_axis(int axis, std::size_t ndim, const char* op) {
+    const int n = static_cast<int>(ndim);
+    if (axis < -n || axis >= n)
+        throw ValueError(std::string(op) + ": axis " + std::to_string(axis) + " is out of range for a " +
+                         std::to_string(ndim) + "-d tensor (allowed: " + std::to_string(-n) + " to " +
+                         std::to_string(n - 1) + ")");
+    return static_cast<std::size_t>(axis < 0 ? axis + n : axis);
+}
+
+std::string format_number(double value) {
+    std::ostringstream os;
+    os.precision(6);
+    os << value;
+    return os.str();
 }
 
 Array::Array(Shape shape, DType dtype)

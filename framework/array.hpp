@@ -1,7 +1,7 @@
 #pragma once
 // Array: the tensor value type. A dense, row-major n-d array of float32 or float64 with value semantics.
 // This header deliberately does not include xtensor: model scripts include it and should compile in
-// seconds. Op implementations view an Array as an xtensor expression through framework/xt.hpp.
+// seconds. Ops compute on Arrays through the kernel layer (framework/kernels.hpp).
 
 #include <cstddef>
 #include <cstdint>
@@ -20,7 +20,12 @@ using Shape = std::vector<std::size_t>;
 
 const char* dtype_name(DType dtype);
 std::string shape_str(const Shape& shape);  // "(3, 4)"
+/// The number of elements; ShapeError when the product overflows.
 std::size_t shape_size(const Shape& shape);
+/// A possibly negative axis made absolute; ValueError naming the op if out of range.
+std::size_t normalize_axis(int axis, std::size_t ndim, const char* op);
+/// A number for labels and messages: 6 significant digits, no trailing zeros ("0.86", "2", "1e-07").
+std::string format_number(double value);
 
 namespace detail {
 /// Array buffers come from a per-thread cache of freed blocks, keyed by size: a training loop

@@ -18,7 +18,7 @@
 #include "framework/engine.hpp"
 #include "framework/errors.hpp"
 #include "framework/io.hpp"
-#include "framework/xt.hpp"
+#include "framework/kernels.hpp"
 
 namespace xgrad {
 
@@ -84,7 +84,7 @@ std::string node_label(const Node& n, const DotOptions& options) {
     }
     // A leaf keeps its gradient, so its norm is computed here; interior nodes' norms exist only if
     // the backward was asked to record them (BackwardOptions::record_grad_norms).
-    const double norm = n.is_leaf() && n.grad.defined() ? detail::l2_norm(n.grad) : n.grad_norm;
+    const double norm = n.is_leaf() && n.grad.defined() ? kernels::l2_norm(n.grad) : n.grad_norm;
     if (options.grad_norms && !std::isnan(norm)) label += "\n|grad| = " + number(norm);
     return label;
 }

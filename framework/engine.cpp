@@ -7,7 +7,7 @@
 #include "framework/anomaly.hpp"
 #include "framework/errors.hpp"
 #include "framework/pool.hpp"
-#include "framework/xt.hpp"
+#include "framework/kernels.hpp"
 
 namespace xgrad {
 
@@ -28,7 +28,7 @@ std::string where(const std::vector<void*>& call_stack) {
 }
 
 void check_finite(const Array& a, const Node& node, const char* what) {
-    if (!detail::all_finite(a))
+    if (!kernels::all_finite(a))
         throw AnomalyError(std::string("anomaly detected: non-finite value in ") + what + " of " + describe(node) +
                            where(node.call_stack));
 }
@@ -45,13 +45,13 @@ void accumulate(Array& total, Array grad) {
     if (!total.defined())
         total = std::move(grad);
     else
-        detail::add_in_place(total, grad);
+        kernels::add_in_place(total, grad);
 }
 
 void accumulate_leaf(Node& leaf, Array grad, bool record_norm) {
     std::lock_guard<std::mutex> lock(leaf_lock(leaf));
     accumulate(leaf.grad, std::move(grad));
-    if (record_norm) leaf.grad_norm = detail::l2_norm(leaf.grad);
+    if (record_norm) leaf.grad_norm = kernels::l2_norm(leaf.grad);
 }
 
 /// Node -> position in a walk, for the walk's own bookkeeping: an open-addressing table local to
@@ -186,7 +186,7 @@ Tensor apply_op(std::unique_ptr<Op> op, const std::vector<Tensor>& inputs) {
     node->value = op->forward(values);
     if (t_anomaly_detection) {
         node->call_stack = detail::capture_call_stack();
-        if (!detail::all_finite(node->value)) {
+        if (!kernels::all_finite(node->value)) {
             std::ostringstream os;
             os << "anomaly detected: forward of op '" << op->label() << "' produced a non-finite value (output "
                << shape_str(node->value.shape()) << ", inputs";
@@ -267,7 +267,7 @@ void backward(const Tensor& root, const Array* grad_out, const BackwardOptions& 
                 needs[i] = n.inputs[i]->requires_grad;
                 values.push_back(&n.inputs[i]->value);
             }
-            if (options.record_grad_norms) n.grad_norm = detail::l2_norm(grad);  // before backward may move it
+            if (options.record_grad_norms) n.grad_norm = kernels::l2_norm(grad);  // before backward may move it
             Grads grads = n.op->backward(BackwardArgs{grad, n.value, values, needs});
             if (grads.size() != n.inputs.size())
                 throw GraphError("backward of op '" + n.op->name() + "' returned " + std::to_string(grads.size()) +
@@ -278,7 +278,7 @@ void backward(const Tensor& root, const Array* grad_out, const BackwardOptions& 
                 // The op's name is only needed to report a failed reduction: not built per node per step.
                 Array g = grads[i].shape() == input.value.shape()
                               ? std::move(grads[i])
-                              : detail::sum_to_shape(std::move(grads[i]), input.value.shape(), n.op->name().c_str());
+                              : kernels::sum_to_shape(std::move(grads[i]), input.value.shape(), n.op->name().c_str());
                 if (t_anomaly_detection) check_finite(g, n, ("gradient for input " + std::to_string(i)).c_str());
                 accumulate(grads_of[index.at(&input)], std::move(g));
             }

@@ -11,9 +11,23 @@
 #include "framework/op.hpp"
 #include "framework/sanitize.hpp"
 
+#ifdef XGRAD_ALLOCATOR_MIMALLOC
+#include <mimalloc.h>
+#endif
+
 namespace xgrad::detail {
 
-#ifdef XGRAD_POOL_DISABLED
+#if defined(XGRAD_ALLOCATOR_MIMALLOC)
+
+// -DXGRAD_ALLOCATOR=mimalloc: the comparison build of docs/performance.md ("Allocators").
+void* pool_allocate(std::size_t bytes) {
+    if (void* p = mi_malloc(bytes)) return p;
+    throw std::bad_alloc();
+}
+void pool_release(void* pointer, std::size_t) noexcept { mi_free(pointer); }
+bool pool_enabled() { return false; }
+
+#elif defined(XGRAD_POOL_DISABLED) || defined(XGRAD_ALLOCATOR_SYSTEM)
 
 void* pool_allocate(std::size_t bytes) { return ::operator new(bytes); }
 void pool_release(void* pointer, std::size_t bytes) noexcept { ::operator delete(pointer, bytes); }

@@ -1,6 +1,7 @@
 #include "models/regularization_net.hpp"
 
 #include <chrono>
+#include <cmath>
 
 #include "framework/engine.hpp"
 #include "framework/errors.hpp"

@@ -4,12 +4,12 @@
 #include <cmath>
 
 #include "framework/engine.hpp"
-#include "ops/kernels.hpp"
+#include "framework/kernels.hpp"
 #include "ops/ops.hpp"
 
 namespace xgrad {
 namespace {
-using namespace detail;
+using namespace kernels;
 
 // y = e^x; dy/dx = y
 struct Exp final : Op {

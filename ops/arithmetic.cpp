@@ -5,12 +5,12 @@
 #include <cmath>
 
 #include "framework/engine.hpp"
-#include "ops/kernels.hpp"
+#include "framework/kernels.hpp"
 #include "ops/ops.hpp"
 
 namespace xgrad {
 namespace {
-using namespace detail;
+using namespace kernels;
 
 // z = a + b; dz/da = 1, dz/db = 1
 struct Add final : Op {

@@ -10,7 +10,7 @@
 #include "framework/mask_replay.hpp"
 #include "framework/random.hpp"
 #include "framework/simd.hpp"
-#include "ops/kernels.hpp"
+#include "framework/kernels.hpp"
 #include "ops/ops.hpp"
 
 namespace xgrad {
@@ -35,7 +35,7 @@ DropoutScale parse_scale(const std::string& text) {
 }
 
 namespace {
-using namespace detail;
+using namespace kernels;
 
 // y = bit ? x / s : 0 (divide) or bit ? x · s : 0, bit i of the packed mask. The quotient or product
 // is computed for every element and a dropped one cleared by a bitwise and with an all-zero pattern —

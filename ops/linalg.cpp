@@ -3,12 +3,12 @@
 #include <algorithm>
 
 #include "framework/engine.hpp"
-#include "ops/kernels.hpp"
+#include "framework/kernels.hpp"
 #include "ops/ops.hpp"
 
 namespace xgrad {
 namespace {
-using namespace detail;
+using namespace kernels;
 
 // C = op(A)·op(B), op = identity or transpose.
 //   dA = G·op(B)ᵀ            (transposed back if op(A) = Aᵀ: dA = op(B)·Gᵀ)
@@ -76,9 +76,15 @@ struct Linear final : Op {
 };
 
 Array swap_axes_2d(const Array& x) {
+    const std::size_t rows = x.shape()[0], cols = x.shape()[1];
     return dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
-        return evaluate<T>({x.shape()[1], x.shape()[0]}, xt::transpose(view<T>(x)));
+        Array out = Array::uninitialized({cols, rows}, x.dtype());
+        const T* p = x.data<T>();
+        T* o = out.data<T>();
+        for (std::size_t r = 0; r < rows; ++r)
+            for (std::size_t c = 0; c < cols; ++c) o[c * rows + r] = p[r * cols + c];
+        return out;
     });
 }
 

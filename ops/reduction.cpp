@@ -1,12 +1,12 @@
 // Reductions: sum and mean over all elements or along one axis (keepdims optional).
 
 #include "framework/engine.hpp"
-#include "ops/kernels.hpp"
+#include "framework/kernels.hpp"
 #include "ops/ops.hpp"
 
 namespace xgrad {
 namespace {
-using namespace detail;
+using namespace kernels;
 
 constexpr int all_axes = std::numeric_limits<int>::min();
 

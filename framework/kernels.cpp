@@ -1,0 +1,164 @@
+#include "framework/kernels.hpp"
+
+#include <xtensor/xadapt.hpp>
+#include <xtensor-blas/xblas.hpp>
+
+#include <limits>
+
+namespace xgrad::kernels {
+
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
+    const std::size_t n = std::max(a.size(), b.size());
+    Shape out(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        // Align from the right, as numpy does; a missing leading axis acts as size 1.
+        const std::size_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
+        const std::size_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
+        if (da != db && da != 1 && db != 1)
+            throw ShapeError(std::string(op) + ": shapes " + shape_str(a) + " and " + shape_str(b) +
+                             " cannot be broadcast together (axis " + std::to_string(i) + ": " +
+                             std::to_string(da) + " vs " + std::to_string(db) + ")");
+        out[i] = da == 1 ? db : da;
+    }
+    return out;
+}
+
+std::vector<std::size_t> broadcast_strides(const Shape& shape, const Shape& out_shape) {
+    const std::size_t lead = out_shape.size() - shape.size();
+    std::vector<std::size_t> strides(out_shape.size(), 0);
+    std::size_t stride = 1;
+    for (std::size_t i = shape.size(); i-- > 0;) {
+        strides[lead + i] = shape[i] == 1 ? 0 : stride;
+        stride *= shape[i];
+    }
+    return strides;
+}
+
+Array broadcast_to(const Array& x, const Shape& shape) {
+    if (x.shape() == shape) return x;
+    const Shape fitted = broadcast_shapes("broadcast_to", x.shape(), shape);
+    if (fitted != shape)
+        throw ShapeError("broadcast_to: cannot broadcast " + shape_str(x.shape()) + " to " + shape_str(shape));
+    return dispatch(x.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        Array out = Array::uninitialized(shape, x.dtype());
+        const T* p = x.data<T>();
+        T* o = out.data<T>();
+        const auto strides = broadcast_strides(x.shape(), shape);
+        const std::size_t cols = shape.empty() ? 1 : shape.back();
+        const bool row = shape.empty() || strides.back() == 1;
+        for_each_row(shape, strides, strides, [&](std::size_t from, std::size_t, std::size_t to) {
+            if (row)
+                std::copy_n(p + from, cols, o + to);
+            else
+                std::fill_n(o + to, cols, p[from]);
+        });
+        return out;
+    });
+}
+
+Array sum_keepdims(const Array& x, std::size_t axis) {
+    return reduce_axis(x, axis, [](auto acc, auto v) { return acc + v; }, 0.0);
+}
+
+Array max_keepdims(const Array& x, std::size_t axis) {
+    return reduce_axis(x, axis, [](auto acc, auto v) { return std::max(acc, v); },
+                       -std::numeric_limits<double>::infinity());
+}
+
+Array sum_to_shape(Array grad, const Shape& shape, const char* op) {
+    if (grad.shape() == shape) return grad;
+    const Shape g = grad.shape();
+    auto refuse = [&] {
+        return ShapeError(std::string(op) + ": gradient of shape " + shape_str(g) + " cannot be reduced to input shape " +
+                          shape_str(shape));
+    };
+    if (g.size() < shape.size()) throw refuse();
+    const std::size_t lead = g.size() - shape.size();
+    // Leading axes the input lacks, and axes where it has size 1, are summed one at a time.
+    for (std::size_t i = 0; i < g.size(); ++i) {
+        const bool summed = i < lead || (shape[i - lead] != g[i] && shape[i - lead] == 1);
+        if (!summed && shape[i - lead] != g[i]) throw refuse();
+        if (summed) grad = sum_keepdims(grad, i);
+    }
+    return std::move(grad).reshaped(shape);
+}
+
+void add_in_place(Array& target, const Array& addend) {
+    dispatch(target.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        T* t = target.data<T>();
+        const T* a = addend.data<T>();
+        for (std::size_t i = 0, n = target.size(); i < n; ++i) t[i] += a[i];
+    });
+}
+
+bool all_finite(const Array& a) {
+    return dispatch(a.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        const T* p = a.data<T>();
+        for (std::size_t i = 0, n = a.size(); i < n; ++i)
+            if (!std::isfinite(p[i])) return false;
+        return true;
+    });
+}
+
+Array softmax_along(const Array& x, std::size_t axis) {
+    Array shifted = zip(x, max_keepdims(x, axis), [](auto v, auto m) { return std::exp(v - m); }, "softmax");
+    return shifted / sum_keepdims(shifted, axis);
+}
+
+Array log_softmax_along(const Array& x, std::size_t axis) {
+    const Array shifted = x - max_keepdims(x, axis);
+    const Array log_norm =
+        map(sum_keepdims(map(shifted, [](auto v) { return std::exp(v); }), axis), [](auto s) { return std::log(s); });
+    return shifted - log_norm;
+}
+
+namespace {
+
+/// BLAS takes its sizes and leading dimensions as 32-bit ints: past INT_MAX OpenBLAS prints
+/// "parameter number 5 had an illegal value" and leaves garbage. Checked before every call.
+void check_blas_dimensions(const Array& a, const Array& b) {
+    constexpr std::size_t limit = static_cast<std::size_t>(std::numeric_limits<int>::max());
+    for (const Array* x : {&a, &b})
+        for (std::size_t d : x->shape())
+            if (d > limit)
+                throw ShapeError("matmul: " + shape_str(a.shape()) + " x " + shape_str(b.shape()) + ": a dimension of " +
+                                 std::to_string(d) + " exceeds BLAS's limit of " + std::to_string(limit));
+}
+
+/// xtensor-blas needs xtensor containers: a no-copy view of the array's buffer.
+template <class T>
+auto view(const Array& a) {
+    return xt::adapt(const_cast<T*>(a.data<T>()), a.size(), xt::no_ownership(), a.shape());
+}
+
+}  // namespace
+
+Array gemm(const Array& a, const Array& b, bool transpose_a, bool transpose_b) {
+    check_blas_dimensions(a, b);
+    const std::size_t m = transpose_a ? a.shape()[1] : a.shape()[0];
+    const std::size_t n = transpose_b ? b.shape()[0] : b.shape()[1];
+    const std::size_t k = transpose_a ? a.shape()[0] : a.shape()[1];
+    if (m == 0 || n == 0 || k == 0) return Array({m, n}, a.dtype());  // k = 0: zeros
+    return dispatch(a.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        Array out = Array::uninitialized({m, n}, a.dtype());  // gemm with beta = 0 writes every element
+        auto c = xt::adapt(out.data<T>(), out.size(), xt::no_ownership(), out.shape());
+        xt::blas::gemm(view<T>(a), view<T>(b), c, transpose_a, transpose_b);
+        return out;
+    });
+}
+
+void gemm_accumulate(const Array& a, const Array& b, bool transpose_a, bool transpose_b, Array& c) {
+    check_blas_dimensions(a, b);
+    if (a.size() == 0 || b.size() == 0) return;  // k = 0: nothing to add
+    dispatch(a.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        auto out = xt::adapt(c.data<T>(), c.size(), xt::no_ownership(), c.shape());
+        xt::blas::gemm(view<T>(a), view<T>(b), out, transpose_a, transpose_b, T(1), T(1));
+    });
+}
+
+}  // namespace xgrad::kernels

@@ -1,0 +1,225 @@
+#pragma once
+// The kernel layer: array math that ops are written on, one implementation of each thing — one
+// broadcasting loop (zip), one reducer (reduce_axis), one accumulation loop (in double), gemm.
+// N-d throughout, with no rank-specific copies to test twice. It does not include xtensor, so it is
+// installed with the public headers: an op written out of tree (docs/adding-an-op.md) uses it too.
+//
+// Each kernel materialises a new Array (or writes into one it was given); none returns a view.
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "framework/array.hpp"
+#include "framework/errors.hpp"
+
+namespace xgrad::kernels {
+
+using detail::dispatch;
+
+/// numpy broadcasting of two shapes; ShapeError naming the op and both shapes if they do not fit.
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
+
+/// Row-major element strides of `shape` as read into `out_shape` (right-aligned, numpy style):
+/// 0 along an axis where `shape` has size 1 or is missing, so one offset walks both.
+std::vector<std::size_t> broadcast_strides(const Shape& shape, const Shape& out_shape);
+
+/// Visits the rows (last axis) of an array of `shape`, giving each operand's offset of the row's
+/// first element: visit(row_offset_a, row_offset_b, row_offset_out). One loop shape for every
+/// broadcast, whatever the rank; the per-element loop stays in the caller, where it vectorises.
+template <class Visit>
+void for_each_row(const Shape& shape, const std::vector<std::size_t>& strides_a,
+                  const std::vector<std::size_t>& strides_b, Visit visit) {
+    const std::size_t rank = shape.size();
+    if (rank == 0) {
+        visit(std::size_t{0}, std::size_t{0}, std::size_t{0});
+        return;
+    }
+    const std::size_t cols = shape[rank - 1];
+    std::size_t rows = 1;
+    for (std::size_t i = 0; i + 1 < rank; ++i) rows *= shape[i];
+    if (rows == 0 || cols == 0) return;
+    std::vector<std::size_t> index(rank, 0);
+    std::size_t offset_a = 0, offset_b = 0;
+    for (std::size_t r = 0; r < rows; ++r) {
+        visit(offset_a, offset_b, r * cols);
+        // Odometer over the leading axes: advance the last of them, carrying leftwards.
+        for (std::size_t axis = rank - 1; axis-- > 0;) {
+            offset_a += strides_a[axis];
+            offset_b += strides_b[axis];
+            if (++index[axis] < shape[axis]) break;
+            offset_a -= strides_a[axis] * shape[axis];
+            offset_b -= strides_b[axis] * shape[axis];
+            index[axis] = 0;
+        }
+    }
+}
+
+/// y[i] = f(x[i]) for a generic f (called with float or double).
+template <class F>
+Array map(const Array& x, F f) {
+    return dispatch(x.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        Array out = Array::uninitialized(x.shape(), x.dtype());
+        const T* in = x.data<T>();
+        T* o = out.data<T>();
+        for (std::size_t i = 0, n = x.size(); i < n; ++i) o[i] = static_cast<T>(f(in[i]));
+        return out;
+    });
+}
+
+/// z = f(a, b) element-wise with numpy broadcasting; `op` names the caller in errors.
+template <class F>
+Array zip(const Array& a, const Array& b, F f, const char* op) {
+    if (a.dtype() != b.dtype())
+        throw DTypeError(std::string(op) + ": " + dtype_name(a.dtype()) + " " + shape_str(a.shape()) + " and " +
+                         dtype_name(b.dtype()) + " " + shape_str(b.shape()) + " mixed");
+    const bool same = a.shape() == b.shape();
+    const Shape shape = same ? a.shape() : broadcast_shapes(op, a.shape(), b.shape());
+    return dispatch(a.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        Array out = Array::uninitialized(shape, a.dtype());
+        const T* pa = a.data<T>();
+        const T* pb = b.data<T>();
+        T* po = out.data<T>();
+        if (same) {  // the common case: one flat loop
+            for (std::size_t i = 0, n = a.size(); i < n; ++i) po[i] = static_cast<T>(f(pa[i], pb[i]));
+            return out;
+        }
+        const auto sa = broadcast_strides(a.shape(), shape), sb = broadcast_strides(b.shape(), shape);
+        const std::size_t cols = shape.empty() ? 1 : shape.back();
+        const bool a_row = shape.empty() || sa.back() == 1, b_row = shape.empty() || sb.back() == 1;
+        for_each_row(shape, sa, sb, [&](std::size_t oa, std::size_t ob, std::size_t oo) {
+            const T* ra = pa + oa;
+            const T* rb = pb + ob;
+            T* ro = po + oo;
+            // One loop per stride pattern, so the compiler vectorises each.
+            if (a_row && b_row)
+                for (std::size_t c = 0; c < cols; ++c) ro[c] = static_cast<T>(f(ra[c], rb[c]));
+            else if (a_row)
+                for (std::size_t c = 0; c < cols; ++c) ro[c] = static_cast<T>(f(ra[c], rb[0]));
+            else if (b_row)
+                for (std::size_t c = 0; c < cols; ++c) ro[c] = static_cast<T>(f(ra[0], rb[c]));
+            else
+                for (std::size_t c = 0; c < cols; ++c) ro[c] = static_cast<T>(f(ra[0], rb[0]));
+        });
+        return out;
+    });
+}
+
+/// z = f(a, b) into a's own buffer when a is an rvalue of the result's shape — a backward formula
+/// writes `zip(std::move(a.grad_out), x, ...)` and the upstream gradient, which the engine discards
+/// anyway, becomes the result: no allocation, one array less streamed through the cache.
+template <class F>
+Array zip(Array&& a, const Array& b, F f, const char* op) {
+    if (a.shape() != b.shape() || a.dtype() != b.dtype()) return zip(static_cast<const Array&>(a), b, f, op);
+    dispatch(a.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        T* pa = a.data<T>();
+        const T* pb = b.data<T>();
+        for (std::size_t i = 0, n = a.size(); i < n; ++i) pa[i] = static_cast<T>(f(pa[i], pb[i]));
+    });
+    return std::move(a);
+}
+
+inline Array operator+(const Array& a, const Array& b) { return zip(a, b, [](auto x, auto y) { return x + y; }, "add"); }
+inline Array operator-(const Array& a, const Array& b) { return zip(a, b, [](auto x, auto y) { return x - y; }, "sub"); }
+inline Array operator*(const Array& a, const Array& b) { return zip(a, b, [](auto x, auto y) { return x * y; }, "mul"); }
+inline Array operator/(const Array& a, const Array& b) { return zip(a, b, [](auto x, auto y) { return x / y; }, "div"); }
+inline Array operator-(const Array& a) { return map(a, [](auto x) { return -x; }); }
+inline Array operator*(const Array& a, double c) { return map(a, [c](auto x) { return x * c; }); }
+
+/// x copied into a broadcast-compatible larger shape.
+Array broadcast_to(const Array& x, const Shape& shape);
+
+/// The one reducer: combines x along `axis` (keeping it, with size 1), each output in index order —
+/// the same bits as a plain loop. `combine(acc, v)` is called with float or double. An empty axis
+/// gives `empty_value`.
+template <class Combine>
+Array reduce_axis(const Array& x, std::size_t axis, Combine combine, double empty_value);
+
+/// Σ and max along `axis`, keeping it (the shape a broadcast back to x needs).
+Array sum_keepdims(const Array& x, std::size_t axis);
+Array max_keepdims(const Array& x, std::size_t axis);
+/// Sums a gradient of broadcast shape back down to an input's shape (undoes broadcasting).
+Array sum_to_shape(Array grad, const Shape& shape, const char* op);
+
+/// The one accumulation loop over all elements, in double: Σ f(x_i).
+template <class F>
+double accumulate(const Array& x, F f) {
+    return dispatch(x.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        const T* p = x.data<T>();
+        double s = 0.0;
+        for (std::size_t i = 0, n = x.size(); i < n; ++i) s += f(static_cast<double>(p[i]));
+        return s;
+    });
+}
+inline double sum_all(const Array& x) { return accumulate(x, [](double v) { return v; }); }
+inline double l2_norm(const Array& x) { return std::sqrt(accumulate(x, [](double v) { return v * v; })); }
+
+/// target += addend, element-wise (same shape and dtype).
+void add_in_place(Array& target, const Array& addend);
+/// Whether every element is finite.
+bool all_finite(const Array& a);
+
+/// softmax and log softmax along `axis`, stabilised by subtracting the max.
+Array softmax_along(const Array& x, std::size_t axis);
+Array log_softmax_along(const Array& x, std::size_t axis);
+
+/// C = op(A) · op(B) through BLAS gemm; transposes are gemm flags, never copies.
+/// A: (m, k) or (k, m) if transpose_a; B: (k, n) or (n, k) if transpose_b; C: (m, n).
+Array gemm(const Array& a, const Array& b, bool transpose_a, bool transpose_b);
+/// C += op(A) · op(B) through BLAS gemm with beta = 1 (C must already have the product's shape).
+void gemm_accumulate(const Array& a, const Array& b, bool transpose_a, bool transpose_b, Array& c);
+
+// ---- template definitions --------------------------------------------------------------------
+
+template <class Combine>
+Array reduce_axis(const Array& x, std::size_t axis, Combine combine, double empty_value) {
+    // x seen as (outer, n, inner): reduce the middle axis.
+    const Shape& s = x.shape();
+    std::size_t outer = 1, inner = 1;
+    for (std::size_t i = 0; i < axis; ++i) outer *= s[i];
+    for (std::size_t i = axis + 1; i < s.size(); ++i) inner *= s[i];
+    const std::size_t n = s[axis];
+    Shape out_shape = s;
+    out_shape[axis] = 1;
+    if (n == 0) return Array::full(out_shape, empty_value, x.dtype());
+    return dispatch(x.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        Array out = Array::uninitialized(out_shape, x.dtype());
+        const T* p = x.data<T>();
+        T* o = out.data<T>();
+        if (inner == 1) {
+            // Contiguous rows, eight at a time: eight independent chains hide the adder's latency.
+            constexpr std::size_t block = 8;
+            std::size_t r = 0;
+            for (; r + block <= outer; r += block) {
+                T acc[block];
+                for (std::size_t k = 0; k < block; ++k) acc[k] = p[(r + k) * n];
+                for (std::size_t c = 1; c < n; ++c)
+                    for (std::size_t k = 0; k < block; ++k) acc[k] = combine(acc[k], p[(r + k) * n + c]);
+                for (std::size_t k = 0; k < block; ++k) o[r + k] = acc[k];
+            }
+            for (; r < outer; ++r) {
+                const T* row = p + r * n;
+                T acc = row[0];
+                for (std::size_t c = 1; c < n; ++c) acc = combine(acc, row[c]);
+                o[r] = acc;
+            }
+            return out;
+        }
+        for (std::size_t b = 0; b < outer; ++b) {
+            const T* src = p + b * n * inner;
+            T* dst = o + b * inner;
+            std::copy_n(src, inner, dst);
+            for (std::size_t k = 1; k < n; ++k)
+                for (std::size_t j = 0; j < inner; ++j) dst[j] = combine(dst[j], src[k * inner + j]);
+        }
+        return out;
+    });
+}
+
+}  // namespace xgrad::kernels
