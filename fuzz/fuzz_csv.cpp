@@ -3,7 +3,7 @@
 #include <string>
 
 #include "framework/errors.hpp"
-#include "models/data.hpp"
+#include "models/data/datasets.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     try {

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "framework/errors.hpp"
-#include "models/data.hpp"
+#include "models/data/datasets.hpp"
 
 namespace {
 std::string scratch_path() {

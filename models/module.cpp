@@ -4,7 +4,7 @@
 
 #include "framework/engine.hpp"
 #include "framework/errors.hpp"
-#include "framework/npy.hpp"
+#include "framework/io/npy.hpp"
 
 #include <map>
 

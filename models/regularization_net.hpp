@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "models/data.hpp"
+#include "models/data/datasets.hpp"
 #include "models/module.hpp"
 
 namespace xgrad {

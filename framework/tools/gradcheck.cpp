@@ -1,4 +1,4 @@
-#include "framework/gradcheck.hpp"
+#include "framework/tools/gradcheck.hpp"
 
 #include <cmath>
 #include <optional>

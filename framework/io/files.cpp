@@ -1,4 +1,4 @@
-#include "framework/io.hpp"
+#include "framework/io/files.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

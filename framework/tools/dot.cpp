@@ -1,4 +1,4 @@
-#include "framework/dot.hpp"
+#include "framework/tools/dot.hpp"
 
 #include <graphviz/cgraph.h>
 #include <graphviz/gvc.h>
@@ -17,7 +17,7 @@
 
 #include "framework/engine.hpp"
 #include "framework/errors.hpp"
-#include "framework/io.hpp"
+#include "framework/io/files.hpp"
 #include "framework/kernels.hpp"
 
 namespace xgrad {

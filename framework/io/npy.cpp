@@ -1,4 +1,4 @@
-#include "framework/npy.hpp"
+#include "framework/io/npy.hpp"
 
 #include <zlib.h>
 
@@ -9,7 +9,8 @@
 #include <limits>
 
 #include "framework/errors.hpp"
-#include "framework/io.hpp"
+#include "framework/io/files.hpp"
+#include "framework/io/inflate.hpp"
 
 namespace xgrad {
 
@@ -289,17 +290,9 @@ std::map<std::string, Array> parse_npz(const std::string& b, const std::string& 
             if (size > compressed * 1032 + 1024)
                 throw IoError(where + ": member '" + name + "' claims " + std::to_string(size) + " bytes from " +
                               std::to_string(compressed) + " compressed bytes");
-            data.resize(size);
-            z_stream z{};
-            if (inflateInit2(&z, -MAX_WBITS) != Z_OK) throw IoError(where + ": zlib could not start");
-            z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(b.data() + data_at));
-            z.avail_in = static_cast<uInt>(compressed);
-            z.next_out = reinterpret_cast<Bytef*>(data.data());
-            z.avail_out = static_cast<uInt>(size);
-            const int rc = inflate(&z, Z_FINISH);
-            const std::size_t produced = z.total_out;
-            inflateEnd(&z);
-            if (rc != Z_STREAM_END || produced != size)
+            data = io::inflate(std::string_view(b).substr(data_at, compressed), io::Deflate::raw, size,
+                               where + ": member '" + name + "'");
+            if (data.size() != size)
                 throw IoError(where + ": member '" + name + "' does not inflate to its recorded size");
         } else {
             throw IoError(where + ": member '" + name + "' uses zip method " + std::to_string(method) +
