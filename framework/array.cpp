@@ -1,138 +1,16 @@
 #include "framework/array.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <limits>
 #include <new>
 #include <sstream>
-#include <unordered_map>
 
 #include "framework/errors.hpp"
-#include "framework/sanitize.hpp"
-
-#ifdef XGRAD_ALLOCATOR_MIMALLOC
-#include <mimalloc.h>
-#endif
 
 namespace xgrad {
 
-namespace detail {
-namespace {
 
-constexpr std::align_val_t buffer_alignment{64};
-constexpr std::size_t max_cached_bytes = std::size_t{256} << 20;
-
-// Small blocks (up to 4 KB: scalars, bias columns, the regnet's activations) are kept in 64-byte
-// size classes indexed directly — the per-op path of a small graph pays no hash lookup; larger ones
-// by exact size, since a model asks for the same few large sizes every step.
-constexpr std::size_t class_bytes = 64, small_classes = 64;
-
-struct BufferCache {
-    std::array<std::vector<void*>, small_classes + 1> small;  // small[k]: blocks of k · 64 bytes
-    std::unordered_map<std::size_t, std::vector<void*>> large;
-    std::size_t cached_bytes = 0;
-    ~BufferCache();
-
-    /// The free list for blocks of `bytes` (rounded up to its size class when small), and that size.
-    std::pair<std::vector<void*>*, std::size_t> list_for(std::size_t bytes) {
-        if (bytes <= class_bytes * small_classes) {
-            const std::size_t k = (bytes + class_bytes - 1) / class_bytes;
-            return {&small[k], k * class_bytes};
-        }
-        return {&large[bytes], bytes};
-    }
-};
-
-// A trivially destructible flag outlives the cache: blocks freed during thread exit, after the
-// cache is gone, go straight back to the system.
-thread_local bool t_cache_destroyed = false;
-thread_local BufferCache t_cache;
-
-BufferCache::~BufferCache() {
-    t_cache_destroyed = true;
-    for (std::size_t k = 0; k < small.size(); ++k)
-        for (void* p : small[k]) {
-            unpoison(p, k * class_bytes);
-            ::operator delete(p, buffer_alignment);
-        }
-    for (auto& [bytes, blocks] : large)
-        for (void* p : blocks) {
-            unpoison(p, bytes);
-            ::operator delete(p, buffer_alignment);
-        }
-}
-
-BufferCache* cache() { return t_cache_destroyed ? nullptr : &t_cache; }
-
-/// What a request for `bytes` really allocates: small sizes round up to their class, so any block of
-/// a class can serve any request in it.
-std::size_t block_bytes(std::size_t bytes) {
-    if (bytes == 0) bytes = 1;
-    return bytes <= class_bytes * small_classes ? (bytes + class_bytes - 1) / class_bytes * class_bytes : bytes;
-}
-
-}  // namespace
-
-#if defined(XGRAD_ALLOCATOR_MIMALLOC) || defined(XGRAD_ALLOCATOR_SYSTEM)
-// The comparison builds of docs/performance.md ("Allocators"): no cache, the allocator alone.
-void* buffer_allocate(std::size_t requested) {
-#ifdef XGRAD_ALLOCATOR_MIMALLOC
-    if (void* p = mi_malloc_aligned(block_bytes(requested), static_cast<std::size_t>(buffer_alignment))) return p;
-    throw std::bad_alloc();
-#else
-    return ::operator new(block_bytes(requested), buffer_alignment);
-#endif
-}
-void buffer_release(void* pointer, std::size_t) noexcept {
-#ifdef XGRAD_ALLOCATOR_MIMALLOC
-    mi_free(pointer);
-#else
-    ::operator delete(pointer, buffer_alignment);
-#endif
-}
-#else
-void* buffer_allocate(std::size_t requested) {
-    const std::size_t bytes = block_bytes(requested);
-    if (BufferCache* c = cache()) {
-        try {
-            auto [blocks, size] = c->list_for(bytes);
-            if (!blocks->empty()) {
-                void* p = blocks->back();
-                blocks->pop_back();
-                c->cached_bytes -= size;
-                // A cached block is poisoned while free; open exactly the bytes asked for, so the
-                // sanitizer build still sees an overflow into the rest of the size class.
-                unpoison(p, requested);
-                return p;
-            }
-        } catch (...) {  // no memory for the bookkeeping: allocate below
-        }
-    }
-    void* p = ::operator new(bytes, buffer_alignment);
-    poison(static_cast<char*>(p) + requested, bytes - requested);
-    return p;
-}
-
-void buffer_release(void* pointer, std::size_t requested) noexcept {
-    if (!pointer) return;
-    const std::size_t bytes = block_bytes(requested);
-    BufferCache* c = cache();
-    if (c && c->cached_bytes + bytes <= max_cached_bytes) {
-        try {
-            c->list_for(bytes).first->push_back(pointer);
-            c->cached_bytes += bytes;
-            poison(pointer, bytes);
-            return;
-        } catch (...) {  // no memory for the bookkeeping: just free the block
-        }
-    }
-    unpoison(pointer, bytes);
-    ::operator delete(pointer, buffer_alignment);
-}
-#endif
-
-}  // namespace detail
 
 const char* dtype_name(DType dtype) { return dtype == DType::f32 ? "float32" : "float64"; }
 

@@ -6,7 +6,7 @@
 
 #include "framework/anomaly.hpp"
 #include "framework/errors.hpp"
-#include "framework/pool.hpp"
+#include "framework/memory.hpp"
 #include "framework/kernels.hpp"
 
 namespace xgrad {
@@ -134,7 +134,7 @@ void check_versions(const Node& n) {
 }
 }  // namespace
 
-std::shared_ptr<Node> make_node() { return std::allocate_shared<Node>(detail::PoolAllocator<Node>()); }
+std::shared_ptr<Node> make_node() { return std::allocate_shared<Node>(detail::NodeAllocator<Node>()); }
 
 Node::~Node() {
     // Unwind uniquely-owned inputs with an explicit stack instead of recursive destructors.

@@ -69,7 +69,7 @@ struct Node {
 };
 
 /// A new, empty node. Its memory (with the shared_ptr's control block) comes from the graph's
-/// small-object pool (framework/pool.hpp); every node is made here.
+/// allocator (framework/memory.hpp); every node is made here.
 std::shared_ptr<Node> make_node();
 
 }  // namespace xgrad

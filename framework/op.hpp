@@ -52,7 +52,7 @@ class Op {
 public:
     virtual ~Op() = default;
 
-    /// Op objects come from the graph's small-object pool (framework/pool.hpp). The destructor is
+    /// Op objects come from the graph's allocator (framework/memory.hpp). The destructor is
     /// virtual, so delete passes the derived op's size back.
     static void* operator new(std::size_t bytes);
     static void operator delete(void* pointer, std::size_t bytes) noexcept;

@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev      # the examples' --json files (header-only)
   libfmt-dev
   zlib1g-dev              # .npz files (zip, CRC32, deflate)
+  libmimalloc-dev         # the allocator behind nodes and array buffers (framework/memory.hpp)
   libdw-dev               # anomaly reports: the user's file:line from debug information, in-process
   python3-numpy           # the numpy interop test
   doxygen                 # API reference (checked for warnings by the tests)

@@ -9,15 +9,15 @@
 #include <thread>
 #include <vector>
 
-#include "framework/pool.hpp"
 #include "helpers.hpp"
 
 using namespace xgrad;
 
 BOOST_AUTO_TEST_SUITE(threads)
 
-// The pool once took an ended thread's leftover region without checking that the block fitted in
-// it: this loop (the reproduction from the report) aborted with "corrupted double-linked list".
+// xgrad's former node pool took an ended thread's leftover region without checking that the block
+// fitted in it: this loop (the reproduction from the report) aborted with "corrupted double-linked
+// list". Kept as a stress test of the allocator that replaced it.
 BOOST_AUTO_TEST_CASE(threads_that_end_and_start_do_not_corrupt_the_pool) {
     std::vector<Tensor> keep;
     for (int m = 1; m < 400; ++m) {
