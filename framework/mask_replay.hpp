@@ -17,12 +17,9 @@ public:
     explicit BitMask(std::size_t size) : words_((size + 63) / 64, 0), size_(size) {}
 
     bool test(std::size_t i) const { return (words_[i >> 6] >> (i & 63)) & 1u; }
-    void set(std::size_t i) { words_[i >> 6] |= std::uint64_t{1} << (i & 63); }
-    /// Bits 64·w … 64·w + 63 as one word (bit j = element 64·w + j): for word-at-a-time loops.
-    std::uint64_t word(std::size_t w) const { return words_[w]; }
-    void set_word(std::size_t w, std::uint64_t bits) { words_[w] = bits; }
-    /// The ceil(size / 64) words, for whole-mask producers (bits past size must stay 0).
-    std::uint64_t* data() { return words_.data(); }
+    /// The ceil(size / 64) words, bit j of word w = element 64·w + j: for word-at-a-time loops and
+    /// whole-mask producers (bits past size must stay 0).
+    std::uint64_t* words() { return words_.data(); }
     const std::uint64_t* words() const { return words_.data(); }
     std::size_t size() const { return size_; }
     std::size_t count() const;

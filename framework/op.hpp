@@ -66,6 +66,9 @@ public:
     virtual std::string name() const = 0;
     /// The name with parameters, e.g. "dropout(keep_prob=0.86, constant)". Used by DOT export.
     virtual std::string label() const { return name(); }
+    /// The fill colour DOT export draws this op's node with ("#rrggbb"): ops that decide something
+    /// about the data as it flows (dropout's mask) stand out from plain arithmetic.
+    virtual const char* dot_fill() const { return "#dbe9f6"; }
     /// Key/value facts for DOT and reports (a dropout's measured scale, a reduction's axis...).
     virtual std::vector<std::pair<std::string, std::string>> attributes() const { return {}; }
 

@@ -75,11 +75,7 @@ Tensor Linear::forward(const Tensor& x) {
     return xgrad::linear(x, weight, bias);
 }
 
-Dropout::Dropout(DropoutOptions options) : options(options) {
-    if (!(options.keep_prob > 0.0 && options.keep_prob <= 1.0))
-        throw ValueError("Dropout: keep_prob = " + std::to_string(options.keep_prob) +
-                         " is outside the allowed range (0, 1]");
-}
+Dropout::Dropout(DropoutOptions options) : options(options) { options.validate("Dropout"); }
 
 Tensor Dropout::forward(const Tensor& x) {
     DropoutOptions o = options;

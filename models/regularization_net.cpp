@@ -81,9 +81,7 @@ double RegularizationNet::accuracy(const LabeledData& data) {
 }
 
 std::unique_ptr<RegularizationNet> make_regularization_net(const RegNetConfig& config) {
-    if (!(config.keep_prob > 0.0 && config.keep_prob <= 1.0))
-        throw ValueError("regularization net: keep_prob = " + std::to_string(config.keep_prob) +
-                         " is outside the allowed range (0, 1]");
+    DropoutOptions{.keep_prob = config.keep_prob}.validate("regularization net");
     seed(config.seed);
     return std::make_unique<RegularizationNet>(config.layer_dims, config.keep_prob, config.scale, global_generator());
 }

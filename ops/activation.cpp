@@ -12,21 +12,21 @@ namespace {
 using namespace kernels;
 
 // y = e^x; dy/dx = y
-struct Exp final : Op {
+struct ExpOp final : Op {
     std::string name() const override { return "exp"; }
     Array forward(const Inputs& x) override { return map(*x[0], [](auto v) { return std::exp(v); }); }
     Grads backward(const BackwardArgs& a) const override { return {a.grad_out * a.result}; }
 };
 
 // y = ln x; dy/dx = 1/x.  NOTE: ln of a negative number is NaN, as in numpy (anomaly mode catches it).
-struct Log final : Op {
+struct LogOp final : Op {
     std::string name() const override { return "log"; }
     Array forward(const Inputs& x) override { return map(*x[0], [](auto v) { return std::log(v); }); }
     Grads backward(const BackwardArgs& a) const override { return {a.grad_out / *a.inputs[0]}; }
 };
 
 // y = √x; dy/dx = 1/(2y)
-struct Sqrt final : Op {
+struct SqrtOp final : Op {
     std::string name() const override { return "sqrt"; }
     Array forward(const Inputs& x) override { return map(*x[0], [](auto v) { return std::sqrt(v); }); }
     Grads backward(const BackwardArgs& a) const override {
@@ -35,7 +35,7 @@ struct Sqrt final : Op {
 };
 
 // y = x²; dy/dx = 2x
-struct Square final : Op {
+struct SquareOp final : Op {
     std::string name() const override { return "square"; }
     Array forward(const Inputs& x) override { return map(*x[0], [](auto v) { return v * v; }); }
     Grads backward(const BackwardArgs& a) const override {
@@ -44,9 +44,9 @@ struct Square final : Op {
 };
 
 // y = x^p; dy/dx = p·x^(p-1)
-struct Pow final : Op {
+struct PowOp final : Op {
     double p;
-    explicit Pow(double p) : p(p) {}
+    explicit PowOp(double p) : p(p) {}
     std::string name() const override { return "pow"; }
     std::string label() const override { return "pow(" + format_number(p) + ")"; }
     Array forward(const Inputs& x) override { return map(*x[0], [p = p](auto v) { return std::pow(v, p); }); }
@@ -56,7 +56,7 @@ struct Pow final : Op {
 };
 
 // y = max(0, x); dy/dx = [x > 0].  NOTE: the kink at 0 gets gradient 0, as in the course.
-struct Relu final : Op {
+struct ReluOp final : Op {
     std::string name() const override { return "relu"; }
     Array forward(const Inputs& x) override {
         return map(*x[0], [](auto v) { return v > 0 ? v : decltype(v)(0); });
@@ -68,7 +68,7 @@ struct Relu final : Op {
 
 // y = 1/(1+e^-x); dy/dx = y(1-y).  Written exactly as the course's sigmoid so outputs match bit for
 // bit. NOTE: it saturates to exactly 0.0 or 1.0 in float64 for |x| ≳ 37; the losses handle that.
-struct Sigmoid final : Op {
+struct SigmoidOp final : Op {
     std::string name() const override { return "sigmoid"; }
     Array forward(const Inputs& x) override {
         return map(*x[0], [](auto v) { return decltype(v)(1) / (decltype(v)(1) + std::exp(-v)); });
@@ -79,7 +79,7 @@ struct Sigmoid final : Op {
 };
 
 // y = tanh x; dy/dx = 1 - y²
-struct Tanh final : Op {
+struct TanhOp final : Op {
     std::string name() const override { return "tanh"; }
     Array forward(const Inputs& x) override { return map(*x[0], [](auto v) { return std::tanh(v); }); }
     Grads backward(const BackwardArgs& a) const override {
@@ -88,9 +88,9 @@ struct Tanh final : Op {
 };
 
 // y = e^x / Σ_axis e^x; dx = y ⊙ (g - Σ_axis g ⊙ y)
-struct Softmax final : Op {
+struct SoftmaxOp final : Op {
     int axis;
-    explicit Softmax(int axis) : axis(axis) {}
+    explicit SoftmaxOp(int axis) : axis(axis) {}
     std::string name() const override { return "softmax"; }
     std::string label() const override { return "softmax(axis=" + std::to_string(axis) + ")"; }
     Array forward(const Inputs& x) override {
@@ -104,9 +104,9 @@ struct Softmax final : Op {
 };
 
 // y = x - max - ln Σ_axis e^(x - max); dx = g - softmax(x) ⊙ Σ_axis g
-struct LogSoftmax final : Op {
+struct LogSoftmaxOp final : Op {
     int axis;
-    explicit LogSoftmax(int axis) : axis(axis) {}
+    explicit LogSoftmaxOp(int axis) : axis(axis) {}
     std::string name() const override { return "log_softmax"; }
     std::string label() const override { return "log_softmax(axis=" + std::to_string(axis) + ")"; }
     Array forward(const Inputs& x) override {
@@ -121,15 +121,15 @@ struct LogSoftmax final : Op {
 
 }  // namespace
 
-Tensor exp(const Tensor& x) { return apply_op(std::make_unique<Exp>(), {x}); }
-Tensor log(const Tensor& x) { return apply_op(std::make_unique<Log>(), {x}); }
-Tensor sqrt(const Tensor& x) { return apply_op(std::make_unique<Sqrt>(), {x}); }
-Tensor square(const Tensor& x) { return apply_op(std::make_unique<Square>(), {x}); }
-Tensor pow(const Tensor& x, double exponent) { return apply_op(std::make_unique<Pow>(exponent), {x}); }
-Tensor relu(const Tensor& x) { return apply_op(std::make_unique<Relu>(), {x}); }
-Tensor sigmoid(const Tensor& x) { return apply_op(std::make_unique<Sigmoid>(), {x}); }
-Tensor tanh(const Tensor& x) { return apply_op(std::make_unique<Tanh>(), {x}); }
-Tensor softmax(const Tensor& x, int axis) { return apply_op(std::make_unique<Softmax>(axis), {x}); }
-Tensor log_softmax(const Tensor& x, int axis) { return apply_op(std::make_unique<LogSoftmax>(axis), {x}); }
+Tensor exp(const Tensor& x) { return apply_op(std::make_unique<ExpOp>(), {x}); }
+Tensor log(const Tensor& x) { return apply_op(std::make_unique<LogOp>(), {x}); }
+Tensor sqrt(const Tensor& x) { return apply_op(std::make_unique<SqrtOp>(), {x}); }
+Tensor square(const Tensor& x) { return apply_op(std::make_unique<SquareOp>(), {x}); }
+Tensor pow(const Tensor& x, double exponent) { return apply_op(std::make_unique<PowOp>(exponent), {x}); }
+Tensor relu(const Tensor& x) { return apply_op(std::make_unique<ReluOp>(), {x}); }
+Tensor sigmoid(const Tensor& x) { return apply_op(std::make_unique<SigmoidOp>(), {x}); }
+Tensor tanh(const Tensor& x) { return apply_op(std::make_unique<TanhOp>(), {x}); }
+Tensor softmax(const Tensor& x, int axis) { return apply_op(std::make_unique<SoftmaxOp>(axis), {x}); }
+Tensor log_softmax(const Tensor& x, int axis) { return apply_op(std::make_unique<LogSoftmaxOp>(axis), {x}); }
 
 }  // namespace xgrad

@@ -13,7 +13,7 @@ namespace {
 using namespace kernels;
 
 // z = a + b; dz/da = 1, dz/db = 1
-struct Add final : Op {
+struct AddOp final : Op {
     std::string name() const override { return "add"; }
     Array forward(const Inputs& x) override { return zip(*x[0], *x[1], [](auto a, auto b) { return a + b; }, "add"); }
     Grads backward(const BackwardArgs& a) const override {
@@ -23,7 +23,7 @@ struct Add final : Op {
 };
 
 // z = a - b; dz/da = 1, dz/db = -1
-struct Sub final : Op {
+struct SubOp final : Op {
     std::string name() const override { return "sub"; }
     Array forward(const Inputs& x) override { return zip(*x[0], *x[1], [](auto a, auto b) { return a - b; }, "sub"); }
     Grads backward(const BackwardArgs& a) const override {
@@ -33,7 +33,7 @@ struct Sub final : Op {
 };
 
 // z = a * b; dz/da = b, dz/db = a
-struct Mul final : Op {
+struct MulOp final : Op {
     std::string name() const override { return "mul"; }
     Array forward(const Inputs& x) override { return zip(*x[0], *x[1], [](auto a, auto b) { return a * b; }, "mul"); }
     Grads backward(const BackwardArgs& a) const override {
@@ -43,7 +43,7 @@ struct Mul final : Op {
 };
 
 // z = a / b; dz/da = 1/b, dz/db = -a/b² = -z/b
-struct Div final : Op {
+struct DivOp final : Op {
     std::string name() const override { return "div"; }
     Array forward(const Inputs& x) override { return zip(*x[0], *x[1], [](auto a, auto b) { return a / b; }, "div"); }
     Grads backward(const BackwardArgs& a) const override {
@@ -53,16 +53,16 @@ struct Div final : Op {
 };
 
 // y = -x; dy/dx = -1
-struct Neg final : Op {
+struct NegOp final : Op {
     std::string name() const override { return "neg"; }
     Array forward(const Inputs& x) override { return -*x[0]; }
     Grads backward(const BackwardArgs& a) const override { return {-a.grad_out}; }
 };
 
 // y = x + c; dy/dx = 1
-struct AddScalar final : Op {
+struct AddScalarOp final : Op {
     double c;
-    explicit AddScalar(double c) : c(c) {}
+    explicit AddScalarOp(double c) : c(c) {}
     std::string name() const override { return "add_scalar"; }
     std::string label() const override { return "add(" + format_number(c) + ")"; }
     Array forward(const Inputs& x) override { return map(*x[0], [c = c](auto v) { return v + c; }); }
@@ -70,9 +70,9 @@ struct AddScalar final : Op {
 };
 
 // y = x * c; dy/dx = c
-struct MulScalar final : Op {
+struct MulScalarOp final : Op {
     double c;
-    explicit MulScalar(double c) : c(c) {}
+    explicit MulScalarOp(double c) : c(c) {}
     std::string name() const override { return "mul_scalar"; }
     std::string label() const override { return "mul(" + format_number(c) + ")"; }
     Array forward(const Inputs& x) override { return *x[0] * c; }
@@ -80,9 +80,9 @@ struct MulScalar final : Op {
 };
 
 // y = x / c; dy/dx = 1/c  (a true division, so results match numpy's x / c bit for bit)
-struct DivScalar final : Op {
+struct DivScalarOp final : Op {
     double c;
-    explicit DivScalar(double c) : c(c) {}
+    explicit DivScalarOp(double c) : c(c) {}
     std::string name() const override { return "div_scalar"; }
     std::string label() const override { return "div(" + format_number(c) + ")"; }
     Array forward(const Inputs& x) override { return map(*x[0], [c = c](auto v) { return v / c; }); }
@@ -92,9 +92,9 @@ struct DivScalar final : Op {
 };
 
 // y = c - x; dy/dx = -1
-struct ScalarSub final : Op {
+struct ScalarSubOp final : Op {
     double c;
-    explicit ScalarSub(double c) : c(c) {}
+    explicit ScalarSubOp(double c) : c(c) {}
     std::string name() const override { return "rsub_scalar"; }
     std::string label() const override { return format_number(c) + " - x"; }
     Array forward(const Inputs& x) override { return map(*x[0], [c = c](auto v) { return c - v; }); }
@@ -102,9 +102,9 @@ struct ScalarSub final : Op {
 };
 
 // y = c / x; dy/dx = -c/x² = -y/x
-struct ScalarDiv final : Op {
+struct ScalarDivOp final : Op {
     double c;
-    explicit ScalarDiv(double c) : c(c) {}
+    explicit ScalarDivOp(double c) : c(c) {}
     std::string name() const override { return "rdiv_scalar"; }
     std::string label() const override { return format_number(c) + " / x"; }
     Array forward(const Inputs& x) override { return map(*x[0], [c = c](auto v) { return c / v; }); }
@@ -112,9 +112,9 @@ struct ScalarDiv final : Op {
 };
 
 // y = x as another dtype; dy/dx = 1 (converted back)
-struct AsType final : Op {
+struct AsTypeOp final : Op {
     DType to;
-    explicit AsType(DType to) : to(to) {}
+    explicit AsTypeOp(DType to) : to(to) {}
     std::string name() const override { return "astype"; }
     std::string label() const override { return std::string("astype(") + dtype_name(to) + ")"; }
     Array forward(const Inputs& x) override { return x[0]->astype(to); }
@@ -123,16 +123,16 @@ struct AsType final : Op {
 
 }  // namespace
 
-Tensor add(const Tensor& a, const Tensor& b) { return apply_op(std::make_unique<Add>(), {a, b}); }
-Tensor sub(const Tensor& a, const Tensor& b) { return apply_op(std::make_unique<Sub>(), {a, b}); }
-Tensor mul(const Tensor& a, const Tensor& b) { return apply_op(std::make_unique<Mul>(), {a, b}); }
-Tensor div(const Tensor& a, const Tensor& b) { return apply_op(std::make_unique<Div>(), {a, b}); }
-Tensor neg(const Tensor& x) { return apply_op(std::make_unique<Neg>(), {x}); }
-Tensor add(const Tensor& x, double c) { return apply_op(std::make_unique<AddScalar>(c), {x}); }
-Tensor mul(const Tensor& x, double c) { return apply_op(std::make_unique<MulScalar>(c), {x}); }
-Tensor div(const Tensor& x, double c) { return apply_op(std::make_unique<DivScalar>(c), {x}); }
-Tensor sub(double c, const Tensor& x) { return apply_op(std::make_unique<ScalarSub>(c), {x}); }
-Tensor div(double c, const Tensor& x) { return apply_op(std::make_unique<ScalarDiv>(c), {x}); }
-Tensor astype(const Tensor& x, DType dtype) { return apply_op(std::make_unique<AsType>(dtype), {x}); }
+Tensor add(const Tensor& a, const Tensor& b) { return apply_op(std::make_unique<AddOp>(), {a, b}); }
+Tensor sub(const Tensor& a, const Tensor& b) { return apply_op(std::make_unique<SubOp>(), {a, b}); }
+Tensor mul(const Tensor& a, const Tensor& b) { return apply_op(std::make_unique<MulOp>(), {a, b}); }
+Tensor div(const Tensor& a, const Tensor& b) { return apply_op(std::make_unique<DivOp>(), {a, b}); }
+Tensor neg(const Tensor& x) { return apply_op(std::make_unique<NegOp>(), {x}); }
+Tensor add(const Tensor& x, double c) { return apply_op(std::make_unique<AddScalarOp>(c), {x}); }
+Tensor mul(const Tensor& x, double c) { return apply_op(std::make_unique<MulScalarOp>(c), {x}); }
+Tensor div(const Tensor& x, double c) { return apply_op(std::make_unique<DivScalarOp>(c), {x}); }
+Tensor sub(double c, const Tensor& x) { return apply_op(std::make_unique<ScalarSubOp>(c), {x}); }
+Tensor div(double c, const Tensor& x) { return apply_op(std::make_unique<ScalarDivOp>(c), {x}); }
+Tensor astype(const Tensor& x, DType dtype) { return apply_op(std::make_unique<AsTypeOp>(dtype), {x}); }
 
 }  // namespace xgrad

@@ -71,7 +71,7 @@ XGRAD_VECTOR_CLONES void mask_and_scale(const double* x, double* y, std::size_t 
 //   per-example:  s_j = units_j / Σ_j D for each example j along example_axis (0 likewise)
 //   classic:      s = 1
 // s depends only on the mask, never on x, so backward needs no extra term for the measured modes.
-struct Dropout final : Op {
+struct DropoutOp final : Op {
     DropoutOptions options;
     BitMask mask;
     std::vector<double> scales;  // one per example (per_example) or one for all
@@ -79,12 +79,13 @@ struct Dropout final : Op {
     std::size_t kept = 0, units = 0;
     std::size_t example_stride = 1, examples = 1;
 
-    explicit Dropout(const DropoutOptions& options) : options(options) {}
+    explicit DropoutOp(const DropoutOptions& options) : options(options) {}
 
     std::string name() const override { return "dropout"; }
     std::string label() const override {
         return "dropout(keep_prob=" + format_number(options.keep_prob) + ", " + scale_name(options.scale) + ")";
     }
+    const char* dot_fill() const override { return "#fde0c5"; }
     std::vector<std::pair<std::string, std::string>> attributes() const override {
         std::string scale;
         if (options.scale == DropoutScale::per_example && !scales.empty()) {
@@ -106,7 +107,7 @@ struct Dropout final : Op {
         }
         Generator& gen = options.generator ? *options.generator : global_generator();
         mask = BitMask(n);
-        gen.bernoulli_bits(options.keep_prob, n, mask.data());  // numpy's rand(shape) < keep_prob
+        gen.bernoulli_bits(options.keep_prob, n, mask.words());  // numpy's rand(shape) < keep_prob
         if (MaskReplay* replay = MaskReplay::active()) replay->record(mask);
     }
 
@@ -188,7 +189,7 @@ struct Dropout final : Op {
 }  // namespace
 
 DropoutState dropout_state(const Tensor& y) {
-    const auto* op = y.defined() ? dynamic_cast<const Dropout*>(y.node()->op.get()) : nullptr;
+    const auto* op = y.defined() ? dynamic_cast<const DropoutOp*>(y.node()->op.get()) : nullptr;
     if (!op) throw ValueError("dropout_state: the tensor was not produced by a recorded dropout op");
     DropoutState s;
     s.keep_prob = op->options.keep_prob;
@@ -202,16 +203,21 @@ DropoutState dropout_state(const Tensor& y) {
     return s;
 }
 
+void DropoutOptions::validate(const char* who) const {
+    if (!(keep_prob > 0.0 && keep_prob <= 1.0))
+        throw ValueError(std::string(who) + ": keep_prob = " + format_number(keep_prob) +
+                         " is outside the allowed range (0, 1]");
+}
+
 Tensor dropout(const Tensor& x, const DropoutOptions& options) {
+    options.validate();
     const double p = options.keep_prob;
-    if (!(p > 0.0 && p <= 1.0))
-        throw ValueError("dropout: keep_prob = " + format_number(p) + " is outside the allowed range (0, 1]");
     if (options.scale == DropoutScale::per_example)
         normalize_axis(options.example_axis, x.ndim(), "dropout (per-example example_axis)");
     if (!options.training)
         return options.scale == DropoutScale::classic && p < 1.0 ? mul(x, p) : x;
     if (p == 1.0) return x;
-    return apply_op(std::make_unique<Dropout>(options), {x});
+    return apply_op(std::make_unique<DropoutOp>(options), {x});
 }
 
 }  // namespace xgrad

@@ -13,9 +13,9 @@ using namespace kernels;
 // C = op(A)·op(B), op = identity or transpose.
 //   dA = G·op(B)ᵀ            (transposed back if op(A) = Aᵀ: dA = op(B)·Gᵀ)
 //   dB = op(A)ᵀ·G            (transposed back if op(B) = Bᵀ: dB = Gᵀ·op(A))
-struct Matmul final : Op {
+struct MatmulOp final : Op {
     bool ta, tb;
-    Matmul(bool ta, bool tb) : ta(ta), tb(tb) {}
+    MatmulOp(bool ta, bool tb) : ta(ta), tb(tb) {}
     std::string name() const override { return "matmul"; }
     std::string label() const override {
         return std::string("matmul") + (ta || tb ? std::string("(") + (ta ? "Aᵀ" : "A") + "·" + (tb ? "Bᵀ" : "B") + ")" : "");
@@ -43,11 +43,11 @@ struct Matmul final : Op {
 // node. The bias is written into Y and the product accumulated onto it by one gemm (beta = 1), so
 // there is no add pass and no broadcast gradient to reduce:
 //   dW = G·Xᵀ,  dX = Wᵀ·G,  db = Σ over the examples of G (a contiguous row sum)
-struct Linear final : Op {
+struct LinearOp final : Op {
     std::string name() const override { return "linear"; }
     Array forward(const Inputs& x) override {
-        const Array& W = *x[0];
-        const Array& X = *x[1];
+        const Array& X = *x[0];
+        const Array& W = *x[1];
         const Array& b = *x[2];
         if (W.ndim() != 2 || X.ndim() != 2 || W.shape()[1] != X.shape()[0] || b.shape() != Shape{W.shape()[0], 1})
             throw ShapeError("linear: weight " + shape_str(W.shape()) + ", input " + shape_str(X.shape()) +
@@ -69,9 +69,11 @@ struct Linear final : Op {
     }
     Grads backward(const BackwardArgs& a) const override {
         const Array& G = a.grad_out;
-        return {a.wants(0) ? gemm(G, *a.inputs[1], false, true) : Array(),
-                a.wants(1) ? gemm(*a.inputs[0], G, true, false) : Array(),
-                a.wants(2) ? sum_keepdims(G, 1) : Array()};
+        const Array& X = *a.inputs[0];
+        const Array& W = *a.inputs[1];
+        return {a.wants(0) ? gemm(W, G, true, false) : Array(),   // dX = Wᵀ·G
+                a.wants(1) ? gemm(G, X, false, true) : Array(),   // dW = G·Xᵀ
+                a.wants(2) ? sum_keepdims(G, 1) : Array()};       // db = Σ_examples G
     }
 };
 
@@ -89,7 +91,7 @@ Array swap_axes_2d(const Array& x) {
 }
 
 // Y = Xᵀ; dX = Gᵀ
-struct Transpose final : Op {
+struct TransposeOp final : Op {
     std::string name() const override { return "transpose"; }
     Array forward(const Inputs& x) override {
         if (x[0]->ndim() != 2)
@@ -100,9 +102,9 @@ struct Transpose final : Op {
 };
 
 // Y = X viewed with a new shape; dX = G with X's shape
-struct Reshape final : Op {
+struct ReshapeOp final : Op {
     Shape shape;
-    explicit Reshape(Shape shape) : shape(std::move(shape)) {}
+    explicit ReshapeOp(Shape shape) : shape(std::move(shape)) {}
     std::string name() const override { return "reshape"; }
     std::string label() const override { return "reshape" + shape_str(shape); }
     Array forward(const Inputs& x) override { return x[0]->reshaped(shape); }
@@ -114,12 +116,12 @@ struct Reshape final : Op {
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
-    return apply_op(std::make_unique<Matmul>(transpose_a, transpose_b), {a, b});
+    return apply_op(std::make_unique<MatmulOp>(transpose_a, transpose_b), {a, b});
 }
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-    return apply_op(std::make_unique<Linear>(), {weight, x, bias});
+    return apply_op(std::make_unique<LinearOp>(), {x, weight, bias});
 }
-Tensor transpose(const Tensor& x) { return apply_op(std::make_unique<Transpose>(), {x}); }
-Tensor reshape(const Tensor& x, Shape shape) { return apply_op(std::make_unique<Reshape>(std::move(shape)), {x}); }
+Tensor transpose(const Tensor& x) { return apply_op(std::make_unique<TransposeOp>(), {x}); }
+Tensor reshape(const Tensor& x, Shape shape) { return apply_op(std::make_unique<ReshapeOp>(std::move(shape)), {x}); }
 
 }  // namespace xgrad

@@ -41,7 +41,7 @@ void require_probabilities(const Array& a, const char* what) {
     });
 }
 
-struct BinaryCrossEntropy final : Op {
+struct BinaryCrossEntropyOp final : Op {
     std::string name() const override { return "binary_cross_entropy"; }
     Array forward(const Inputs& x) override {
         require_same_shape("binary_cross_entropy", *x[0], *x[1]);
@@ -72,7 +72,7 @@ struct BinaryCrossEntropy final : Op {
 
 // L = 1/n Σ [max(z,0) - z·y + ln(1 + e^-|z|)]    (stable for any z)
 // dL/dz = g/n · (σ(z) - y)
-struct BinaryCrossEntropyWithLogits final : Op {
+struct BinaryCrossEntropyWithLogitsOp final : Op {
     std::string name() const override { return "binary_cross_entropy_with_logits"; }
     Array forward(const Inputs& x) override {
         require_same_shape("binary_cross_entropy_with_logits", *x[0], *x[1]);
@@ -94,9 +94,9 @@ struct BinaryCrossEntropyWithLogits final : Op {
 
 // L = -1/m Σ_examples Σ_classes t ⊙ log_softmax(z)      (m = examples: size / classes)
 // dL/dz = g/m · (softmax(z) ⊙ Σ_classes t - t)          (= softmax - t for one-hot targets)
-struct SoftmaxCrossEntropy final : Op {
+struct SoftmaxCrossEntropyOp final : Op {
     int axis;
-    explicit SoftmaxCrossEntropy(int axis) : axis(axis) {}
+    explicit SoftmaxCrossEntropyOp(int axis) : axis(axis) {}
     std::string name() const override { return "softmax_cross_entropy"; }
     std::string label() const override { return "softmax_cross_entropy(axis=" + std::to_string(axis) + ")"; }
 
@@ -123,7 +123,7 @@ struct SoftmaxCrossEntropy final : Op {
 };
 
 // L = Σ x²; dL/dx = 2g·x
-struct SumOfSquares final : Op {
+struct SumOfSquaresOp final : Op {
     std::string name() const override { return "sum_of_squares"; }
     Array forward(const Inputs& x) override {
         return Array::scalar(sum_all(map(*x[0], [](auto v) { return v * v; })), x[0]->dtype());
@@ -134,14 +134,14 @@ struct SumOfSquares final : Op {
 }  // namespace
 
 Tensor binary_cross_entropy(const Tensor& p, const Tensor& y) {
-    return apply_op(std::make_unique<BinaryCrossEntropy>(), {p, y});
+    return apply_op(std::make_unique<BinaryCrossEntropyOp>(), {p, y});
 }
 Tensor binary_cross_entropy_with_logits(const Tensor& z, const Tensor& y) {
-    return apply_op(std::make_unique<BinaryCrossEntropyWithLogits>(), {z, y});
+    return apply_op(std::make_unique<BinaryCrossEntropyWithLogitsOp>(), {z, y});
 }
 Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& targets, int axis) {
-    return apply_op(std::make_unique<SoftmaxCrossEntropy>(axis), {logits, targets});
+    return apply_op(std::make_unique<SoftmaxCrossEntropyOp>(axis), {logits, targets});
 }
-Tensor sum_of_squares(const Tensor& x) { return apply_op(std::make_unique<SumOfSquares>(), {x}); }
+Tensor sum_of_squares(const Tensor& x) { return apply_op(std::make_unique<SumOfSquaresOp>(), {x}); }
 
 }  // namespace xgrad

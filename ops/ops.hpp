@@ -104,8 +104,12 @@ struct DropoutOptions {
     bool training = true;    ///< evaluation: identity (inverted modes) or × keep_prob (classic)
     /// The axis that indexes examples, for per_example (1 = columns, the course's layout).
     int example_axis = 1;
-    /// Where masks come from; nullptr = the global generator (np.random's stream).
+    /// Where masks come from; nullptr = the calling thread's module-level generator (np.random's stream).
     Generator* generator = nullptr;
+
+    /// The one check of these options, used by dropout(), the Dropout module and the nets built on
+    /// them: ValueError naming `who` and the value when keep_prob is outside (0, 1].
+    void validate(const char* who = "dropout") const;
 };
 
 /// Draws D = rand(shape) < keep_prob in numpy's order, returns x ⊙ D · scale, and saves the

@@ -18,12 +18,12 @@ Shape keepdims_shape(const Shape& in, std::size_t axis) {
 
 // y = Σ x (over all elements or along axis); dx = g broadcast back to x's shape.
 // mean is the same with y and dx divided by the number of summed elements.
-struct Reduce final : Op {
+struct ReduceOp final : Op {
     int axis;  // all_axes = every element
     bool keepdims;
     bool average;
     std::size_t count = 1;  // elements summed into each output
-    Reduce(int axis, bool keepdims, bool average) : axis(axis), keepdims(keepdims), average(average) {}
+    ReduceOp(int axis, bool keepdims, bool average) : axis(axis), keepdims(keepdims), average(average) {}
 
     std::string name() const override { return average ? "mean" : "sum"; }
     std::string label() const override {
@@ -60,13 +60,13 @@ struct Reduce final : Op {
 
 }  // namespace
 
-Tensor sum(const Tensor& x) { return apply_op(std::make_unique<Reduce>(all_axes, false, false), {x}); }
+Tensor sum(const Tensor& x) { return apply_op(std::make_unique<ReduceOp>(all_axes, false, false), {x}); }
 Tensor sum(const Tensor& x, int axis, bool keepdims) {
-    return apply_op(std::make_unique<Reduce>(axis, keepdims, false), {x});
+    return apply_op(std::make_unique<ReduceOp>(axis, keepdims, false), {x});
 }
-Tensor mean(const Tensor& x) { return apply_op(std::make_unique<Reduce>(all_axes, false, true), {x}); }
+Tensor mean(const Tensor& x) { return apply_op(std::make_unique<ReduceOp>(all_axes, false, true), {x}); }
 Tensor mean(const Tensor& x, int axis, bool keepdims) {
-    return apply_op(std::make_unique<Reduce>(axis, keepdims, true), {x});
+    return apply_op(std::make_unique<ReduceOp>(axis, keepdims, true), {x});
 }
 
 }  // namespace xgrad

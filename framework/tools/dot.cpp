@@ -91,8 +91,7 @@ std::string node_label(const Node& n, const DotOptions& options) {
 
 std::string node_style(const Node& n, const DotOptions& options) {
     if (!n.is_leaf()) {
-        const bool dropout = n.op->name() == "dropout";
-        return std::string("shape=box, style=\"rounded,filled\", fillcolor=\"") + (dropout ? "#fde0c5" : "#dbe9f6") + "\"";
+        return std::string("shape=box, style=\"rounded,filled\", fillcolor=\"") + n.op->dot_fill() + "\"";
     }
     if (n.requires_grad) {
         const bool starved = options.mark_no_grad && std::isnan(n.grad_norm) && !n.grad.defined();
