@@ -71,7 +71,14 @@ std::vector<OpCase> op_table() {
         {"div_scalar", {{3, 4}}, [](V x) { return x[0] / 0.86; }},
         {"rsub_scalar", {{3, 4}}, [](V x) { return 1.0 - x[0]; }},
         {"rdiv_scalar", {{3, 4}}, [](V x) { return 2.0 / x[0]; }, Domain::positive},
-        {"astype", {{3, 4}}, [](V x) { return astype(x[0], DType::f64); }},
+        // f64 → f64 only: finite differences through float32 cannot reach float64 precision. The
+        // f32 ↔ f64 gradients are checked exactly in ops/astype_converts_forward_and_backward.
+        {"astype (same dtype)", {{3, 4}}, [](V x) { return astype(x[0], DType::f64); }},
+        {"dropout constant", {{3, 4}}, [](V x) { return dropout(x[0], {.keep_prob = 0.7}); }},
+        {"dropout measured", {{3, 4}}, [](V x) { return dropout(x[0], {.keep_prob = 0.7, .scale = DropoutScale::measured}); }},
+        {"dropout per-example", {{3, 4}}, [](V x) {
+             return dropout(x[0], {.keep_prob = 0.7, .scale = DropoutScale::per_example});
+         }},
         {"matmul", {{3, 4}, {4, 5}}, [](V x) { return matmul(x[0], x[1]); }},
         {"matmul Aᵀ·B", {{4, 3}, {4, 5}}, [](V x) { return matmul(x[0], x[1], true, false); }},
         {"matmul A·Bᵀ", {{3, 4}, {5, 4}}, [](V x) { return matmul(x[0], x[1], false, true); }},

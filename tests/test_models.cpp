@@ -15,9 +15,13 @@ using xgrad::test::message_of;
 namespace {
 std::string football_path() { return xgrad::test::shared_dir() + "/data/football/data.mat"; }
 
-/// Relative agreement to at least 9 significant digits.
+/// The precision the README states: the notebook's printed costs to 1e-11 relative. The last digits
+/// depend on the order in which the CPU's OpenBLAS kernel sums: measured here (AMD EPYC, OpenBLAS
+/// 0.3.21) the worst of the nine printed costs is 9.4e-13 relative, after 20 000 chaotic steps.
 void check_cost(double actual, double expected) {
-    BOOST_TEST(std::abs(actual - expected) <= 5e-10 * std::abs(expected),
+    BOOST_TEST_MESSAGE("cost " << std::setprecision(17) << actual << " vs notebook " << expected << ": relative "
+                               << std::abs(actual - expected) / std::abs(expected));
+    BOOST_TEST(std::abs(actual - expected) <= 1e-11 * std::abs(expected),
                "cost " << std::setprecision(17) << actual << " vs notebook " << expected);
 }
 
@@ -129,6 +133,29 @@ BOOST_AUTO_TEST_CASE(mini_batches_cover_every_example_once) {
     BOOST_TEST(label_sum == 50.0);
 }
 
+BOOST_AUTO_TEST_CASE(mini_batches_keep_one_hot_labels_with_their_examples) {
+    // X row 0 = the example's index; Y one-hot over 3 classes, class = index % 3.
+    const std::size_t m = 10;
+    LabeledData d{Array({2, m}), Array({3, m})};
+    for (std::size_t i = 0; i < m; ++i) {
+        d.X.set_flat(i, static_cast<double>(i));
+        d.Y.set_flat((i % 3) * m + i, 1.0);
+    }
+    Generator gen(3);
+    std::size_t seen = 0;
+    for (const LabeledData& b : random_mini_batches(d, 4, gen)) {
+        const std::size_t n = b.X.shape()[1];
+        BOOST_TEST((b.Y.shape() == Shape{3, n}));
+        for (std::size_t k = 0; k < n; ++k, ++seen) {
+            const auto index = static_cast<std::size_t>(b.X.flat(k));
+            for (std::size_t c = 0; c < 3; ++c) BOOST_TEST(b.Y.flat(c * n + k) == (c == index % 3 ? 1.0 : 0.0));
+        }
+    }
+    BOOST_TEST(seen == m);
+    const std::string msg = message_of<ShapeError>([&] { random_mini_batches({d.X, Array({3, m + 1})}, 4, gen); });
+    BOOST_TEST(contains(msg, "one example per column"), msg);
+}
+
 BOOST_AUTO_TEST_CASE(optimizers_follow_the_course_formulas) {
     Tensor w = parameter(Array({2}, {1.0, -2.0}), "w");
     auto set_grad = [&](double g0, double g1) {
@@ -160,7 +187,7 @@ BOOST_AUTO_TEST_CASE(optimizers_follow_the_course_formulas) {
 }
 
 /// Runs the notebook's model() protocol and compares its printed costs (iterations 0, 10 000, 20 000)
-/// to 9 significant digits and its accuracies exactly.
+/// to 1e-11 relative and its accuracies exactly.
 void check_notebook_run(const RegNetConfig& config, const std::vector<double>& costs, double train_accuracy,
                         double test_accuracy) {
     const Dataset data = load_football(football_path());
@@ -178,6 +205,13 @@ void check_notebook_run(const RegNetConfig& config, const std::vector<double>& c
 BOOST_AUTO_TEST_CASE(notebook_without_regularization) {
     check_notebook_run(RegNetConfig{}, {0.6557412523481002, 0.16329987525724216, 0.13851642423254343},
                        0.9478672985781991, 0.915);
+}
+
+BOOST_AUTO_TEST_CASE(notebook_with_l2_regularization) {
+    RegNetConfig config;
+    config.lambd = 0.7;
+    check_notebook_run(config, {0.6974484493131264, 0.2684918873282239, 0.2680916337127301}, 0.9383886255924171,
+                       0.93);
 }
 
 BOOST_AUTO_TEST_CASE(notebook_with_dropout) {

@@ -90,17 +90,19 @@ Dataset flower_dataset() {
 std::vector<LabeledData> random_mini_batches(const LabeledData& data, std::size_t batch_size, Generator& gen) {
     if (batch_size == 0) throw ValueError("random_mini_batches: batch_size must be positive");
     const std::size_t features = data.X.shape()[0], m = data.X.shape()[1];
-    if (data.Y.shape() != Shape{1, m})
+    if (data.X.ndim() != 2 || data.Y.ndim() != 2 || data.Y.shape()[1] != m)
         throw ShapeError("random_mini_batches: X " + shape_str(data.X.shape()) + " and Y " + shape_str(data.Y.shape()) +
-                         " do not describe the same examples");
+                         " must both be (rows, m), one example per column (features × examples; Y may have several "
+                         "rows, e.g. one-hot labels)");
+    const std::size_t label_rows = data.Y.shape()[0];
     const std::vector<std::size_t> perm = gen.permutation(m);
     std::vector<LabeledData> batches;
     for (std::size_t start = 0; start < m; start += batch_size) {
         const std::size_t size = std::min(batch_size, m - start);
-        LabeledData b{Array({features, size}, data.X.dtype()), Array({1, size}, data.Y.dtype())};
+        LabeledData b{Array({features, size}, data.X.dtype()), Array({label_rows, size}, data.Y.dtype())};
         for (std::size_t k = 0; k < size; ++k) {
             for (std::size_t f = 0; f < features; ++f) b.X.set_flat(f * size + k, data.X.flat(f * m + perm[start + k]));
-            b.Y.set_flat(k, data.Y.flat(perm[start + k]));
+            for (std::size_t r = 0; r < label_rows; ++r) b.Y.set_flat(r * size + k, data.Y.flat(r * m + perm[start + k]));
         }
         batches.push_back(std::move(b));
     }

@@ -39,7 +39,8 @@ LabeledData flower(std::uint32_t seed = 1, std::size_t points = 400);
 Dataset flower_dataset();
 
 /// The course's random_mini_batches: permute the columns with gen.permutation(m), then cut batches
-/// of batch_size (the last one may be smaller).
+/// of batch_size (the last one may be smaller). X (features, m); Y (rows, m): one label row, or
+/// several (one-hot labels).
 std::vector<LabeledData> random_mini_batches(const LabeledData& data, std::size_t batch_size, Generator& gen);
 
 }  // namespace xgrad
