@@ -1,6 +1,7 @@
 // Models: modules and names, initializers, optimizers, data loading, and the exact reproduction of
 // the course's regularization notebook on the football data.
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -154,6 +155,34 @@ BOOST_AUTO_TEST_CASE(mini_batches_keep_one_hot_labels_with_their_examples) {
     BOOST_TEST(seen == m);
     const std::string msg = message_of<ShapeError>([&] { random_mini_batches({d.X, Array({3, m + 1})}, 4, gen); });
     BOOST_TEST(contains(msg, "one example per column"), msg);
+}
+
+namespace {
+// docs/api-guide.md's example of a custom module, as written there.
+class Residual : public xgrad::Module {
+public:
+    Residual(std::size_t width) {
+        inner = register_module("inner", std::make_shared<xgrad::Linear>(width, width));
+        gate = register_parameter("gate", xgrad::parameter(xgrad::Array::zeros({width, 1}), "gate"));
+    }
+    xgrad::Tensor forward(const xgrad::Tensor& x) override { return x + gate * xgrad::relu((*inner)(x)); }
+    std::shared_ptr<xgrad::Linear> inner;
+    xgrad::Tensor gate;
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_api_guides_custom_module_registers_and_trains) {
+    seed(2);
+    Residual block(3);
+    std::vector<std::string> names;
+    for (const auto& [name, t] : block.named_parameters()) names.push_back(name);
+    std::sort(names.begin(), names.end());
+    BOOST_TEST((names == std::vector<std::string>{"gate", "inner.W", "inner.b"}));
+    Tensor x = constant(randn({3, 4}));
+    Tensor loss = sum(square(block(x)));
+    loss.backward();
+    BOOST_TEST(block.gate.has_grad());
+    BOOST_TEST(block.inner->weight.has_grad());
 }
 
 BOOST_AUTO_TEST_CASE(optimizers_follow_the_course_formulas) {
