@@ -36,7 +36,7 @@ void buffer_release(void* pointer, std::size_t) noexcept { mi_free(pointer); }
 #else
 
 void* node_allocate(std::size_t bytes) { return ::operator new(bytes); }
-void node_release(void* pointer, std::size_t bytes) noexcept { ::operator delete(pointer, bytes); }
+void node_release(void* pointer, std::size_t) noexcept { ::operator delete(pointer); }
 
 void* buffer_allocate(std::size_t bytes) { return ::operator new(bytes ? bytes : 1, std::align_val_t{buffer_alignment}); }
 void buffer_release(void* pointer, std::size_t) noexcept { ::operator delete(pointer, std::align_val_t{buffer_alignment}); }
@@ -49,8 +49,8 @@ void* Op::operator new(std::size_t bytes) { return detail::node_allocate(bytes);
 void Op::operator delete(void* pointer, std::size_t bytes) noexcept { detail::node_release(pointer, bytes); }
 // Over-aligned ops (alignas(64) members, say) take the aligned global forms.
 void* Op::operator new(std::size_t bytes, std::align_val_t alignment) { return ::operator new(bytes, alignment); }
-void Op::operator delete(void* pointer, std::size_t bytes, std::align_val_t alignment) noexcept {
-    ::operator delete(pointer, bytes, alignment);
+void Op::operator delete(void* pointer, std::size_t, std::align_val_t alignment) noexcept {
+    ::operator delete(pointer, alignment);
 }
 
 }  // namespace xgrad

@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 bash scripts/install-deps.sh
 CC=clang CXX=clang++ cmake -S fuzz -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz --parallel "$(nproc 2>/dev/null || echo 2)" >/dev/null
+cmake --build build-fuzz --parallel "$(nproc 2>/dev/null || echo 2)" >build-fuzz/build.log 2>&1 ||
+  { echo "the fuzz targets did not build:" >&2; tail -n 40 build-fuzz/build.log >&2; exit 1; }
 mkdir -p build-fuzz/artifacts
 run() {
   local target=$1

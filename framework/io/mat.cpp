@@ -130,6 +130,16 @@ struct MatReader {
     }
 };
 
+/// Whether the 128-byte header says version 0x0200 (MATLAB -v7.3, HDF5), which is what libmatio
+/// goes by — the header's text alone proves nothing (a fuzzer found a v5 file with v7.3's text).
+bool is_mat73(const std::string& bytes) {
+    if (bytes.size() < 128) return false;
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(bytes[i]); };
+    if (bytes[126] == 'I' && bytes[127] == 'M') return byte(124) == 0x00 && byte(125) == 0x02;  // little-endian
+    if (bytes[126] == 'M' && bytes[127] == 'I') return byte(124) == 0x02 && byte(125) == 0x00;  // big-endian
+    return false;
+}
+
 /// Validates a MAT v5 file's structure before libmatio reads it: a truncated file is reported as
 /// such (libmatio may otherwise inflate a cut variable into a silently zero-filled buffer), and
 /// matrix headers are checked (libmatio allocates whatever dimensions a header claims).
@@ -137,7 +147,7 @@ void check_mat_structure(const std::string& path) {
     const std::string bytes = read_file(path);
     // MATLAB's -v7.3 files are HDF5 files behind the same 128-byte text header, version 0x0200.
     // libmatio reads them through HDF5 (Debian's is built with it), which checks its own structure.
-    if (bytes.rfind("MATLAB 7.3 MAT-file", 0) == 0) return;
+    if (is_mat73(bytes)) return;
     if (bytes.size() < 128) throw IoError(path + ": " + std::to_string(bytes.size()) + " bytes is too short for a MAT v5 file");
     // The indicator is 'M','I' written as a 16-bit number: it reads "IM" in a little-endian file.
     const bool little_endian_file = bytes[126] == 'I' && bytes[127] == 'M';
@@ -153,7 +163,7 @@ MatFile::MatFile(const std::string& path) : path_(path) {
     check_mat_structure(path);
     mat_ = Mat_Open(path.c_str(), MAT_ACC_RDONLY);
     if (!mat_) {
-        if (read_file(path).rfind("MATLAB 7.3 MAT-file", 0) == 0)
+        if (is_mat73(read_file(path)))
             throw IoError(path + ": a MAT v7.3 (HDF5) file, which this libmatio cannot read; save it with -v7");
         throw IoError(path + ": not a readable MATLAB .mat file");
     }
