@@ -13,10 +13,56 @@
 #include <string>
 
 #include "framework/engine.hpp"
+#include "framework/errors.hpp"
+#include "framework/kernels.hpp"
 
 namespace xgrad {
 
+namespace {
+thread_local bool t_anomaly_detection = false;
+}  // namespace
+
+bool anomaly_detection_enabled() { return t_anomaly_detection; }
+AnomalyGuard::AnomalyGuard(bool enabled) : previous_(t_anomaly_detection) { t_anomaly_detection = enabled; }
+AnomalyGuard::~AnomalyGuard() { t_anomaly_detection = previous_; }
+
 namespace detail {
+
+std::string describe(const Node& node) {
+    std::string s = node.op ? "op '" + node.op->label() + "'" : "leaf";
+    if (!node.name.empty()) s += " '" + node.name + "'";
+    return s + " of shape " + shape_str(node.value.shape());
+}
+
+std::string recorded_at(const std::vector<void*>& call_stack) {
+    const std::string site = user_call_site(call_stack);
+    return site.empty() ? "" : " (recorded at " + site + ")";
+}
+
+void check_forward(const Op& op, const Array& output, const Inputs& inputs, const std::vector<void*>& call_stack) {
+    if (kernels::all_finite(output)) return;
+    // Appended in steps: GCC 12 warns (-Wrestrict, a false positive) on one long chain of +.
+    std::string message = "anomaly detected: forward of op '";
+    message += op.label();
+    message += "' produced a non-finite value (output ";
+    message += shape_str(output.shape());
+    message += ", inputs";
+    for (const Array* v : inputs) {
+        message += ' ';
+        message += shape_str(v->shape());
+    }
+    message += ')';
+    message += recorded_at(call_stack);
+    throw AnomalyError(message);
+}
+
+void check_gradient(const Array& gradient, const Node& node, std::size_t input) {
+    if (kernels::all_finite(gradient)) return;
+    std::string message = "anomaly detected: non-finite value in gradient for input ";
+    message += std::to_string(input);
+    message += " of " + describe(node) + recorded_at(node.call_stack);
+    throw AnomalyError(message);
+}
 
 std::vector<void*> capture_call_stack() {
     std::vector<void*> frames(32);

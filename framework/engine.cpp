@@ -2,7 +2,6 @@
 
 #include <array>
 #include <mutex>
-#include <sstream>
 
 #include "framework/anomaly.hpp"
 #include "framework/errors.hpp"
@@ -13,25 +12,10 @@ namespace xgrad {
 
 namespace {
 thread_local bool t_grad_enabled = true;
-thread_local bool t_anomaly_detection = false;
 thread_local std::string t_scope;
 
-std::string describe(const Node& node) {
-    std::string s = node.op ? "op '" + node.op->label() + "'" : "leaf";
-    if (!node.name.empty()) s += " '" + node.name + "'";
-    return s + " of shape " + shape_str(node.value.shape());
-}
-
-std::string where(const std::vector<void*>& call_stack) {
-    const std::string site = user_call_site(call_stack);
-    return site.empty() ? "" : " (recorded at " + site + ")";
-}
-
-void check_finite(const Array& a, const Node& node, const char* what) {
-    if (!kernels::all_finite(a))
-        throw AnomalyError(std::string("anomaly detected: non-finite value in ") + what + " of " + describe(node) +
-                           where(node.call_stack));
-}
+using detail::describe;
+using detail::recorded_at;
 
 /// Leaves outlive a backward and may be shared by graphs that run backward on different threads
 /// (two losses over one model): their gradients are summed under a lock. Striped by address, so
@@ -125,12 +109,12 @@ void check_versions(const Node& n) {
                              describe(*in) + ") was modified in place after the op used it (version " +
                              std::to_string(in.version) + " then, " + std::to_string(in->value.version()) +
                              " now), so its gradient would be wrong. Run the forward pass again after the edit, "
-                             "or edit a copy." + where(n.call_stack));
+                             "or edit a copy." + recorded_at(n.call_stack));
     }
     if (n.value.version() != n.value_version && n.op->backward_reads_result())
         throw GraphError("backward of op '" + n.op->label() + "': its result (" + describe(n) +
                          ") was modified in place (version " + std::to_string(n.value_version) + " then, " +
-                         std::to_string(n.value.version()) + " now)" + where(n.call_stack));
+                         std::to_string(n.value.version()) + " now)" + recorded_at(n.call_stack));
 }
 }  // namespace
 
@@ -163,9 +147,6 @@ ScopeGuard::~ScopeGuard() {
 }
 const std::string& current_scope() { return t_scope; }
 
-bool anomaly_detection_enabled() { return t_anomaly_detection; }
-AnomalyGuard::AnomalyGuard(bool enabled) : previous_(t_anomaly_detection) { t_anomaly_detection = enabled; }
-AnomalyGuard::~AnomalyGuard() { t_anomaly_detection = previous_; }
 
 Tensor apply_op(std::unique_ptr<Op> op, const std::vector<Tensor>& inputs) {
     Inputs values;
@@ -184,16 +165,9 @@ Tensor apply_op(std::unique_ptr<Op> op, const std::vector<Tensor>& inputs) {
     }
     auto node = make_node();
     node->value = op->forward(values);
-    if (t_anomaly_detection) {
+    if (anomaly_detection_enabled()) {
         node->call_stack = detail::capture_call_stack();
-        if (!kernels::all_finite(node->value)) {
-            std::ostringstream os;
-            os << "anomaly detected: forward of op '" << op->label() << "' produced a non-finite value (output "
-               << shape_str(node->value.shape()) << ", inputs";
-            for (const Array* v : values) os << " " << shape_str(v->shape());
-            os << ")" << where(node->call_stack);
-            throw AnomalyError(os.str());
-        }
+        detail::check_forward(*op, node->value, values, node->call_stack);
     }
     if (any_requires_grad && t_grad_enabled) {
         node->requires_grad = true;
@@ -211,29 +185,27 @@ std::vector<Node*> topological_order(const Node& root) {
     return walk(root, index);
 }
 
-void backward(const Tensor& root, const Array* grad_out, const BackwardOptions& options) {
-    if (!root.defined()) throw GraphError("backward: called on an undefined Tensor");
-    Node& r = root.node_ref();
+namespace {
+
+/// d root / d root: ones for a scalar root, or the caller's upstream gradient (checked).
+Array seed_gradient(const Node& r, const Array* grad_out) {
     if (!r.requires_grad)
         throw GraphError("backward: " + describe(r) +
                          " does not require grad (no input of its graph requires grad, or it was computed "
                          "under NoGradGuard)");
-    Array seed;
     if (grad_out) {
         if (grad_out->shape() != r.value.shape() || grad_out->dtype() != r.value.dtype())
             throw ShapeError("backward: upstream gradient is " + std::string(dtype_name(grad_out->dtype())) + " " +
                              shape_str(grad_out->shape()) + " but the tensor is " + dtype_name(r.value.dtype()) +
                              " " + shape_str(r.value.shape()));
-        seed = *grad_out;
-    } else {
-        if (r.value.size() != 1)
-            throw GraphError("backward: " + describe(r) +
-                             " is not a scalar; pass an upstream gradient of the same shape");
-        seed = Array::ones(r.value.shape(), r.value.dtype());
+        return *grad_out;
     }
+    if (r.value.size() != 1)
+        throw GraphError("backward: " + describe(r) + " is not a scalar; pass an upstream gradient of the same shape");
+    return Array::ones(r.value.shape(), r.value.dtype());
+}
 
-    NodeIndex index(64);
-    const std::vector<Node*> order = walk(r, index);
+void check_not_released(const std::vector<Node*>& order) {
     for (const Node* n : order)
         if (const Release state = n->released.load(std::memory_order_acquire); state != Release::kept)
             throw GraphError("backward: the graph through " + describe(*n) +
@@ -243,46 +215,63 @@ void backward(const Tensor& root, const Array* grad_out, const BackwardOptions& 
                                     "the forward pass again"
                                   : " was already released by an earlier backward; pass retain_graph=true to the "
                                     "first backward to run it twice"));
+}
+
+/// One interior node: its op's backward, each input's gradient reduced to the input's shape and
+/// added to that input's slot of `grads_of`.
+void backward_through(Node& n, Array& grad, std::vector<Array>& grads_of, const NodeIndex& index,
+                      const BackwardOptions& options) {
+    check_versions(n);
+    std::vector<bool> needs(n.inputs.size());
+    Inputs values;
+    values.reserve(n.inputs.size());
+    for (std::size_t i = 0; i < n.inputs.size(); ++i) {
+        needs[i] = n.inputs[i]->requires_grad;
+        values.push_back(&n.inputs[i]->value);
+    }
+    if (options.record_grad_norms) n.grad_norm = kernels::l2_norm(grad);  // before backward may move it
+    Grads grads = n.op->backward(BackwardArgs{grad, n.value, values, needs});
+    if (grads.size() != n.inputs.size())
+        throw GraphError("backward of op '" + n.op->name() + "' returned " + std::to_string(grads.size()) +
+                         " gradients for " + std::to_string(n.inputs.size()) + " inputs");
+    for (std::size_t i = 0; i < grads.size(); ++i) {
+        if (!needs[i] || !grads[i].defined()) continue;
+        Node& input = *n.inputs[i];
+        // The op's name is only needed to report a failed reduction: not built per node per step.
+        Array g = grads[i].shape() == input.value.shape()
+                      ? std::move(grads[i])
+                      : kernels::sum_to_shape(std::move(grads[i]), input.value.shape(), n.op->name().c_str());
+        if (anomaly_detection_enabled()) detail::check_gradient(g, n, i);
+        accumulate(grads_of[index.at(&input)], std::move(g));
+    }
+    grad = Array();
+}
+
+}  // namespace
+
+void backward(const Tensor& root, const Array* grad_out, const BackwardOptions& options) {
+    if (!root.defined()) throw GraphError("backward: called on an undefined Tensor");
+    Node& r = root.node_ref();
+    Array seed = seed_gradient(r, grad_out);
+    NodeIndex index(64);
+    const std::vector<Node*> order = walk(r, index);
+    check_not_released(order);
 
     // Interior gradients live here, one slot per node of this walk, not in the nodes: a graph
     // shared by two threads' backward passes (retain_graph) is only read, never written.
     std::vector<Array> grads_of(order.size());
     grads_of.back() = std::move(seed);  // the root is emitted last
     std::vector<Node*> released;
-    std::vector<bool> needs;
-    Inputs values;
     try {
         for (std::size_t k = order.size(); k-- > 0;) {
             Node& n = *order[k];
             Array& grad = grads_of[k];
+            if (!grad.defined() || !n.requires_grad) continue;
             if (n.is_leaf()) {
-                if (grad.defined() && n.requires_grad) accumulate_leaf(n, std::move(grad), options.record_grad_norms);
+                accumulate_leaf(n, std::move(grad), options.record_grad_norms);
                 continue;
             }
-            if (!n.requires_grad || !grad.defined()) continue;
-            check_versions(n);
-            needs.assign(n.inputs.size(), false);
-            values.clear();
-            for (std::size_t i = 0; i < n.inputs.size(); ++i) {
-                needs[i] = n.inputs[i]->requires_grad;
-                values.push_back(&n.inputs[i]->value);
-            }
-            if (options.record_grad_norms) n.grad_norm = kernels::l2_norm(grad);  // before backward may move it
-            Grads grads = n.op->backward(BackwardArgs{grad, n.value, values, needs});
-            if (grads.size() != n.inputs.size())
-                throw GraphError("backward of op '" + n.op->name() + "' returned " + std::to_string(grads.size()) +
-                                 " gradients for " + std::to_string(n.inputs.size()) + " inputs");
-            for (std::size_t i = 0; i < grads.size(); ++i) {
-                if (!needs[i] || !grads[i].defined()) continue;
-                Node& input = *n.inputs[i];
-                // The op's name is only needed to report a failed reduction: not built per node per step.
-                Array g = grads[i].shape() == input.value.shape()
-                              ? std::move(grads[i])
-                              : kernels::sum_to_shape(std::move(grads[i]), input.value.shape(), n.op->name().c_str());
-                if (t_anomaly_detection) check_finite(g, n, ("gradient for input " + std::to_string(i)).c_str());
-                accumulate(grads_of[index.at(&input)], std::move(g));
-            }
-            grad = Array();
+            backward_through(n, grad, grads_of, index, options);
             if (!options.retain_graph) {
                 // Claimed once: of two backward passes racing through one graph, one releases it.
                 if (n.released.exchange(Release::done, std::memory_order_acq_rel) == Release::kept) n.op->release_saved();
