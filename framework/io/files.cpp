@@ -143,19 +143,16 @@ void ensure_writable_file(const std::string& path) {
     ensure_writable_folder(folder_of(path));
 }
 
-ProgramResult run_program(const std::vector<std::string>& argv, std::string_view input) {
-    if (argv.empty()) throw IoError("run_program: no program given");
-    int in_pipe[2], err_pipe[2];
-    if (::pipe2(in_pipe, O_CLOEXEC) != 0) fail(argv[0], "cannot create a pipe", errno);
-    Descriptor in_read(in_pipe[0]), in_write(in_pipe[1]);
-    if (::pipe2(err_pipe, O_CLOEXEC) != 0) fail(argv[0], "cannot create a pipe", errno);
-    Descriptor err_read(err_pipe[0]), err_write(err_pipe[1]);
+namespace {
 
+/// Starts argv[0] (looked up in PATH) with standard input from `stdin_fd`, standard error into
+/// `stderr_fd` and standard output discarded. No shell is involved.
+pid_t spawn(const std::vector<std::string>& argv, int stdin_fd, int stderr_fd) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in_read.get(), STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, stdin_fd, STDIN_FILENO);
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, err_write.get(), STDERR_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, stderr_fd, STDERR_FILENO);
     std::vector<char*> args;
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -163,13 +160,15 @@ ProgramResult run_program(const std::vector<std::string>& argv, std::string_view
     const int spawned = ::posix_spawnp(&pid, argv[0].c_str(), &actions, nullptr, args.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     if (spawned != 0) fail(argv[0], "cannot start the program", spawned);
-    in_read.reset();
-    err_write.reset();
+    return pid;
+}
 
-    // Feed standard input while draining standard error, so neither side can block the other.
-    ProgramResult result;
-    std::string_view pending = input;
-    if (pending.empty()) in_write.reset();
+/// Writes `input` into the program's standard input while draining its standard error, so neither
+/// side can block the other (the input end is non-blocking); returns what it printed on stderr.
+std::string exchange(Descriptor& in_write, Descriptor& err_read, std::string_view input) {
+    std::string std_err;
+    if (input.empty()) in_write.reset();
+    if (in_write.get() >= 0) ::fcntl(in_write.get(), F_SETFL, ::fcntl(in_write.get(), F_GETFL) | O_NONBLOCK);
     // A program that exits without reading all its input must not kill us with SIGPIPE: the signal
     // is blocked in this thread only (other threads are left alone), and one it raised is consumed.
     sigset_t pipe_signal, previous_mask;
@@ -185,19 +184,19 @@ ProgramResult run_program(const std::vector<std::string>& argv, std::string_view
             break;
         }
         if (count == 2 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
-            const ssize_t n = ::write(in_write.get(), pending.data(), std::min<std::size_t>(pending.size(), 1 << 16));
-            if (n > 0) pending.remove_prefix(static_cast<std::size_t>(n));
+            const ssize_t n = ::write(in_write.get(), input.data(), std::min<std::size_t>(input.size(), 1 << 16));
+            if (n > 0) input.remove_prefix(static_cast<std::size_t>(n));
             if (n < 0 && errno != EINTR && errno != EAGAIN) {
                 broken_pipe = errno == EPIPE;
-                pending = {};
+                input = {};
             }
-            if (pending.empty()) in_write.reset();
+            if (input.empty()) in_write.reset();
         }
         if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             char chunk[4096];
             const ssize_t n = ::read(err_read.get(), chunk, sizeof chunk);
             if (n > 0)
-                result.std_err.append(chunk, static_cast<std::size_t>(n));
+                std_err.append(chunk, static_cast<std::size_t>(n));
             else if (n == 0 || errno != EINTR)
                 err_read.reset();
         }
@@ -208,10 +207,32 @@ ProgramResult run_program(const std::vector<std::string>& argv, std::string_view
         ::sigtimedwait(&pipe_signal, nullptr, &now);
     }
     ::pthread_sigmask(SIG_SETMASK, &previous_mask, nullptr);
+    return std_err;
+}
+
+/// The exit status; 128 + N for a program killed by signal N.
+int wait_for(pid_t pid) {
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+}  // namespace
+
+ProgramResult run_program(const std::vector<std::string>& argv, std::string_view input) {
+    if (argv.empty()) throw IoError("run_program: no program given");
+    int in_pipe[2], err_pipe[2];
+    if (::pipe2(in_pipe, O_CLOEXEC) != 0) fail(argv[0], "cannot create a pipe", errno);
+    Descriptor in_read(in_pipe[0]), in_write(in_pipe[1]);
+    if (::pipe2(err_pipe, O_CLOEXEC) != 0) fail(argv[0], "cannot create a pipe", errno);
+    Descriptor err_read(err_pipe[0]), err_write(err_pipe[1]);
+    const pid_t pid = spawn(argv, in_read.get(), err_write.get());
+    in_read.reset();
+    err_write.reset();
+    ProgramResult result;
+    result.std_err = exchange(in_write, err_read, input);
+    result.exit_code = wait_for(pid);
     return result;
 }
 

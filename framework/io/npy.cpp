@@ -113,7 +113,18 @@ std::string npy_bytes(const Array& array) {
     return out;
 }
 
-Array parse_npy(const std::string& b, const std::string& where) {
+namespace {
+
+/// What a .npy header says, and where the data starts.
+struct NpyHeader {
+    DType dtype = DType::f64;
+    bool big_endian = false;
+    bool fortran_order = false;
+    Shape shape;
+    std::size_t data_offset = 0;
+};
+
+NpyHeader read_npy_header(const std::string& b, const std::string& where) {
     if (b.size() < 10 || b.compare(0, 6, magic, 6) != 0) throw IoError(where + ": not a .npy file (bad magic)");
     const auto major = static_cast<unsigned char>(b[6]);
     std::size_t header_len, offset;
@@ -129,52 +140,63 @@ Array parse_npy(const std::string& b, const std::string& where) {
     }
     if (header_len > b.size() - offset) throw IoError(where + ": truncated .npy header");
     const std::string header = b.substr(offset, header_len);
-    offset += header_len;
 
+    NpyHeader h;
+    h.data_offset = offset + header_len;
     const std::string descr = header_field(header, "descr", where);
-    DType dtype;
-    bool big_endian = false;
-    if (descr == "'<f8'" || descr == "'=f8'") dtype = DType::f64;
-    else if (descr == "'<f4'" || descr == "'=f4'") dtype = DType::f32;
-    else if (descr == "'>f8'") dtype = DType::f64, big_endian = true;
-    else if (descr == "'>f4'") dtype = DType::f32, big_endian = true;
+    if (descr == "'<f8'" || descr == "'=f8'") h.dtype = DType::f64;
+    else if (descr == "'<f4'" || descr == "'=f4'") h.dtype = DType::f32;
+    else if (descr == "'>f8'") h.dtype = DType::f64, h.big_endian = true;
+    else if (descr == "'>f4'") h.dtype = DType::f32, h.big_endian = true;
     else throw IoError(where + ": dtype " + descr + " is not supported (float32 or float64 only)");
     const std::string fortran = header_field(header, "fortran_order", where);
     if (fortran != "False" && fortran != "True") throw IoError(where + ": malformed fortran_order " + fortran);
-    const Shape shape = parse_shape(header_field(header, "shape", where), where);
+    h.fortran_order = fortran == "True";
+    h.shape = parse_shape(header_field(header, "shape", where), where);
+    return h;
+}
 
+/// The row-major copy of an array whose buffer holds its elements column-major (Fortran order):
+/// element (i0, ..., ik) sits at Σ i_j · stride_j with stride_0 = 1.
+template <class T>
+Array from_fortran_order(const Array& column_major) {
+    const Shape& shape = column_major.shape();
+    Array c_order(shape, column_major.dtype());
+    const T* p = column_major.data<T>();
+    T* q = c_order.data<T>();
+    std::vector<std::size_t> index(shape.size(), 0);
+    for (std::size_t flat = 0; flat < c_order.size(); ++flat) {
+        std::size_t f = 0, stride = 1;
+        for (std::size_t d = 0; d < shape.size(); ++d) {
+            f += index[d] * stride;
+            stride *= shape[d];
+        }
+        q[flat] = p[f];
+        for (std::size_t d = shape.size(); d-- > 0;) {
+            if (++index[d] < shape[d]) break;
+            index[d] = 0;
+        }
+    }
+    return c_order;
+}
+
+}  // namespace
+
+Array parse_npy(const std::string& b, const std::string& where) {
+    const NpyHeader h = read_npy_header(b, where);
     // Check the data length before allocating: a header may claim any shape.
-    const std::size_t bytes = shape_size(shape) * (dtype == DType::f32 ? 4 : 8);
-    if (b.size() - offset != bytes)
-        throw IoError(where + ": shape " + shape_str(shape) + " needs " + std::to_string(bytes) + " bytes of data, the file has " +
-                      std::to_string(b.size() - offset));
-    Array out(shape, dtype);
-    detail::dispatch(dtype, [&](auto tag) {
+    const std::size_t bytes = shape_size(h.shape) * (h.dtype == DType::f32 ? 4 : 8);
+    if (b.size() - h.data_offset != bytes)
+        throw IoError(where + ": shape " + shape_str(h.shape) + " needs " + std::to_string(bytes) +
+                      " bytes of data, the file has " + std::to_string(b.size() - h.data_offset));
+    Array out(h.shape, h.dtype);
+    detail::dispatch(h.dtype, [&](auto tag) {
         using T = decltype(tag);
         T* p = out.data<T>();
-        if (bytes) std::memcpy(p, b.data() + offset, bytes);  // an empty array has no buffer
-        const bool swap = big_endian == (std::endian::native == std::endian::little);
-        if (swap)
+        if (bytes) std::memcpy(p, b.data() + h.data_offset, bytes);  // an empty array has no buffer
+        if (h.big_endian == (std::endian::native == std::endian::little))
             for (std::size_t i = 0; i < out.size(); ++i) p[i] = swap_bytes(p[i]);
-        if (fortran == "True" && shape.size() > 1) {
-            // Column-major on disk: element (i0, ..., ik) sits at Σ i_j · stride_j with stride_0 = 1.
-            Array c_order(shape, dtype);
-            T* q = c_order.data<T>();
-            std::vector<std::size_t> index(shape.size(), 0);
-            for (std::size_t flat = 0; flat < out.size(); ++flat) {
-                std::size_t f = 0, stride = 1;
-                for (std::size_t d = 0; d < shape.size(); ++d) {
-                    f += index[d] * stride;
-                    stride *= shape[d];
-                }
-                q[flat] = p[f];
-                for (std::size_t d = shape.size(); d-- > 0;) {
-                    if (++index[d] < shape[d]) break;
-                    index[d] = 0;
-                }
-            }
-            out = std::move(c_order);
-        }
+        if (h.fortran_order && h.shape.size() > 1) out = from_fortran_order<T>(out);
     });
     return out;
 }
@@ -234,75 +256,100 @@ void save_npz(const std::string& path, const std::map<std::string, Array>& array
     write_file_atomic(path, zip);
 }
 
-std::map<std::string, Array> parse_npz(const std::string& b, const std::string& where) {
-    // Find the end-of-central-directory record (it may be followed by a comment of up to 64 KiB).
+namespace {
+
+/// One member of a zip file, as its central directory entry describes it.
+struct ZipMember {
+    std::string name;
+    std::uint16_t method = 0;
+    std::uint32_t crc = 0;
+    std::uint64_t compressed = 0, size = 0, local_header = 0;
+};
+
+/// Where the central directory starts and how many entries it has, from the end-of-central-
+/// directory record (which may be followed by a comment of up to 64 KiB).
+std::pair<std::size_t, std::size_t> find_central_directory(const std::string& b, const std::string& where) {
     if (b.size() < 22) throw IoError(where + ": not a .npz (zip) file: too short");
-    std::size_t eocd = std::string::npos;
     for (std::size_t i = b.size() - 22 + 1; i-- > 0 && b.size() - i <= 22 + 65535;)
-        if (read_le<std::uint32_t>(b, i) == 0x06054b50) {
-            eocd = i;
-            break;
+        if (read_le<std::uint32_t>(b, i) == 0x06054b50)
+            return {read_le<std::uint32_t>(b, i + 16), read_le<std::uint16_t>(b, i + 10)};
+    throw IoError(where + ": not a .npz (zip) file: no end-of-central-directory record");
+}
+
+/// The central directory entry at `at`; advances `at` past it.
+ZipMember read_central_entry(const std::string& b, std::size_t& at, std::size_t e, const std::string& where) {
+    if (at > b.size() || b.size() - at < 46 || read_le<std::uint32_t>(b, at) != 0x02014b50)
+        throw IoError(where + ": corrupt zip central directory (entry " + std::to_string(e) + ")");
+    ZipMember m;
+    m.method = read_le<std::uint16_t>(b, at + 10);
+    m.crc = read_le<std::uint32_t>(b, at + 16);
+    m.compressed = read_le<std::uint32_t>(b, at + 20);
+    m.size = read_le<std::uint32_t>(b, at + 24);
+    const std::size_t name_len = read_le<std::uint16_t>(b, at + 28), extra_len = read_le<std::uint16_t>(b, at + 30),
+                      comment_len = read_le<std::uint16_t>(b, at + 32);
+    m.local_header = read_le<std::uint32_t>(b, at + 42);
+    if (b.size() - at - 46 < name_len + extra_len + comment_len) throw IoError(where + ": corrupt zip central directory");
+    m.name = b.substr(at + 46, name_len);
+    // zip64: the real values sit in extra field 0x0001, in this order, for each field that is 0xffffffff.
+    const std::size_t extra_end = at + 46 + name_len + extra_len;
+    for (std::size_t x = at + 46 + name_len; x + 4 <= extra_end;) {
+        const auto id = read_le<std::uint16_t>(b, x), len = read_le<std::uint16_t>(b, x + 2);
+        if (x + 4 + len > extra_end) break;
+        if (id == 1) {
+            std::size_t p = x + 4;
+            auto take = [&](std::uint64_t& field) {
+                if (field == 0xffffffffu && p + 8 <= x + 4 + len) field = read_le<std::uint64_t>(b, p), p += 8;
+            };
+            take(m.size);
+            take(m.compressed);
+            take(m.local_header);
         }
-    if (eocd == std::string::npos) throw IoError(where + ": not a .npz (zip) file: no end-of-central-directory record");
-    const std::size_t entries = read_le<std::uint16_t>(b, eocd + 10);
-    std::size_t at = read_le<std::uint32_t>(b, eocd + 16);
+        x += 4 + len;
+    }
+    at = extra_end + comment_len;
+    return m;
+}
+
+/// A member's bytes: stored or inflated, sizes and CRC checked.
+std::string member_bytes(const std::string& b, const ZipMember& m, const std::string& where) {
+    const std::string what = where + ": member '" + m.name + "'";
+    if (m.local_header > b.size() || b.size() - m.local_header < 30 ||
+        read_le<std::uint32_t>(b, m.local_header) != 0x04034b50)
+        throw IoError(where + ": corrupt zip local header for '" + m.name + "'");
+    const std::size_t data_at = m.local_header + 30 + read_le<std::uint16_t>(b, m.local_header + 26) +
+                                read_le<std::uint16_t>(b, m.local_header + 28);
+    if (data_at > b.size() || b.size() - data_at < m.compressed) throw IoError(what + " is truncated");
+    if (m.size > (std::uint64_t{1} << 40)) throw IoError(what + " is too large");
+    std::string data;
+    if (m.method == 0) {
+        if (m.compressed != m.size) throw IoError(where + ": stored member '" + m.name + "' has inconsistent sizes");
+        data = b.substr(data_at, m.compressed);
+    } else if (m.method == 8) {
+        // Deflate cannot expand more than about 1032:1; a larger claim is a corrupt header.
+        if (m.size > m.compressed * 1032 + 1024)
+            throw IoError(what + " claims " + std::to_string(m.size) + " bytes from " + std::to_string(m.compressed) +
+                          " compressed bytes");
+        data = io::inflate(std::string_view(b).substr(data_at, m.compressed), io::Deflate::raw, m.size, what);
+        if (data.size() != m.size) throw IoError(what + " does not inflate to its recorded size");
+    } else {
+        throw IoError(what + " uses zip method " + std::to_string(m.method) + " (only stored and deflate are supported)");
+    }
+    if (static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size()))) !=
+        m.crc)
+        throw IoError(what + " fails its CRC check");
+    return data;
+}
+
+}  // namespace
+
+std::map<std::string, Array> parse_npz(const std::string& b, const std::string& where) {
+    auto [at, entries] = find_central_directory(b, where);
     std::map<std::string, Array> out;
     for (std::size_t e = 0; e < entries; ++e) {
-        if (at > b.size() || b.size() - at < 46 || read_le<std::uint32_t>(b, at) != 0x02014b50)
-            throw IoError(where + ": corrupt zip central directory (entry " + std::to_string(e) + ")");
-        const auto method = read_le<std::uint16_t>(b, at + 10);
-        const auto crc = read_le<std::uint32_t>(b, at + 16);
-        std::uint64_t compressed = read_le<std::uint32_t>(b, at + 20);
-        std::uint64_t size = read_le<std::uint32_t>(b, at + 24);
-        const std::size_t name_len = read_le<std::uint16_t>(b, at + 28), extra_len = read_le<std::uint16_t>(b, at + 30),
-                          comment_len = read_le<std::uint16_t>(b, at + 32);
-        std::uint64_t local = read_le<std::uint32_t>(b, at + 42);
-        if (b.size() - at - 46 < name_len + extra_len + comment_len) throw IoError(where + ": corrupt zip central directory");
-        const std::string name = b.substr(at + 46, name_len);
-        // zip64: the real values sit in extra field 0x0001, in this order, for each field that is 0xffffffff.
-        for (std::size_t x = at + 46 + name_len; x + 4 <= at + 46 + name_len + extra_len;) {
-            const auto id = read_le<std::uint16_t>(b, x), len = read_le<std::uint16_t>(b, x + 2);
-            if (x + 4 + len > at + 46 + name_len + extra_len) break;
-            if (id == 1) {
-                std::size_t p = x + 4;
-                auto take = [&](std::uint64_t& field) {
-                    if (field == 0xffffffffu && p + 8 <= x + 4 + len) field = read_le<std::uint64_t>(b, p), p += 8;
-                };
-                take(size);
-                take(compressed);
-                take(local);
-            }
-            x += 4 + len;
-        }
-        at += 46 + name_len + extra_len + comment_len;
-        if (local > b.size() || b.size() - local < 30 || read_le<std::uint32_t>(b, local) != 0x04034b50)
-            throw IoError(where + ": corrupt zip local header for '" + name + "'");
-        const std::size_t data_at = local + 30 + read_le<std::uint16_t>(b, local + 26) + read_le<std::uint16_t>(b, local + 28);
-        if (data_at > b.size() || b.size() - data_at < compressed)
-            throw IoError(where + ": member '" + name + "' is truncated");
-        if (size > (std::uint64_t{1} << 40)) throw IoError(where + ": member '" + name + "' is too large");
-        std::string data;
-        if (method == 0) {
-            if (compressed != size) throw IoError(where + ": stored member '" + name + "' has inconsistent sizes");
-            data = b.substr(data_at, compressed);
-        } else if (method == 8) {
-            // Deflate cannot expand more than about 1032:1; a larger claim is a corrupt header.
-            if (size > compressed * 1032 + 1024)
-                throw IoError(where + ": member '" + name + "' claims " + std::to_string(size) + " bytes from " +
-                              std::to_string(compressed) + " compressed bytes");
-            data = io::inflate(std::string_view(b).substr(data_at, compressed), io::Deflate::raw, size,
-                               where + ": member '" + name + "'");
-            if (data.size() != size)
-                throw IoError(where + ": member '" + name + "' does not inflate to its recorded size");
-        } else {
-            throw IoError(where + ": member '" + name + "' uses zip method " + std::to_string(method) +
-                          " (only stored and deflate are supported)");
-        }
-        if (static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size()))) != crc)
-            throw IoError(where + ": member '" + name + "' fails its CRC check");
-        std::string key = name;
+        const ZipMember member = read_central_entry(b, at, e, where);
+        std::string key = member.name;
         if (key.size() > 4 && key.compare(key.size() - 4, 4, ".npy") == 0) key.resize(key.size() - 4);
-        out[key] = parse_npy(data, where + ":" + name);
+        out[key] = parse_npy(member_bytes(b, member, where), where + ":" + member.name);
     }
     return out;
 }

@@ -103,37 +103,47 @@ std::string node_style(const Node& n, const DotOptions& options) {
 
 }  // namespace
 
-void write_dot(std::ostream& out, const Tensor& root, const DotOptions& options) {
-    if (!root.defined()) throw GraphError("to_dot: called on an undefined Tensor");
-    const std::vector<Node*> order = topological_order(*root.node());
-    std::unordered_map<const Node*, std::size_t> id;
-    id.reserve(order.size());
-    for (std::size_t i = 0; i < order.size(); ++i) id.emplace(order[i], i);
+namespace {
 
-    // A parameter joins the cluster of its first consumer, so each layer shows its own W and b.
-    std::vector<std::string> scope(order.size());
-    for (std::size_t i = 0; i < order.size(); ++i) {
-        const Node& n = *order[i];
+/// The graph in the order backward walks it, each node's position being its DOT id (never an address).
+struct Walk {
+    std::vector<Node*> order;
+    std::unordered_map<const Node*, std::size_t> id;
+};
+
+/// Each node's cluster: its op's module scope; a parameter joins the cluster of its first consumer,
+/// so each layer shows its own W and b.
+std::vector<std::string> scopes(const Walk& g) {
+    std::vector<std::string> scope(g.order.size());
+    for (std::size_t i = 0; i < g.order.size(); ++i) {
+        const Node& n = *g.order[i];
         if (n.is_leaf()) continue;
         scope[i] = n.scope;
         for (const auto& in : n.inputs) {
-            const std::size_t k = id.at(in.get());
+            const std::size_t k = g.id.at(in.get());
             if (in->is_leaf() && in->requires_grad && scope[k].empty()) scope[k] = n.scope;
         }
     }
-    auto visible = [&](const Node& n) { return !options.backward || n.requires_grad; };
+    return scope;
+}
 
+void write_header(std::ostream& out, const DotOptions& options) {
     out << "digraph xgrad {\n";
     out << "  graph [rankdir=" << (options.backward ? "TB" : "BT") << ", fontname=\"Helvetica\"";
     if (!options.title.empty()) out << ", label=\"" << dot_escape(options.title) << "\", labelloc=t";
     out << "];\n";
     out << "  node [fontname=\"Helvetica\", fontsize=10];\n  edge [fontname=\"Helvetica\", fontsize=9];\n";
+}
 
-    // Nodes, grouped by cluster in order of first appearance (deterministic).
+bool visible(const Node& n, const DotOptions& options) { return !options.backward || n.requires_grad; }
+
+/// Nodes, grouped by cluster in order of first appearance (deterministic).
+void write_nodes(std::ostream& out, const Walk& g, const DotOptions& options) {
+    const std::vector<std::string> scope = scopes(g);
     std::vector<std::string> clusters;
     std::map<std::string, std::vector<std::size_t>> members;
-    for (std::size_t i = 0; i < order.size(); ++i) {
-        if (!visible(*order[i])) continue;
+    for (std::size_t i = 0; i < g.order.size(); ++i) {
+        if (!visible(*g.order[i], options)) continue;
         const std::string& s = options.clusters ? scope[i] : std::string();
         if (!members.count(s)) clusters.push_back(s);
         members[s].push_back(i);
@@ -145,21 +155,23 @@ void write_dot(std::ostream& out, const Tensor& root, const DotOptions& options)
             out << "  subgraph cluster_" << cluster_no++ << " {\n    label=\"" << dot_escape(s)
                 << "\"; style=\"rounded,dashed\"; color=\"#888888\";\n";
         for (std::size_t i : members[s]) {
-            const Node& n = *order[i];
+            const Node& n = *g.order[i];
             out << indent << "n" << i << " [label=\"" << dot_escape(node_label(n, options)) << "\", "
                 << node_style(n, options) << "];\n";
         }
         if (!s.empty()) out << "  }\n";
     }
+}
 
-    // Edges: forward, input → op; backward, op → each input that receives a gradient.
-    for (std::size_t i = 0; i < order.size(); ++i) {
-        const Node& n = *order[i];
-        if (n.is_leaf() || !visible(n)) continue;
+/// Edges: forward, input → op; backward, op → each input that receives a gradient.
+void write_edges(std::ostream& out, const Walk& g, const DotOptions& options) {
+    for (std::size_t i = 0; i < g.order.size(); ++i) {
+        const Node& n = *g.order[i];
+        if (n.is_leaf() || !visible(n, options)) continue;
         for (std::size_t k = 0; k < n.inputs.size(); ++k) {
             const Node& in = *n.inputs[k];
-            if (!visible(in)) continue;
-            const std::size_t j = id.at(&in);
+            if (!visible(in, options)) continue;
+            const std::size_t j = g.id.at(&in);
             if (options.backward)
                 out << "  n" << i << " -> n" << j;
             else
@@ -168,6 +180,19 @@ void write_dot(std::ostream& out, const Tensor& root, const DotOptions& options)
             out << ";\n";
         }
     }
+}
+
+}  // namespace
+
+void write_dot(std::ostream& out, const Tensor& root, const DotOptions& options) {
+    if (!root.defined()) throw GraphError("to_dot: called on an undefined Tensor");
+    Walk g;
+    g.order = topological_order(*root.node());
+    g.id.reserve(g.order.size());
+    for (std::size_t i = 0; i < g.order.size(); ++i) g.id.emplace(g.order[i], i);
+    write_header(out, options);
+    write_nodes(out, g, options);
+    write_edges(out, g, options);
     out << "}\n";
 }
 
