@@ -100,24 +100,21 @@ else
   pass "quoted --out"
 fi
 
-run "injection via --out" "$regularization" --iterations 2 --out "$work/x';touch $work/PWNED;'"
-if [ -e "$work/PWNED" ]; then
-  fail "injection via --out: a shell ran the injected touch" "$out"
-elif [ "$rc" -ne 0 ] || [ ! -s "$work/x';touch $work/PWNED;'/no_regularization_cost.png" ]; then
-  fail "injection via --out: status $rc or no picture" "$out"
-else
-  pass "injection via --out"
-fi
-
-# gnuplot reads `set output '|command'` as a pipe to a shell: a relative --out starting with '|'.
-run "pipe via --out" "$regularization" --iterations 2 --out "|touch PWNED_PIPE;x"
-if [ -e "$work/PWNED_PIPE" ]; then
-  fail "pipe via --out: gnuplot ran the output name as a command" "$out"
-elif [ "$rc" -ne 0 ] || [ ! -s "$work/|touch PWNED_PIPE;x/no_regularization_cost.png" ]; then
-  fail "pipe via --out: status $rc or no picture" "$out"
-else
-  pass "pipe via --out"
-fi
+# An --out that a shell (injection) or gnuplot (`set output '|command'` pipes to a shell) would run:
+# the marker file must not appear, and the pictures must land in the folder of that very name.
+check_not_run() {  # name, --out as given, the folder it names, marker file
+  local name=$1 given=$2 folder=$3 marker=$4
+  run "$name" "$regularization" --iterations 2 --out "$given"
+  if [ -e "$marker" ]; then
+    fail "$name: the output name was run as a command" "$out"
+  elif [ "$rc" -ne 0 ] || [ ! -s "$folder/no_regularization_cost.png" ]; then
+    fail "$name: status $rc or no picture" "$out"
+  else
+    pass "$name"
+  fi
+}
+check_not_run "injection via --out" "$work/x';touch $work/PWNED;'" "$work/x';touch $work/PWNED;'" "$work/PWNED"
+check_not_run "pipe via --out" "|touch PWNED_PIPE;x" "$work/|touch PWNED_PIPE;x" "$work/PWNED_PIPE"
 
 # (b) Failed writes are errors naming the file, found before training where they can be.
 touch "$work/not-a-folder"
