@@ -18,14 +18,6 @@
 
 namespace xgrad {
 
-namespace {
-thread_local bool t_anomaly_detection = false;
-}  // namespace
-
-bool anomaly_detection_enabled() { return t_anomaly_detection; }
-AnomalyGuard::AnomalyGuard(bool enabled) : previous_(t_anomaly_detection) { t_anomaly_detection = enabled; }
-AnomalyGuard::~AnomalyGuard() { t_anomaly_detection = previous_; }
-
 namespace detail {
 
 std::string describe(const Node& node) {

@@ -13,6 +13,9 @@ namespace xgrad {
 namespace {
 thread_local bool t_grad_enabled = true;
 thread_local std::string t_scope;
+// Read once per op and once per gradient: kept beside the other per-thread modes, where the read is
+// a plain thread-local load (anomaly reporting itself lives in framework/anomaly.cpp).
+thread_local bool t_anomaly_detection = false;
 
 using detail::describe;
 using detail::recorded_at;
@@ -147,6 +150,10 @@ ScopeGuard::~ScopeGuard() {
 }
 const std::string& current_scope() { return t_scope; }
 
+bool anomaly_detection_enabled() { return t_anomaly_detection; }
+AnomalyGuard::AnomalyGuard(bool enabled) : previous_(t_anomaly_detection) { t_anomaly_detection = enabled; }
+AnomalyGuard::~AnomalyGuard() { t_anomaly_detection = previous_; }
+
 
 Tensor apply_op(std::unique_ptr<Op> op, const std::vector<Tensor>& inputs) {
     Inputs values;
@@ -165,7 +172,7 @@ Tensor apply_op(std::unique_ptr<Op> op, const std::vector<Tensor>& inputs) {
     }
     auto node = make_node();
     node->value = op->forward(values);
-    if (anomaly_detection_enabled()) {
+    if (t_anomaly_detection) {
         node->call_stack = detail::capture_call_stack();
         detail::check_forward(*op, node->value, values, node->call_stack);
     }
@@ -180,8 +187,12 @@ Tensor apply_op(std::unique_ptr<Op> op, const std::vector<Tensor>& inputs) {
     return Tensor(std::move(node));
 }
 
+/// The size of this thread's last walk: the next one (a training loop walks the same graph every
+/// step) starts with a table that fits, instead of growing it several times.
+thread_local std::size_t t_last_walk = 64;
+
 std::vector<Node*> topological_order(const Node& root) {
-    NodeIndex index(64);
+    NodeIndex index(t_last_walk);
     return walk(root, index);
 }
 
@@ -219,12 +230,19 @@ void check_not_released(const std::vector<Node*>& order) {
 
 /// One interior node: its op's backward, each input's gradient reduced to the input's shape and
 /// added to that input's slot of `grads_of`.
-void backward_through(Node& n, Array& grad, std::vector<Array>& grads_of, const NodeIndex& index,
-                      const BackwardOptions& options) {
-    check_versions(n);
-    std::vector<bool> needs(n.inputs.size());
+/// Scratch reused from node to node of one backward (no allocation per node).
+struct Scratch {
+    std::vector<bool> needs;
     Inputs values;
-    values.reserve(n.inputs.size());
+};
+
+void backward_through(Node& n, Array& grad, std::vector<Array>& grads_of, const NodeIndex& index,
+                      const BackwardOptions& options, Scratch& scratch) {
+    check_versions(n);
+    std::vector<bool>& needs = scratch.needs;
+    Inputs& values = scratch.values;
+    needs.assign(n.inputs.size(), false);
+    values.clear();
     for (std::size_t i = 0; i < n.inputs.size(); ++i) {
         needs[i] = n.inputs[i]->requires_grad;
         values.push_back(&n.inputs[i]->value);
@@ -241,7 +259,7 @@ void backward_through(Node& n, Array& grad, std::vector<Array>& grads_of, const 
         Array g = grads[i].shape() == input.value.shape()
                       ? std::move(grads[i])
                       : kernels::sum_to_shape(std::move(grads[i]), input.value.shape(), n.op->name().c_str());
-        if (anomaly_detection_enabled()) detail::check_gradient(g, n, i);
+        if (t_anomaly_detection) detail::check_gradient(g, n, i);
         accumulate(grads_of[index.at(&input)], std::move(g));
     }
     grad = Array();
@@ -253,8 +271,9 @@ void backward(const Tensor& root, const Array* grad_out, const BackwardOptions& 
     if (!root.defined()) throw GraphError("backward: called on an undefined Tensor");
     Node& r = root.node_ref();
     Array seed = seed_gradient(r, grad_out);
-    NodeIndex index(64);
+    NodeIndex index(t_last_walk);
     const std::vector<Node*> order = walk(r, index);
+    t_last_walk = order.size();
     check_not_released(order);
 
     // Interior gradients live here, one slot per node of this walk, not in the nodes: a graph
@@ -262,6 +281,7 @@ void backward(const Tensor& root, const Array* grad_out, const BackwardOptions& 
     std::vector<Array> grads_of(order.size());
     grads_of.back() = std::move(seed);  // the root is emitted last
     std::vector<Node*> released;
+    Scratch scratch;
     try {
         for (std::size_t k = order.size(); k-- > 0;) {
             Node& n = *order[k];
@@ -271,7 +291,7 @@ void backward(const Tensor& root, const Array* grad_out, const BackwardOptions& 
                 accumulate_leaf(n, std::move(grad), options.record_grad_norms);
                 continue;
             }
-            backward_through(n, grad, grads_of, index, options);
+            backward_through(n, grad, grads_of, index, options, scratch);
             if (!options.retain_graph) {
                 // Claimed once: of two backward passes racing through one graph, one releases it.
                 if (n.released.exchange(Release::done, std::memory_order_acq_rel) == Release::kept) n.op->release_saved();

@@ -21,8 +21,10 @@ constexpr std::size_t buffer_alignment = 64;
 #ifdef XGRAD_ALLOCATOR_MIMALLOC
 
 void* node_allocate(std::size_t bytes) {
-    // operator new's alignment (mi_malloc gives only 8 to blocks of 8 bytes or less).
-    if (void* p = mi_malloc_aligned(bytes, __STDCPP_DEFAULT_NEW_ALIGNMENT__)) return p;
+    // operator new's alignment: mi_malloc gives only 8 to blocks of 8 bytes or less, and 16 to sizes
+    // that are multiples of 16 (its size classes), so the size is rounded up.
+    constexpr std::size_t align = __STDCPP_DEFAULT_NEW_ALIGNMENT__;
+    if (void* p = mi_malloc((bytes + align - 1) / align * align)) return p;
     throw std::bad_alloc();
 }
 void node_release(void* pointer, std::size_t) noexcept { mi_free(pointer); }
