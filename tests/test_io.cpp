@@ -99,6 +99,19 @@ BOOST_AUTO_TEST_CASE(a_successful_save_replaces_the_file) {
     BOOST_TEST(folder.entries() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(output_paths_are_checked_before_the_work) {
+    TempFolder folder("check");
+    ensure_writable_file(folder / "a.json");  // the folder exists: fine
+    std::string msg = message_of<IoError>([&] { ensure_writable_file(folder / "missing/a.json"); });
+    BOOST_TEST(contains(msg, "does not exist"), msg);
+    BOOST_TEST(!std::filesystem::exists(folder.path / "missing"));  // a file's folder is never created
+    msg = message_of<IoError>([&] { ensure_writable_file(folder.path.string()); });
+    BOOST_TEST(contains(msg, "is a directory"), msg);
+    ensure_writable_folder(folder / "out/sub");  // an output folder is created
+    BOOST_TEST(std::filesystem::is_directory(folder.path / "out" / "sub"));
+    ensure_writable_file("/dev/null");
+}
+
 BOOST_AUTO_TEST_CASE(a_folder_given_as_a_data_file_is_named) {
     TempFolder folder("dir");
     for (auto load : {+[](const std::string& p) { load_football(p); }, +[](const std::string& p) { load_csv(p); },

@@ -140,7 +140,12 @@ void ensure_writable_file(const std::string& path) {
         if (::access(path.c_str(), W_OK) != 0) fail(path, "cannot write", errno);
         return;
     }
-    ensure_writable_folder(folder_of(path));
+    // A file's folder must exist already (only --out style folders are created): a mistyped path is
+    // an error, not a new folder tree.
+    const std::string folder = folder_of(path);
+    if (!std::filesystem::is_directory(folder, error))
+        throw IoError(path + ": cannot write, the folder " + folder + " does not exist");
+    if (::access(folder.c_str(), W_OK | X_OK) != 0) fail(path, "cannot write in " + folder, errno);
 }
 
 namespace {

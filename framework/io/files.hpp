@@ -25,8 +25,8 @@ void write_file_atomic(const std::string& path, std::string_view bytes);
 /// program can refuse a bad --out before it trains rather than after. IoError otherwise.
 void ensure_writable_folder(const std::string& folder);
 
-/// Checks that `path` could be written: its folder exists (or can be created) and is writable, and
-/// `path` is not a folder. For options like --json FILE, checked before the work starts.
+/// Checks that `path` could be written: its folder exists and is writable (it is not created: a
+/// mistyped path is an error), and `path` is not a folder. For options like --json FILE, checked before the work starts.
 void ensure_writable_file(const std::string& path);
 
 /// What a finished program left behind.
