@@ -72,7 +72,9 @@ Array::Array(Array&& other) noexcept
       size_(std::exchange(other.size_, 0)),
       dtype_(other.dtype_),
       defined_(std::exchange(other.defined_, false)),
-      buffer_(std::move(other.buffer_)) {}
+      buffer_(std::move(other.buffer_)) {
+    ++other.version_;  // emptied: a write to it (std::move(w.mutable_value()) must not go unseen)
+}
 
 Array& Array::operator=(Array&& other) noexcept {
     if (this != &other) {
@@ -89,13 +91,15 @@ Array& Array::operator=(Array&& other) noexcept {
 
 Array& Array::operator=(const Array& other) {
     if (this != &other) {
-        const std::uint64_t version = version_;
-        shape_ = other.shape_;
+        // Copies first, so a failed allocation leaves this array as it was.
+        auto buffer = other.buffer_;
+        Shape shape = other.shape_;
+        shape_ = std::move(shape);
+        buffer_ = std::move(buffer);
         size_ = other.size_;
         dtype_ = other.dtype_;
         defined_ = other.defined_;
-        buffer_ = other.buffer_;
-        version_ = version + 1;
+        ++version_;
     }
     return *this;
 }

@@ -85,6 +85,10 @@ Array sum_to_shape(Array grad, const Shape& shape, const char* op) {
 }
 
 void add_in_place(Array& target, const Array& addend) {
+    if (target.shape() != addend.shape() || target.dtype() != addend.dtype())
+        throw ShapeError("add_in_place: " + std::string(dtype_name(target.dtype())) + " " + shape_str(target.shape()) +
+                         " += " + dtype_name(addend.dtype()) + " " + shape_str(addend.shape()) +
+                         " (a gradient kept from before the value was replaced? call zero_grad)");
     dispatch(target.dtype(), [&](auto tag) {
         using T = decltype(tag);
         T* t = target.data<T>();

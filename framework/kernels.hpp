@@ -159,7 +159,7 @@ double accumulate(const Array& x, F f) {
 inline double sum_all(const Array& x) { return accumulate(x, [](double v) { return v; }); }
 inline double l2_norm(const Array& x) { return std::sqrt(accumulate(x, [](double v) { return v * v; })); }
 
-/// target += addend, element-wise (same shape and dtype).
+/// target += addend, element-wise; ShapeError unless both have the same shape and dtype.
 void add_in_place(Array& target, const Array& addend);
 /// Whether every element is finite.
 bool all_finite(const Array& a);

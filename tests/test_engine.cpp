@@ -292,6 +292,21 @@ BOOST_AUTO_TEST_CASE(reading_values_and_editing_gradients_bump_no_version) {
     xgrad::test::check_close(w.grad(), {2.0, 4.0}, 0.0);
 }
 
+BOOST_AUTO_TEST_CASE(moving_a_value_out_counts_as_an_edit) {
+    Tensor w = parameter(Array({2}, {1.0, 2.0}), "w");
+    Tensor y = sum(w * w);
+    Array taken = std::move(w.mutable_value());
+    BOOST_CHECK_THROW(y.backward(), GraphError);
+}
+
+BOOST_AUTO_TEST_CASE(a_stale_gradient_of_another_shape_is_an_error_not_an_overrun) {
+    Tensor w = parameter(Array({5}, {1, 2, 3, 4, 5}), "w");
+    sum(w * w).backward();
+    w.mutable_value() = Array({3}, {1, 2, 3});  // replaced, grad of shape (5,) kept
+    const std::string msg = message_of<ShapeError>([&] { sum(w * w).backward(); });
+    BOOST_TEST(contains(msg, "zero_grad"), msg);
+}
+
 BOOST_AUTO_TEST_CASE(a_tensor_without_a_gradient_raises_on_element_access) {
     Tensor w = parameter(Array({2}, {1.0, 2.0}), "w");
     const std::string msg = message_of<ShapeError>([&] { return w.grad().flat(0); });

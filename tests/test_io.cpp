@@ -90,6 +90,27 @@ BOOST_AUTO_TEST_CASE(a_failed_save_keeps_the_previous_checkpoint) {
     BOOST_TEST(restored.weight.value().equals(small.weight.value()));
 }
 
+BOOST_AUTO_TEST_CASE(a_save_keeps_the_files_permissions_and_links) {
+    TempFolder folder("perm");
+    const std::string path = folder / "private.npy";
+    save_npy(path, Array({1}, {1.0}));
+    std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    save_npy(path, Array({1}, {2.0}));
+    const bool private_still = (std::filesystem::status(path).permissions() & std::filesystem::perms::all) ==
+                               (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    BOOST_TEST(private_still);
+    const std::string link = folder / "latest.npy";
+    std::filesystem::create_symlink(path, link);
+    save_npy(link, Array({1}, {3.0}));
+    BOOST_TEST(std::filesystem::is_symlink(link));  // still a link...
+    BOOST_TEST(load_npy(path).item() == 3.0);       // ...to the file that was replaced
+}
+
+BOOST_AUTO_TEST_CASE(csv_accepts_subnormal_numbers) {
+    const LabeledData d = parse_csv("1e-310,2,0\n3,4,1\n", "t.csv");
+    BOOST_TEST(d.X.flat(0) == 1e-310);
+}
+
 BOOST_AUTO_TEST_CASE(a_successful_save_replaces_the_file) {
     TempFolder folder("replace");
     const std::string path = folder / "a.npy";

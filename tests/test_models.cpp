@@ -155,6 +155,7 @@ BOOST_AUTO_TEST_CASE(mini_batches_keep_one_hot_labels_with_their_examples) {
     BOOST_TEST(seen == m);
     const std::string msg = message_of<ShapeError>([&] { random_mini_batches({d.X, Array({3, m + 1})}, 4, gen); });
     BOOST_TEST(contains(msg, "one example per column"), msg);
+    BOOST_CHECK_THROW(random_mini_batches({Array({m}), d.Y}, 4, gen), ShapeError);  // 1-d X: no read past its shape
 }
 
 namespace {

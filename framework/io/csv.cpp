@@ -43,7 +43,7 @@ std::vector<std::vector<double>> parse_csv_rows(const std::string& text, const s
             const double v = std::strtod(begin, &end);
             while (*end == ' ' || *end == '\t') ++end;
             // end must reach the field's real end: an embedded NUL would stop strtod early.
-            if (end == begin || end != begin + fields[c].size() || errno == ERANGE || !std::isfinite(v)) {
+            if (end == begin || end != begin + fields[c].size() || !std::isfinite(v)) {  // underflow (ERANGE) is fine
                 if (!bad_column) bad_column = c + 1;
             } else {
                 ++numbers;

@@ -88,10 +88,18 @@ std::string read_file(const std::string& path) {
     return bytes;
 }
 
-void write_file_atomic(const std::string& path, std::string_view bytes) {
-    if (path.empty()) throw IoError("write: empty file name");
+void write_file_atomic(const std::string& given, std::string_view bytes) {
+    if (given.empty()) throw IoError("write: empty file name");
+    // A symbolic link is followed: the file it points to is replaced, the link stays a link.
+    std::string path = given;
+    std::error_code link_error;
+    if (std::filesystem::is_symlink(path, link_error)) {
+        const auto target = std::filesystem::weakly_canonical(path, link_error);
+        if (!link_error) path = target.string();
+    }
     struct stat info {};
-    if (::stat(path.c_str(), &info) == 0) {
+    const bool replacing = ::stat(path.c_str(), &info) == 0;
+    if (replacing) {
         if (S_ISDIR(info.st_mode)) throw IoError(path + ": is a directory; give a file name");
         if (!S_ISREG(info.st_mode)) {
             // A device or a pipe: renaming over it would replace it, so write through it instead.
@@ -108,6 +116,8 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
     Descriptor fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
     if (fd.get() < 0) fail(path, "cannot create a file in " + folder_of(path), errno);
     try {
+        // The new file keeps the old one's permissions (a 0600 checkpoint stays 0600).
+        if (replacing && ::fchmod(fd.get(), info.st_mode & 07777) != 0) fail(path, "cannot set permissions", errno);
         write_all(fd.get(), bytes, path);
         if (::fsync(fd.get()) != 0) fail(path, "fsync failed", errno);
         if (const int error = fd.close_checked()) fail(path, "close failed", error);
@@ -181,14 +191,15 @@ std::string exchange(Descriptor& in_write, Descriptor& err_read, std::string_vie
     sigaddset(&pipe_signal, SIGPIPE);
     ::pthread_sigmask(SIG_BLOCK, &pipe_signal, &previous_mask);
     bool broken_pipe = false;
-    while (err_read.get() >= 0) {
+    // Until both are done: a program may close its standard error and still read its input.
+    while (err_read.get() >= 0 || in_write.get() >= 0) {
+        // poll ignores negative descriptors, so a finished side simply drops out.
         pollfd fds[2] = {{err_read.get(), POLLIN, 0}, {in_write.get(), POLLOUT, 0}};
-        const nfds_t count = in_write.get() >= 0 ? 2 : 1;
-        if (::poll(fds, count, -1) < 0) {
+        if (::poll(fds, 2, -1) < 0) {
             if (errno == EINTR) continue;
             break;
         }
-        if (count == 2 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+        if (in_write.get() >= 0 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
             const ssize_t n = ::write(in_write.get(), input.data(), std::min<std::size_t>(input.size(), 1 << 16));
             if (n > 0) input.remove_prefix(static_cast<std::size_t>(n));
             if (n < 0 && errno != EINTR && errno != EAGAIN) {
@@ -197,7 +208,7 @@ std::string exchange(Descriptor& in_write, Descriptor& err_read, std::string_vie
             }
             if (input.empty()) in_write.reset();
         }
-        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+        if (err_read.get() >= 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
             char chunk[4096];
             const ssize_t n = ::read(err_read.get(), chunk, sizeof chunk);
             if (n > 0)
@@ -216,10 +227,10 @@ std::string exchange(Descriptor& in_write, Descriptor& err_read, std::string_vie
 }
 
 /// The exit status; 128 + N for a program killed by signal N.
-int wait_for(pid_t pid) {
+int wait_for(pid_t pid, const std::string& program) {
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    while (::waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) fail(program, "cannot learn how the program ended", errno);  // never "exit 0"
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
@@ -237,7 +248,7 @@ ProgramResult run_program(const std::vector<std::string>& argv, std::string_view
     err_write.reset();
     ProgramResult result;
     result.std_err = exchange(in_write, err_read, input);
-    result.exit_code = wait_for(pid);
+    result.exit_code = wait_for(pid, argv[0]);
     return result;
 }
 

@@ -107,7 +107,7 @@ struct MatReader {
     }
 
     /// Walks the data elements in b[at, end): compressed ones are inflated (at most 64 MiB) and walked too.
-    void walk(const std::string& b, std::size_t at, std::size_t end) const {
+    void walk(const std::string& b, std::size_t at, std::size_t end, bool inflated_level = false) const {
         while (at < end) {
             if (end - at < 8) fail("truncated: " + std::to_string(end - at) + " stray bytes at offset " + std::to_string(at));
             const std::uint32_t type = u32(b, at), size = u32(b, at + 4);
@@ -122,8 +122,11 @@ struct MatReader {
                      " bytes but only " + std::to_string(end - at) + " remain");
             if (type == 14) check_matrix(b, at + 8, at + 8 + size);
             if (type == 15) {
+                // MATLAB never nests compressed elements; a file that does would inflate level after
+                // level (each bounded, all held at once, each a stack frame).
+                if (inflated_level) fail("a compressed variable inside a compressed variable");
                 const std::string inflated = inflate(std::string_view(b).substr(at + 8, size), Deflate::zlib, std::size_t{64} << 20, path);
-                walk(inflated, 0, inflated.size());
+                walk(inflated, 0, inflated.size(), true);
             }
             at += span;
         }

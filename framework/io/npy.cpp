@@ -241,8 +241,11 @@ void save_npz(const std::string& path, const std::map<std::string, Array>& array
         put_le<std::uint32_t>(central, 0);  // external attributes
         put_le<std::uint32_t>(central, offset);
         central += member;
+        if (count == 0xffff) throw IoError(path + ": more than 65 535 arrays for a zip without zip64");
         ++count;
     }
+    if (zip.size() > 0xffffffffu || central.size() > 0xffffffffu - zip.size())
+        throw IoError(path + ": too large for a zip without zip64");
     const auto central_offset = static_cast<std::uint32_t>(zip.size());
     zip += central;
     put_le<std::uint32_t>(zip, 0x06054b50);

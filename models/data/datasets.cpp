@@ -89,12 +89,11 @@ Dataset flower_dataset() {
 
 std::vector<LabeledData> random_mini_batches(const LabeledData& data, std::size_t batch_size, Generator& gen) {
     if (batch_size == 0) throw ValueError("random_mini_batches: batch_size must be positive");
-    const std::size_t features = data.X.shape()[0], m = data.X.shape()[1];
-    if (data.X.ndim() != 2 || data.Y.ndim() != 2 || data.Y.shape()[1] != m)
+    if (data.X.ndim() != 2 || data.Y.ndim() != 2 || data.Y.shape()[1] != data.X.shape()[1])
         throw ShapeError("random_mini_batches: X " + shape_str(data.X.shape()) + " and Y " + shape_str(data.Y.shape()) +
                          " must both be (rows, m), one example per column (features × examples; Y may have several "
                          "rows, e.g. one-hot labels)");
-    const std::size_t label_rows = data.Y.shape()[0];
+    const std::size_t features = data.X.shape()[0], m = data.X.shape()[1], label_rows = data.Y.shape()[0];
     const std::vector<std::size_t> perm = gen.permutation(m);
     std::vector<LabeledData> batches;
     for (std::size_t start = 0; start < m; start += batch_size) {
