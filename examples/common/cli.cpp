@@ -39,6 +39,10 @@ namespace {
 CLI::Option& cli(void* option) { return *static_cast<CLI::Option*>(option); }
 
 std::string whole(unsigned long long value) { return std::to_string(value); }
+
+using Ends = CommandLine::Ends;
+bool excludes_low(Ends ends) { return ends == Ends::open_low || ends == Ends::open; }
+bool excludes_high(Ends ends) { return ends == Ends::open_high || ends == Ends::open; }
 }  // namespace
 
 CommandLine::Option::Option(void* option, Kind kind, unsigned long long whole_max)
@@ -53,8 +57,7 @@ std::string CommandLine::Option::bounds() const {
         if (whole_hi_ == std::numeric_limits<std::size_t>::max()) return ">= " + whole(whole_lo_);
         return "[" + whole(whole_lo_) + ", " + whole(whole_hi_) + "]";
     }
-    const bool open_low = ends_ == Ends::open_low || ends_ == Ends::open;
-    const bool open_high = ends_ == Ends::open_high || ends_ == Ends::open;
+    const bool open_low = excludes_low(ends_), open_high = excludes_high(ends_);
     if (std::isinf(lo_) && std::isinf(hi_)) return "finite";
     if (std::isinf(hi_)) return (open_low ? "> " : ">= ") + repr(lo_);
     if (std::isinf(lo_)) return (open_high ? "< " : "<= ") + repr(hi_);
@@ -89,8 +92,7 @@ std::string CommandLine::Option::check(std::string& input) const {
         return "'" + input + "' is not a number";
     if (error == std::errc::result_out_of_range || !std::isfinite(value))
         return input + " is not a finite number";
-    const bool open_low = ends_ == Ends::open_low || ends_ == Ends::open;
-    const bool open_high = ends_ == Ends::open_high || ends_ == Ends::open;
+    const bool open_low = excludes_low(ends_), open_high = excludes_high(ends_);
     if (value < lo_ || value > hi_ || (open_low && value == lo_) || (open_high && value == hi_))
         return input + " is not " + in_bounds;
     return {};
@@ -103,8 +105,7 @@ CommandLine::Option& CommandLine::Option::show_default() {
 CommandLine::Option& CommandLine::Option::range(double lo, double hi, Ends ends) {
     if (kind_ == Kind::whole) {
         // Whole numbers: the nearest whole bounds inside, within the type.
-        const bool open_low = ends == Ends::open_low || ends == Ends::open;
-        const bool open_high = ends == Ends::open_high || ends == Ends::open;
+        const bool open_low = excludes_low(ends), open_high = excludes_high(ends);
         const double low = open_low ? std::floor(lo) + 1 : std::ceil(lo);
         const double high = open_high ? std::ceil(hi) - 1 : std::floor(hi);
         if (low > 0) whole_lo_ = std::max(whole_lo_, static_cast<unsigned long long>(low));
