@@ -145,12 +145,13 @@ bool is_mat73(const std::string& bytes) {
 
 /// Validates a MAT v5 file's structure before libmatio reads it: a truncated file is reported as
 /// such (libmatio may otherwise inflate a cut variable into a silently zero-filled buffer), and
-/// matrix headers are checked (libmatio allocates whatever dimensions a header claims).
-void check_mat_structure(const std::string& path) {
+/// matrix headers are checked (libmatio allocates whatever dimensions a header claims). Returns
+/// whether the file is a v7.3 one, which is left to libmatio.
+bool check_mat_structure(const std::string& path) {
     const std::string bytes = read_file(path);
     // MATLAB's -v7.3 files are HDF5 files behind the same 128-byte text header, version 0x0200.
     // libmatio reads them through HDF5 (Debian's is built with it), which checks its own structure.
-    if (is_mat73(bytes)) return;
+    if (is_mat73(bytes)) return true;
     if (bytes.size() < 128) throw IoError(path + ": " + std::to_string(bytes.size()) + " bytes is too short for a MAT v5 file");
     // The indicator is 'M','I' written as a 16-bit number: it reads "IM" in a little-endian file.
     const bool little_endian_file = bytes[126] == 'I' && bytes[127] == 'M';
@@ -158,15 +159,16 @@ void check_mat_structure(const std::string& path) {
     if (!little_endian_file && !(bytes[126] == 'M' && bytes[127] == 'I'))
         throw IoError(path + ": not a MATLAB v5 .mat file (no endian indicator at byte 126)");
     MatReader{path, swapped}.walk(bytes, 128, bytes.size());
+    return false;
 }
 
 }  // namespace
 
 MatFile::MatFile(const std::string& path) : path_(path) {
-    check_mat_structure(path);
+    const bool v73 = check_mat_structure(path);
     mat_ = Mat_Open(path.c_str(), MAT_ACC_RDONLY);
     if (!mat_) {
-        if (is_mat73(read_file(path)))
+        if (v73)
             throw IoError(path + ": a MAT v7.3 (HDF5) file, which this libmatio cannot read; save it with -v7");
         throw IoError(path + ": not a readable MATLAB .mat file");
     }
