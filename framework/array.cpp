@@ -10,9 +10,37 @@
 
 namespace xgrad {
 
+namespace {
+/// A float value stored into int64: truncated toward zero (numpy's astype), and refused when it has
+/// no int64 value (NaN, ±inf, beyond ±2⁶³) instead of being undefined behaviour.
+std::int64_t to_int64(double value, const char* who) {
+    if (!(value >= -9.2233720368547758e18 && value < 9.2233720368547758e18))
+        throw ValueError(std::string(who) + ": " + format_number(value) + " has no int64 value");
+    return static_cast<std::int64_t>(value);
+}
+}  // namespace
 
+const char* dtype_name(DType dtype) {
+    switch (dtype) {
+        case DType::f32: return "float32";
+        case DType::f64: return "float64";
+        case DType::i64: return "int64";
+    }
+    return "unknown";
+}
 
-const char* dtype_name(DType dtype) { return dtype == DType::f32 ? "float32" : "float64"; }
+namespace detail {
+void throw_not_floating(const char* who) {
+    throw DTypeError(std::string(who) + " got int64 values where float32 or float64 is needed (labels and indices "
+                     "are not differentiable; convert with astype)");
+}
+
+template <class T>
+Buffer<T>& emplace_buffer(std::variant<Buffer<double>, Buffer<float>, Buffer<std::int64_t>>& buffer, std::size_t n,
+                          bool zero) {
+    return zero ? buffer.emplace<Buffer<T>>(n, T{}) : buffer.emplace<Buffer<T>>(n);
+}
+}  // namespace detail
 
 std::string shape_str(const Shape& shape) {
     std::string s = "(";
@@ -54,10 +82,7 @@ std::string format_number(double value) {
 
 Array::Array(Shape shape, DType dtype)
     : shape_(std::move(shape)), size_(shape_size(shape_)), dtype_(dtype), defined_(true) {
-    if (dtype_ == DType::f64)
-        buffer_.emplace<Buffer<double>>(size_, 0.0);
-    else
-        buffer_.emplace<Buffer<float>>(size_, 0.0f);
+    detail::dispatch_any(dtype_, [&](auto tag) { detail::emplace_buffer<decltype(tag)>(buffer_, size_, true); });
 }
 
 Array::Array(Shape shape, std::vector<double> values, DType dtype) : Array(std::move(shape), dtype) {
@@ -110,16 +135,13 @@ Array Array::uninitialized(Shape shape, DType dtype) {
     a.size_ = shape_size(a.shape_);
     a.dtype_ = dtype;
     a.defined_ = true;
-    if (dtype == DType::f64)
-        a.buffer_.emplace<Buffer<double>>(a.size_);
-    else
-        a.buffer_.emplace<Buffer<float>>(a.size_);
+    detail::dispatch_any(dtype, [&](auto tag) { detail::emplace_buffer<decltype(tag)>(a.buffer_, a.size_, false); });
     return a;
 }
 
 Array Array::full(Shape shape, double value, DType dtype) {
     Array a = uninitialized(std::move(shape), dtype);
-    detail::dispatch(dtype, [&](auto zero) {
+    detail::dispatch_any(dtype, [&](auto zero) {
         using T = decltype(zero);
         std::fill_n(a.buffer_data<T>(), a.size_, static_cast<T>(value));
     });
@@ -150,6 +172,8 @@ template float* Array::data<float>();
 template double* Array::data<double>();
 template const float* Array::data<float>() const;
 template const double* Array::data<double>() const;
+template std::int64_t* Array::data<std::int64_t>();
+template const std::int64_t* Array::data<std::int64_t>() const;
 
 void Array::check_index(std::size_t i, const char* accessor) const {
     if (!defined_)
@@ -162,17 +186,22 @@ void Array::check_index(std::size_t i, const char* accessor) const {
 
 double Array::flat(std::size_t i) const {
     check_index(i, "flat");
-    return dtype_ == DType::f64 ? std::get<Buffer<double>>(buffer_)[i]
-                                : std::get<Buffer<float>>(buffer_)[i];
+    switch (dtype_) {
+        case DType::f64: return std::get<Buffer<double>>(buffer_)[i];
+        case DType::f32: return std::get<Buffer<float>>(buffer_)[i];
+        case DType::i64: return static_cast<double>(std::get<Buffer<std::int64_t>>(buffer_)[i]);
+    }
+    return 0.0;
 }
 
 void Array::set_flat(std::size_t i, double value) {
     check_index(i, "set_flat");
     ++version_;
-    if (dtype_ == DType::f64)
-        std::get<Buffer<double>>(buffer_)[i] = value;
-    else
-        std::get<Buffer<float>>(buffer_)[i] = static_cast<float>(value);
+    switch (dtype_) {
+        case DType::f64: std::get<Buffer<double>>(buffer_)[i] = value; break;
+        case DType::f32: std::get<Buffer<float>>(buffer_)[i] = static_cast<float>(value); break;
+        case DType::i64: std::get<Buffer<std::int64_t>>(buffer_)[i] = to_int64(value, "Array::set_flat"); break;
+    }
 }
 
 std::size_t Array::flat_index(std::initializer_list<std::size_t> index) const {
@@ -202,19 +231,23 @@ double Array::item() const {
 std::vector<double> Array::to_vector() const {
     if (!defined_) return {};
     std::vector<double> v(size_);
-    detail::dispatch(dtype_, [&](auto zero) { std::copy_n(buffer_data<decltype(zero)>(), size_, v.begin()); });
+    detail::dispatch_any(dtype_, [&](auto zero) { std::copy_n(buffer_data<decltype(zero)>(), size_, v.begin()); });
     return v;
 }
 
 Array Array::astype(DType dtype) const {
     if (dtype == dtype_ || !defined_) return *this;
     Array out = uninitialized(shape_, dtype);
-    detail::dispatch(dtype_, [&](auto from) {
-        detail::dispatch(dtype, [&](auto to) {
+    detail::dispatch_any(dtype_, [&](auto from) {
+        detail::dispatch_any(dtype, [&](auto to) {
             using To = decltype(to);
             const auto* in = buffer_data<decltype(from)>();
             To* o = out.buffer_data<To>();
-            for (std::size_t i = 0; i < size_; ++i) o[i] = static_cast<To>(in[i]);
+            if constexpr (std::is_same_v<To, std::int64_t> && !std::is_same_v<decltype(from), std::int64_t>) {
+                for (std::size_t i = 0; i < size_; ++i) o[i] = to_int64(in[i], "astype(int64)");  // truncates, as numpy
+            } else {
+                for (std::size_t i = 0; i < size_; ++i) o[i] = static_cast<To>(in[i]);
+            }
         });
     });
     return out;
@@ -234,21 +267,12 @@ Array Array::reshaped(Shape shape) && {
 bool Array::equals(const Array& other) const {
     if (defined_ != other.defined_ || dtype_ != other.dtype_ || shape_ != other.shape_) return false;
     if (!defined_) return true;
-    return detail::dispatch(dtype_, [&](auto zero) {
+    return detail::dispatch_any(dtype_, [&](auto zero) {
         using T = decltype(zero);
         return std::equal(buffer_data<T>(), buffer_data<T>() + size_, other.buffer_data<T>());
     });
 }
 
-std::string Array::str() const {
-    if (!defined_) return "Array(undefined)";
-    std::ostringstream os;
-    os.precision(8);
-    os << "Array" << shape_str(shape_) << " " << dtype_name(dtype_) << " [";
-    for (std::size_t i = 0; i < size_ && i < 16; ++i) os << (i ? " " : "") << flat(i);
-    if (size_ > 16) os << " ...";
-    os << "]";
-    return os.str();
-}
+std::string Array::str() const { return to_string(*this); }
 
 }  // namespace xgrad

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <iosfwd>
 #include <new>
 #include <utility>
 #include <string>
@@ -14,7 +15,13 @@
 
 namespace xgrad {
 
-enum class DType : std::uint8_t { f32, f64 };
+/// Element types: float32 and float64 for values (differentiable), int64 for labels and indices
+/// (never differentiable: a tensor holding int64 cannot require grad).
+enum class DType : std::uint8_t { f32, f64, i64 };
+
+inline bool is_floating(DType dtype) { return dtype != DType::i64; }
+/// Bytes per element.
+inline std::size_t element_size(DType dtype) { return dtype == DType::f32 ? 4 : 8; }
 
 using Shape = std::vector<std::size_t>;
 
@@ -63,6 +70,8 @@ template <>
 constexpr DType dtype_of<float>() { return DType::f32; }
 template <>
 constexpr DType dtype_of<double>() { return DType::f64; }
+template <>
+constexpr DType dtype_of<std::int64_t>() { return DType::i64; }
 
 class Array {
 public:
@@ -92,7 +101,7 @@ public:
     const Shape& shape() const { return shape_; }
     std::size_t ndim() const { return shape_.size(); }
     std::size_t size() const { return size_; }
-    std::size_t nbytes() const { return size_ * (dtype_ == DType::f32 ? sizeof(float) : sizeof(double)); }
+    std::size_t nbytes() const { return size_ * element_size(dtype_); }
 
     /// Typed access to the buffer; throws DTypeError if T is not this array's dtype. The mutable
     /// form counts as a write (the version goes up when it is called).
@@ -101,8 +110,8 @@ public:
     template <class T>
     const T* data() const;
 
-    /// Element i in row-major order, as double (whatever the dtype). ShapeError when i is out of
-    /// range (an undefined array has no elements).
+    /// Element i in row-major order, as double (whatever the dtype; int64 is exact up to 2⁵³).
+    /// ShapeError when i is out of range (an undefined array has no elements).
     double flat(std::size_t i) const;
     /// An in-place write: bumps the version.
     void set_flat(std::size_t i, double value);
@@ -138,14 +147,45 @@ private:
     DType dtype_ = DType::f64;
     bool defined_ = false;
     std::uint64_t version_ = 0;
-    std::variant<Buffer<double>, Buffer<float>> buffer_;
+    std::variant<Buffer<double>, Buffer<float>, Buffer<std::int64_t>> buffer_;
 };
 
+/// How arrays and tensors print (numpy's print options, with numpy's defaults).
+struct PrintOptions {
+    int precision = 8;             ///< fractional digits at most (numpy's floatmode "maxprec")
+    std::size_t threshold = 1000;  ///< more elements than this are summarised with "..."
+    std::size_t edgeitems = 3;     ///< items kept at each end of a summarised axis
+    std::size_t linewidth = 75;    ///< rows wrap at this width
+};
+/// numpy's repr, with the dtype and shape after the values:
+///
+///     array([[ 1.5, -2. ],
+///            [ 3. ,  4. ]], dtype=float64, shape=(2, 2))
+///
+/// The bracketed part is exactly what numpy.array2string(a, separator=", ", prefix="array(")
+/// prints with the same options (tests/print_vs_numpy.py checks it against numpy).
+std::string to_string(const Array& array, const PrintOptions& options = {});
+std::ostream& operator<<(std::ostream& os, const Array& array);
+
 namespace detail {
-/// Calls f with a value of the array's element type (float or double): f(T{}) -> result.
+[[noreturn]] void throw_not_floating(const char* who);
+
+/// Calls f with a value of a floating element type (float or double): f(T{}) -> result. The math
+/// kernels go through it, so an int64 array reaching one raises DTypeError instead of being
+/// misread (ops check dtypes first, with their own names: see Op::input_kind).
 template <class F>
 decltype(auto) dispatch(DType dtype, F&& f) {
     if (dtype == DType::f32) return f(float{});
+    if (dtype == DType::i64) throw_not_floating("a floating-point kernel");
+    return f(double{});
+}
+
+/// Calls f with a value of any element type (float, double or std::int64_t): for code that only
+/// moves or compares elements (copies, slices, joins, comparisons).
+template <class F>
+decltype(auto) dispatch_any(DType dtype, F&& f) {
+    if (dtype == DType::f32) return f(float{});
+    if (dtype == DType::i64) return f(std::int64_t{});
     return f(double{});
 }
 }  // namespace detail

@@ -155,6 +155,41 @@ AnomalyGuard::AnomalyGuard(bool enabled) : previous_(t_anomaly_detection) { t_an
 AnomalyGuard::~AnomalyGuard() { t_anomaly_detection = previous_; }
 
 
+namespace {
+
+/// The dtype rules of Op::input_kind, checked before forward so every op's errors name it.
+void check_input_dtypes(const Op& op, const Inputs& values) {
+    const Array* first = nullptr;  // the first floating or `any` input: the others must match it
+    std::size_t first_index = 0;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        const Array& v = *values[i];
+        const Op::InputKind kind = op.input_kind(i);
+        if (kind == Op::InputKind::mask) continue;
+        if (kind == Op::InputKind::integer) {
+            if (v.dtype() != DType::i64)
+                throw DTypeError(op.name() + ": input " + std::to_string(i) + " holds indices or labels and must be "
+                                 "int64, got " + dtype_name(v.dtype()) + " " + shape_str(v.shape()) +
+                                 " (convert with astype(x, DType::i64))");
+            continue;
+        }
+        if (kind == Op::InputKind::floating && !is_floating(v.dtype()))
+            throw DTypeError(op.name() + ": input " + std::to_string(i) + " is int64 " + shape_str(v.shape()) +
+                             " but this op needs float32 or float64 (int64 holds labels and indices, which are not "
+                             "differentiable; convert with astype)");
+        if (!first) {
+            first = &v;
+            first_index = i;
+        } else if (v.dtype() != first->dtype()) {
+            throw DTypeError(op.name() + ": input " + std::to_string(first_index) + " is " +
+                             dtype_name(first->dtype()) + " " + shape_str(first->shape()) + " but input " +
+                             std::to_string(i) + " is " + dtype_name(v.dtype()) + " " + shape_str(v.shape()) +
+                             "; convert one explicitly with astype()");
+        }
+    }
+}
+
+}  // namespace
+
 Tensor apply_op(std::unique_ptr<Op> op, const std::vector<Tensor>& inputs) {
     Inputs values;
     values.reserve(inputs.size());
@@ -164,12 +199,8 @@ Tensor apply_op(std::unique_ptr<Op> op, const std::vector<Tensor>& inputs) {
             throw GraphError(op->name() + ": input " + std::to_string(i) + " is an undefined Tensor");
         values.push_back(&inputs[i].value());
         any_requires_grad = any_requires_grad || inputs[i].requires_grad();
-        if (values[i]->dtype() != values[0]->dtype())
-            throw DTypeError(op->name() + ": input 0 is " + dtype_name(values[0]->dtype()) + " " +
-                             shape_str(values[0]->shape()) + " but input " + std::to_string(i) + " is " +
-                             dtype_name(values[i]->dtype()) + " " + shape_str(values[i]->shape()) +
-                             "; convert one explicitly with astype()");
     }
+    check_input_dtypes(*op, values);
     auto node = make_node();
     node->value = op->forward(values);
     if (t_anomaly_detection) {

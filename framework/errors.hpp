@@ -17,7 +17,14 @@ struct ValueError : std::invalid_argument {
     using std::invalid_argument::invalid_argument;
 };
 
-/// float32 and float64 mixed in one op without an explicit conversion.
+/// An index (slice, select, index_select, gather, one_hot, a label) outside the axis it indexes
+/// (message names the op, the index, where it sits and the axis size).
+struct IndexError : std::out_of_range {
+    using std::out_of_range::out_of_range;
+};
+
+/// float32 and float64 mixed in one op without an explicit conversion, or int64 where a float is
+/// needed (or a float where int64 indices are).
 struct DTypeError : std::invalid_argument {
     using std::invalid_argument::invalid_argument;
 };

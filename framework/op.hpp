@@ -3,6 +3,7 @@
 // backward returns one gradient per input and never accumulates — the engine sums gradients and
 // undoes broadcasting in one place (framework/engine.cpp).
 
+#include <cstdint>
 #include <new>
 #include <string>
 #include <type_traits>
@@ -29,6 +30,8 @@ public:
         items_.reserve(sizeof...(Gradient));
         (items_.push_back(std::forward<Gradient>(gradients)), ...);
     }
+    /// For ops with a variable number of inputs (concat): one gradient appended per input.
+    void push_back(Array gradient) { items_.push_back(std::move(gradient)); }
     std::size_t size() const { return items_.size(); }
     Array& operator[](std::size_t i) { return items_[i]; }
     const Array& operator[](std::size_t i) const { return items_[i]; }
@@ -71,6 +74,17 @@ public:
     virtual const char* dot_fill() const { return "#dbe9f6"; }
     /// Key/value facts for DOT and reports (a dropout's measured scale, a reduction's axis...).
     virtual std::vector<std::pair<std::string, std::string>> attributes() const { return {}; }
+
+    /// What input i may hold. apply_op checks it before forward, naming the op: `floating` inputs
+    /// (the default) are float32 or float64, all of one dtype; `integer` inputs (indices, labels)
+    /// are int64 and never get a gradient; `any` inputs (what shape ops and comparisons move or
+    /// compare) may be int64 too, and share the floating inputs' dtype; a `mask` (where's
+    /// condition) is any dtype, nonzero meaning true.
+    enum class InputKind : std::uint8_t { floating, integer, any, mask };
+    virtual InputKind input_kind(std::size_t i) const {
+        static_cast<void>(i);
+        return InputKind::floating;
+    }
 
     virtual Array forward(const Inputs& inputs) = 0;
     virtual Grads backward(const BackwardArgs& args) const = 0;

@@ -7,6 +7,10 @@ namespace xgrad {
 
 Tensor::Tensor(Array value, bool requires_grad, std::string name) : node_(make_node()) {
     if (!value.defined()) throw ValueError("Tensor: cannot wrap an undefined Array");
+    if (requires_grad && !is_floating(value.dtype()))
+        throw DTypeError("Tensor" + (name.empty() ? std::string() : " '" + name + "'") + ": an int64 " +
+                         shape_str(value.shape()) + " tensor cannot require grad (only float32 and float64 are "
+                         "differentiable)");
     node_->value = std::move(value);
     node_->requires_grad = requires_grad;
     node_->name = std::move(name);
@@ -33,6 +37,9 @@ Tensor& Tensor::set_requires_grad(bool requires_grad) {
     Node& n = node_ref();
     if (!n.is_leaf())
         throw GraphError("Tensor::set_requires_grad: '" + n.op->label() + "' is not a leaf; detach() it first");
+    if (requires_grad && !is_floating(n.value.dtype()))
+        throw DTypeError("Tensor::set_requires_grad: '" + n.name + "' holds int64 " + shape_str(n.value.shape()) +
+                         "; only float32 and float64 tensors are differentiable");
     n.requires_grad = requires_grad;
     return *this;
 }

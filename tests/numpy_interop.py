@@ -17,6 +17,7 @@ cases = {
     "fortran.npy": np.asfortranarray(rng.randn(4, 3)),
     "scalar.npy": np.array(2.5),
     "bigendian.npy": rng.randn(2, 2).astype(">f8"),
+    "labels.npy": rng.randint(-5, 10**12, size=(3, 4)).astype(np.int64),
 }
 failures = 0
 for name, array in cases.items():
@@ -24,7 +25,7 @@ for name, array in cases.items():
     np.save(src, array)
     subprocess.run([tool, src, dst], check=True)
     back = np.load(dst)
-    ok = back.shape == array.shape and np.array_equal(back, array) and back.dtype.kind == "f"
+    ok = back.shape == array.shape and np.array_equal(back, array) and back.dtype.kind == array.dtype.kind
     print(f"{name}: {'ok' if ok else 'MISMATCH'}")
     failures += not ok
 

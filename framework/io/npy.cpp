@@ -89,7 +89,7 @@ T swap_bytes(T v) {
 }  // namespace
 
 std::string npy_bytes(const Array& array) {
-    const char* descr = array.dtype() == DType::f32 ? "<f4" : "<f8";
+    const char* descr = array.dtype() == DType::f32 ? "<f4" : (array.dtype() == DType::i64 ? "<i8" : "<f8");
     std::string shape = "(";
     for (std::size_t d : array.shape()) shape += std::to_string(d) + ", ";
     if (array.ndim() > 1) shape.resize(shape.size() - 2);
@@ -105,7 +105,7 @@ std::string npy_bytes(const Array& array) {
     out += '\x00';
     put_le<std::uint16_t>(out, static_cast<std::uint16_t>(header.size()));
     out += header;
-    detail::dispatch(array.dtype(), [&](auto tag) {
+    detail::dispatch_any(array.dtype(), [&](auto tag) {
         using T = decltype(tag);
         const T* p = array.data<T>();
         for (std::size_t i = 0; i < array.size(); ++i) put_le(out, p[i]);
@@ -148,7 +148,9 @@ NpyHeader read_npy_header(const std::string& b, const std::string& where) {
     else if (descr == "'<f4'" || descr == "'=f4'") h.dtype = DType::f32;
     else if (descr == "'>f8'") h.dtype = DType::f64, h.big_endian = true;
     else if (descr == "'>f4'") h.dtype = DType::f32, h.big_endian = true;
-    else throw IoError(where + ": dtype " + descr + " is not supported (float32 or float64 only)");
+    else if (descr == "'<i8'" || descr == "'=i8'") h.dtype = DType::i64;
+    else if (descr == "'>i8'") h.dtype = DType::i64, h.big_endian = true;
+    else throw IoError(where + ": dtype " + descr + " is not supported (float32, float64 or int64)");
     const std::string fortran = header_field(header, "fortran_order", where);
     if (fortran != "False" && fortran != "True") throw IoError(where + ": malformed fortran_order " + fortran);
     h.fortran_order = fortran == "True";
@@ -185,12 +187,12 @@ Array from_fortran_order(const Array& column_major) {
 Array parse_npy(const std::string& b, const std::string& where) {
     const NpyHeader h = read_npy_header(b, where);
     // Check the data length before allocating: a header may claim any shape.
-    const std::size_t bytes = shape_size(h.shape) * (h.dtype == DType::f32 ? 4 : 8);
+    const std::size_t bytes = shape_size(h.shape) * element_size(h.dtype);
     if (b.size() - h.data_offset != bytes)
         throw IoError(where + ": shape " + shape_str(h.shape) + " needs " + std::to_string(bytes) +
                       " bytes of data, the file has " + std::to_string(b.size() - h.data_offset));
     Array out(h.shape, h.dtype);
-    detail::dispatch(h.dtype, [&](auto tag) {
+    detail::dispatch_any(h.dtype, [&](auto tag) {
         using T = decltype(tag);
         T* p = out.data<T>();
         if (bytes) std::memcpy(p, b.data() + h.data_offset, bytes);  // an empty array has no buffer
