@@ -2,6 +2,8 @@
 // Tensor: the handle users hold. Copying a Tensor copies the handle, not the data; ops applied to
 // tensors that require grad record graph nodes (define-by-run).
 
+#include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -16,6 +18,13 @@ struct BackwardOptions {
     /// Record ||grad||₂ on every node this backward reaches (for DOT export's grad_norms). Off by
     /// default: it is an extra pass over every gradient.
     bool record_grad_norms = false;
+};
+
+/// A target shape for reshape: sizes, of which one may be -1 (inferred from the element count).
+struct NewShape {
+    std::vector<std::int64_t> sizes;
+    NewShape(std::initializer_list<std::int64_t> sizes) : sizes(sizes) {}  // NOLINT: reshape(x, {-1, 4})
+    NewShape(const Shape& shape) : sizes(shape.begin(), shape.end()) {}    // NOLINT: reshape(x, y.shape())
 };
 
 class Tensor {
@@ -56,12 +65,41 @@ public:
     /// Same value, cut from the graph: a new leaf that does not require grad.
     Tensor detach() const;
 
+    // ---- sugar: the everyday ops as members, each calling the free function of ops/ops.hpp
+    // (defined in ops/methods.cpp; the graph records exactly what the free call records) ----
+    Tensor operator[](std::int64_t index) const;  ///< select(x, 0, index): x[0] is the first row
+    Tensor reshape(const NewShape& shape) const;
+    Tensor flatten(int start_axis = 1, int end_axis = -1) const;
+    Tensor permute(const std::vector<int>& axes) const;
+    Tensor transpose(int axis0, int axis1) const;
+    Tensor t() const;  ///< transpose of a 2-d tensor
+    Tensor squeeze(int axis) const;
+    Tensor unsqueeze(int axis) const;
+    Tensor slice(int axis, std::int64_t start, std::int64_t stop, std::int64_t step = 1) const;
+    Tensor astype(DType dtype) const;
+    Tensor sum() const;
+    Tensor sum(int axis, bool keepdims = false) const;
+    Tensor mean() const;
+    Tensor mean(int axis, bool keepdims = false) const;
+    Tensor max() const;
+    Tensor max(int axis, bool keepdims = false) const;
+    Tensor min() const;
+    Tensor min(int axis, bool keepdims = false) const;
+    Tensor argmax(int axis, bool keepdims = false) const;
+    Tensor argmin(int axis, bool keepdims = false) const;
+
     const std::shared_ptr<Node>& node() const { return node_; }
     Node& node_ref() const;
 
 private:
     std::shared_ptr<Node> node_;
 };
+
+/// Prints like an Array, headed tensor instead of array, adding requires_grad and the name:
+///
+///     tensor([1., 2.], dtype=float64, shape=(2,), requires_grad=true, name="w")
+std::string to_string(const Tensor& tensor, const PrintOptions& options = {});
+std::ostream& operator<<(std::ostream& os, const Tensor& tensor);
 
 /// A leaf that requires grad (model weights): the name shows in DOT, errors and saved files.
 Tensor parameter(Array value, std::string name = {});
