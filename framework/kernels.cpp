@@ -3,6 +3,7 @@
 #include <xtensor/xadapt.hpp>
 #include <xtensor-blas/xblas.hpp>
 
+#include <array>
 #include <limits>
 
 namespace xgrad::kernels {
@@ -39,7 +40,7 @@ Array broadcast_to(const Array& x, const Shape& shape) {
     const Shape fitted = broadcast_shapes("broadcast_to", x.shape(), shape);
     if (fitted != shape)
         throw ShapeError("broadcast_to: cannot broadcast " + shape_str(x.shape()) + " to " + shape_str(shape));
-    return dispatch(x.dtype(), [&](auto tag) {
+    return detail::dispatch_any(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         Array out = Array::uninitialized(shape, x.dtype());
         const T* p = x.data<T>();
@@ -54,6 +55,76 @@ Array broadcast_to(const Array& x, const Shape& shape) {
                 std::fill_n(o + to, cols, p[from]);
         });
         return out;
+    });
+}
+
+std::vector<std::ptrdiff_t> contiguous_strides(const Shape& shape) {
+    std::vector<std::ptrdiff_t> strides(shape.size());
+    std::ptrdiff_t stride = 1;
+    for (std::size_t i = shape.size(); i-- > 0;) {
+        strides[i] = stride;
+        stride *= static_cast<std::ptrdiff_t>(shape[i]);
+    }
+    return strides;
+}
+
+namespace {
+
+/// Visits the view's elements in row-major order: visit(flat index in the view, offset into the
+/// strided array). An odometer over all but the last axis; the last axis is the caller's loop.
+template <class Visit>
+void for_each_strided_row(const Shape& shape, std::size_t offset, const std::vector<std::ptrdiff_t>& strides,
+                          Visit visit) {
+    const std::size_t total = shape_size(shape);
+    if (total == 0) return;
+    const std::size_t rank = shape.size();
+    if (rank == 0) {
+        visit(std::size_t{0}, static_cast<std::ptrdiff_t>(offset), std::size_t{1}, std::ptrdiff_t{0});
+        return;
+    }
+    const std::size_t cols = shape[rank - 1];
+    const std::ptrdiff_t step = strides[rank - 1];
+    std::vector<std::size_t> index(rank, 0);
+    auto position = static_cast<std::ptrdiff_t>(offset);
+    for (std::size_t row_start = 0; row_start < total; row_start += cols) {
+        visit(row_start, position, cols, step);
+        for (std::size_t axis = rank - 1; axis-- > 0;) {
+            position += strides[axis];
+            if (++index[axis] < shape[axis]) break;
+            position -= strides[axis] * static_cast<std::ptrdiff_t>(shape[axis]);
+            index[axis] = 0;
+        }
+    }
+}
+
+}  // namespace
+
+Array strided_copy(const Array& x, const Shape& shape, std::size_t offset, const std::vector<std::ptrdiff_t>& strides) {
+    return detail::dispatch_any(x.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        Array out = Array::uninitialized(shape, x.dtype());
+        if (out.size() == 0) return out;
+        const T* p = x.data<T>();
+        T* o = out.data<T>();
+        for_each_strided_row(shape, offset, strides, [&](std::size_t to, std::ptrdiff_t from, std::size_t n, std::ptrdiff_t step) {
+            if (step == 1)
+                std::copy_n(p + from, n, o + to);
+            else
+                for (std::size_t c = 0; c < n; ++c) o[to + c] = p[from + static_cast<std::ptrdiff_t>(c) * step];
+        });
+        return out;
+    });
+}
+
+void strided_add(Array& target, std::size_t offset, const std::vector<std::ptrdiff_t>& strides, const Array& values) {
+    if (values.size() == 0) return;
+    dispatch(target.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        T* t = target.data<T>();
+        const T* v = values.data<T>();
+        for_each_strided_row(values.shape(), offset, strides, [&](std::size_t from, std::ptrdiff_t to, std::size_t n, std::ptrdiff_t step) {
+            for (std::size_t c = 0; c < n; ++c) t[to + static_cast<std::ptrdiff_t>(c) * step] += v[from + c];
+        });
     });
 }
 
@@ -162,6 +233,28 @@ void gemm_accumulate(const Array& a, const Array& b, bool transpose_a, bool tran
         using T = decltype(tag);
         auto out = xt::adapt(c.data<T>(), c.size(), xt::no_ownership(), c.shape());
         xt::blas::gemm(view<T>(a), view<T>(b), out, transpose_a, transpose_b, T(1), T(1));
+    });
+}
+
+void gemm_into(const MatrixAt& a, bool transpose_a, const MatrixAt& b, bool transpose_b, Array& out,
+               std::size_t out_offset, bool accumulate) {
+    check_blas_dimensions(*a.array, *b.array);
+    const std::size_t m = transpose_a ? a.cols : a.rows, k = transpose_a ? a.rows : a.cols;
+    const std::size_t n = transpose_b ? b.rows : b.cols;
+    dispatch(out.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        T* c_data = out.data<T>() + out_offset;
+        if (m == 0 || n == 0) return;
+        if (k == 0) {  // an empty sum: zeros (or nothing to add)
+            if (!accumulate) std::fill_n(c_data, m * n, T(0));
+            return;
+        }
+        auto matrix = [](const MatrixAt& x) {
+            return xt::adapt(const_cast<T*>(x.array->data<T>()) + x.offset, x.rows * x.cols, xt::no_ownership(),
+                             std::array<std::size_t, 2>{x.rows, x.cols});
+        };
+        auto c = xt::adapt(c_data, m * n, xt::no_ownership(), std::array<std::size_t, 2>{m, n});
+        xt::blas::gemm(matrix(a), matrix(b), c, transpose_a, transpose_b, T(1), accumulate ? T(1) : T(0));
     });
 }
 

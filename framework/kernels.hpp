@@ -130,8 +130,19 @@ inline Array operator/(const Array& a, const Array& b) { return zip(a, b, [](aut
 inline Array operator-(const Array& a) { return map(a, [](auto x) { return -x; }); }
 inline Array operator*(const Array& a, double c) { return map(a, [c](auto x) { return x * c; }); }
 
-/// x copied into a broadcast-compatible larger shape.
+/// x copied into a broadcast-compatible larger shape (any dtype).
 Array broadcast_to(const Array& x, const Shape& shape);
+
+/// Row-major element strides of a contiguous array of `shape`.
+std::vector<std::ptrdiff_t> contiguous_strides(const Shape& shape);
+
+/// A strided view's elements copied out, in row-major order of `shape`: element (i0, ..., ik)
+/// is x's flat element offset + Σ i_j · strides[j] (strides may be negative or 0). Transposes,
+/// permutations, slices and broadcasts are all this one loop (any dtype).
+Array strided_copy(const Array& x, const Shape& shape, std::size_t offset, const std::vector<std::ptrdiff_t>& strides);
+/// The adjoint of strided_copy: adds `values` (of the view's shape) into `target` at the view's
+/// positions — how slices and permutations send gradients back.
+void strided_add(Array& target, std::size_t offset, const std::vector<std::ptrdiff_t>& strides, const Array& values);
 
 /// The one reducer: combines x along `axis` (keeping it, with size 1), each output in index order —
 /// the same bits as a plain loop. `combine(acc, v)` is called with float or double. An empty axis
@@ -173,6 +184,17 @@ Array log_softmax_along(const Array& x, std::size_t axis);
 Array gemm(const Array& a, const Array& b, bool transpose_a, bool transpose_b);
 /// C += op(A) · op(B) through BLAS gemm with beta = 1 (C must already have the product's shape).
 void gemm_accumulate(const Array& a, const Array& b, bool transpose_a, bool transpose_b, Array& c);
+
+/// One matrix of a batch: `rows` × `cols`, row-major, starting at element `offset` of an array.
+struct MatrixAt {
+    const Array* array;
+    std::size_t offset, rows, cols;
+};
+/// C = op(A) · op(B) (or C += when accumulate) for matrices inside larger arrays, by one gemm call
+/// on pointers into them — what batched matmul loops over, without copying any matrix out.
+/// c.array is written through a const_cast-free pointer: pass the output array as `out`.
+void gemm_into(const MatrixAt& a, bool transpose_a, const MatrixAt& b, bool transpose_b, Array& out,
+               std::size_t out_offset, bool accumulate);
 
 // ---- template definitions --------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 // Element-wise functions and activations: exp, log, sqrt, square, pow, relu, sigmoid, tanh,
-// softmax and log_softmax along an axis.
+// leaky_relu, elu, gelu, silu, softplus, log_sigmoid, and softmax and log_softmax along an axis.
 
 #include <cmath>
 
@@ -119,7 +119,86 @@ struct LogSoftmaxOp final : Op {
     }
 };
 
+/// An activation given by its value f(x) and derivative f'(x) (both called with float or double):
+/// y = f(x), dx = g · f'(x). The ones below differ only in those two formulas.
+template <class F, class DF>
+struct PointwiseOp final : Op {
+    const char* op_name;
+    std::string parameters;  // for the label: "slope=0.01"
+    F f;
+    DF df;
+    PointwiseOp(const char* op_name, std::string parameters, F f, DF df)
+        : op_name(op_name), parameters(std::move(parameters)), f(f), df(df) {}
+    std::string name() const override { return op_name; }
+    std::string label() const override { return parameters.empty() ? name() : name() + "(" + parameters + ")"; }
+    bool backward_reads_result() const override { return false; }
+    Array forward(const Inputs& x) override { return map(*x[0], f); }
+    Grads backward(const BackwardArgs& a) const override {
+        return {zip(std::move(a.grad_out), *a.inputs[0], [df = df](auto g, auto x) { return g * df(x); }, op_name)};
+    }
+};
+
+template <class F, class DF>
+Tensor pointwise(const Tensor& x, const char* name, std::string parameters, F f, DF df) {
+    return apply_op(std::make_unique<PointwiseOp<F, DF>>(name, std::move(parameters), f, df), {x});
+}
+
+template <class T>
+T logistic(T x) {
+    return T(1) / (T(1) + std::exp(-x));
+}
+
 }  // namespace
+
+Tensor leaky_relu(const Tensor& x, double slope) {
+    return pointwise(x, "leaky_relu", "slope=" + format_number(slope),
+                     [slope](auto v) { return v > 0 ? v : static_cast<decltype(v)>(slope) * v; },
+                     [slope](auto v) { return v > 0 ? decltype(v)(1) : static_cast<decltype(v)>(slope); });
+}
+
+Tensor elu(const Tensor& x, double alpha) {
+    return pointwise(x, "elu", "alpha=" + format_number(alpha),
+                     [alpha](auto v) { return v > 0 ? v : static_cast<decltype(v)>(alpha) * std::expm1(v); },
+                     [alpha](auto v) { return v > 0 ? decltype(v)(1) : static_cast<decltype(v)>(alpha) * std::exp(v); });
+}
+
+// gelu(x) = x·Φ(x); gelu'(x) = Φ(x) + x·φ(x), φ the standard normal density
+Tensor gelu(const Tensor& x) {
+    return pointwise(x, "gelu", "",
+                     [](auto v) {
+                         using T = decltype(v);
+                         return v * T(0.5) * (T(1) + std::erf(v * T(M_SQRT1_2)));
+                     },
+                     [](auto v) {
+                         using T = decltype(v);
+                         const T cdf = T(0.5) * (T(1) + std::erf(v * T(M_SQRT1_2)));
+                         const T pdf = std::exp(T(-0.5) * v * v) * T(0.5 * M_2_SQRTPI * M_SQRT1_2);
+                         return cdf + v * pdf;
+                     });
+}
+
+// silu(x) = x·σ(x); silu'(x) = σ(x)·(1 + x·(1 - σ(x)))
+Tensor silu(const Tensor& x) {
+    return pointwise(x, "silu", "", [](auto v) { return v * logistic(v); },
+                     [](auto v) {
+                         const auto s = logistic(v);
+                         return s * (1 + v * (1 - s));
+                     });
+}
+
+// softplus(x) = log(1 + eˣ); softplus'(x) = σ(x)
+Tensor softplus(const Tensor& x) {
+    return pointwise(x, "softplus", "",
+                     [](auto v) { return std::max(v, decltype(v)(0)) + std::log1p(std::exp(-std::abs(v))); },
+                     [](auto v) { return logistic(v); });
+}
+
+// log σ(x) = -softplus(-x); its derivative is 1 - σ(x) = σ(-x)
+Tensor log_sigmoid(const Tensor& x) {
+    return pointwise(x, "log_sigmoid", "",
+                     [](auto v) { return std::min(v, decltype(v)(0)) - std::log1p(std::exp(-std::abs(v))); },
+                     [](auto v) { return logistic(-v); });
+}
 
 Tensor exp(const Tensor& x) { return apply_op(std::make_unique<ExpOp>(), {x}); }
 Tensor log(const Tensor& x) { return apply_op(std::make_unique<LogOp>(), {x}); }

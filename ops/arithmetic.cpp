@@ -133,6 +133,10 @@ Tensor mul(const Tensor& x, double c) { return apply_op(std::make_unique<MulScal
 Tensor div(const Tensor& x, double c) { return apply_op(std::make_unique<DivScalarOp>(c), {x}); }
 Tensor sub(double c, const Tensor& x) { return apply_op(std::make_unique<ScalarSubOp>(c), {x}); }
 Tensor div(double c, const Tensor& x) { return apply_op(std::make_unique<ScalarDivOp>(c), {x}); }
-Tensor astype(const Tensor& x, DType dtype) { return apply_op(std::make_unique<AsTypeOp>(dtype), {x}); }
+Tensor astype(const Tensor& x, DType dtype) {
+    // int64 on either side: a plain conversion outside the graph (labels are never differentiable).
+    if (!is_floating(dtype) || !is_floating(x.dtype())) return constant(x.value().astype(dtype), x.name());
+    return apply_op(std::make_unique<AsTypeOp>(dtype), {x});
+}
 
 }  // namespace xgrad

@@ -1,4 +1,5 @@
-// Linear algebra and shape: matmul through BLAS (transposes as gemm flags), transpose, reshape.
+// Linear algebra: matmul of any rank through BLAS (transposes as gemm flags, one gemm per matrix
+// pair), and the linear layer's fused op in both layouts.
 
 #include <algorithm>
 
@@ -10,9 +11,71 @@ namespace xgrad {
 namespace {
 using namespace kernels;
 
-// C = op(A)·op(B), op = identity or transpose.
+/// How matmul sees its operands: each promoted to a stack of matrices (a 1-d a is a row (1, k), a
+/// 1-d b a column (k, 1)), the leading axes broadcast to one batch.
+struct MatmulPlan {
+    Shape a, b;             // the operands' shapes, promoted to ≥ 2-d
+    Shape batch;            // the broadcast batch axes
+    std::size_t m = 0, k = 0, n = 0;
+    Shape out;              // the result's shape (the promoted axes dropped again)
+    std::size_t count = 1;  // matrices in the batch
+
+    MatmulPlan(const Shape& sa, const Shape& sb, bool ta, bool tb) {
+        auto refuse = [&](const std::string& why) {
+            return ShapeError("matmul: shapes " + shape_str(sa) + (ta ? "ᵀ" : "") + " and " + shape_str(sb) +
+                              (tb ? "ᵀ" : "") + " " + why);
+        };
+        if (sa.empty() || sb.empty()) throw refuse("include a 0-d tensor (use mul for a scalar product)");
+        if ((ta && sa.size() == 1) || (tb && sb.size() == 1)) throw refuse("transpose a 1-d operand");
+        a = sa.size() == 1 ? Shape{1, sa[0]} : sa;
+        b = sb.size() == 1 ? Shape{sb[0], 1} : sb;
+        const std::size_t ra = a.size(), rb = b.size();
+        m = ta ? a[ra - 1] : a[ra - 2];
+        k = ta ? a[ra - 2] : a[ra - 1];
+        n = tb ? b[rb - 2] : b[rb - 1];
+        if (k != (tb ? b[rb - 1] : b[rb - 2])) throw refuse("are not aligned (need (…, m, k) · (…, k, n))");
+        const Shape batch_a(a.begin(), a.end() - 2), batch_b(b.begin(), b.end() - 2);
+        batch = batch_a == batch_b ? batch_a : broadcast_shapes("matmul", batch_a, batch_b);
+        count = shape_size(batch);
+        out = batch;
+        if (sa.size() > 1) out.push_back(m);
+        if (sb.size() > 1) out.push_back(n);
+    }
+    /// Whether b is one matrix and a a contiguous stack read untransposed: then the whole batch is
+    /// one (count·m, k) · (k, n) gemm.
+    bool folds(bool ta) const { return b.size() == 2 && !ta; }
+    Shape batch_of(const Shape& s) const { return Shape(s.begin(), s.end() - 2); }
+};
+
+/// For each matrix of the batch, the element offset of the matching matrix in an operand whose
+/// batch axes are `batch` (broadcast against the plan's): the odometer over the broadcast batch.
+std::vector<std::size_t> matrix_offsets(const MatmulPlan& plan, const Shape& operand) {
+    const Shape batch = plan.batch_of(operand);
+    const std::size_t matrix = operand[operand.size() - 2] * operand[operand.size() - 1];
+    const auto strides = broadcast_strides(batch, plan.batch);
+    std::vector<std::size_t> offsets(plan.count);
+    std::vector<std::size_t> index(plan.batch.size(), 0);
+    std::size_t offset = 0;
+    for (std::size_t i = 0; i < plan.count; ++i) {
+        offsets[i] = offset * matrix;
+        for (std::size_t axis = plan.batch.size(); axis-- > 0;) {
+            offset += strides[axis];
+            if (++index[axis] < plan.batch[axis]) break;
+            offset -= strides[axis] * plan.batch[axis];
+            index[axis] = 0;
+        }
+    }
+    return offsets;
+}
+
+MatrixAt matrix_at(const Array& x, const Shape& promoted, std::size_t offset) {
+    return {&x, offset, promoted[promoted.size() - 2], promoted[promoted.size() - 1]};
+}
+
+// C = op(A)·op(B) for each matrix pair of the batch, op = identity or transpose.
 //   dA = G·op(B)ᵀ            (transposed back if op(A) = Aᵀ: dA = op(B)·Gᵀ)
 //   dB = op(A)ᵀ·G            (transposed back if op(B) = Bᵀ: dB = Gᵀ·op(A))
+// summed over the batch axes an operand was broadcast along (gemm accumulating, beta = 1).
 struct MatmulOp final : Op {
     bool ta, tb;
     MatmulOp(bool ta, bool tb) : ta(ta), tb(tb) {}
@@ -20,21 +83,86 @@ struct MatmulOp final : Op {
     std::string label() const override {
         return std::string("matmul") + (ta || tb ? std::string("(") + (ta ? "Aᵀ" : "A") + "·" + (tb ? "Bᵀ" : "B") + ")" : "");
     }
+    bool backward_reads_result() const override { return false; }
+
     Array forward(const Inputs& x) override {
-        const Shape& a = x[0]->shape();
-        const Shape& b = x[1]->shape();
-        if (a.size() != 2 || b.size() != 2 || (ta ? a[0] : a[1]) != (tb ? b[1] : b[0]))
-            throw ShapeError("matmul: shapes " + shape_str(a) + (ta ? "ᵀ" : "") + " and " + shape_str(b) +
-                             (tb ? "ᵀ" : "") + " are not aligned (need (m, k) · (k, n))");
-        return gemm(*x[0], *x[1], ta, tb);
+        const Array& A = *x[0];
+        const Array& B = *x[1];
+        if (A.ndim() == 2 && B.ndim() == 2) {  // the course's nets: one gemm, no planning
+            const MatmulPlan plan(A.shape(), B.shape(), ta, tb);  // the shape check
+            return gemm(A, B, ta, tb);
+        }
+        const MatmulPlan plan(A.shape(), B.shape(), ta, tb);
+        Array out = Array::uninitialized(plan.out, A.dtype());
+        if (plan.folds(ta)) {
+            const MatrixAt a{&A, 0, plan.count * plan.m, plan.k};
+            gemm_into(a, false, matrix_at(B, plan.b, 0), tb, out, 0, false);
+            return out;
+        }
+        const auto off_a = matrix_offsets(plan, plan.a), off_b = matrix_offsets(plan, plan.b);
+        for (std::size_t i = 0; i < plan.count; ++i)
+            gemm_into(matrix_at(A, plan.a, off_a[i]), ta, matrix_at(B, plan.b, off_b[i]), tb, out,
+                      i * plan.m * plan.n, false);
+        return out;
     }
-    Grads backward(const BackwardArgs& a) const override {
-        const Array& A = *a.inputs[0];
-        const Array& B = *a.inputs[1];
-        const Array& G = a.grad_out;
+    Grads backward(const BackwardArgs& args) const override {
+        const Array& A = *args.inputs[0];
+        const Array& B = *args.inputs[1];
+        const Array& G = args.grad_out;
         Array grad_a, grad_b;
-        if (a.wants(0)) grad_a = ta ? gemm(B, G, tb, true) : gemm(G, B, false, !tb);
-        if (a.wants(1)) grad_b = tb ? gemm(G, A, true, ta) : gemm(A, G, !ta, false);
+        if (A.ndim() == 2 && B.ndim() == 2) {
+            if (args.wants(0)) grad_a = ta ? gemm(B, G, tb, true) : gemm(G, B, false, !tb);
+            if (args.wants(1)) grad_b = tb ? gemm(G, A, true, ta) : gemm(A, G, !ta, false);
+            return {std::move(grad_a), std::move(grad_b)};
+        }
+        const MatmulPlan plan(A.shape(), B.shape(), ta, tb);
+        const std::size_t mn = plan.m * plan.n;
+        if (plan.folds(ta)) {  // G as (count·m, n), A as (count·m, k)
+            const MatrixAt g{&G, 0, plan.count * plan.m, plan.n}, a{&A, 0, plan.count * plan.m, plan.k};
+            if (args.wants(0)) {
+                grad_a = Array::uninitialized(A.shape(), A.dtype());
+                gemm_into(g, false, matrix_at(B, plan.b, 0), !tb, grad_a, 0, false);
+            }
+            if (args.wants(1)) {
+                grad_b = Array::uninitialized(B.shape(), B.dtype());
+                if (tb)
+                    gemm_into(g, true, a, false, grad_b, 0, false);
+                else
+                    gemm_into(a, true, g, false, grad_b, 0, false);
+            }
+            return {std::move(grad_a), std::move(grad_b)};
+        }
+        const auto off_a = matrix_offsets(plan, plan.a), off_b = matrix_offsets(plan, plan.b);
+        // An operand broadcast along the batch receives several products at one place: those are
+        // accumulated into a zeroed gradient. One that is not is written directly.
+        auto gradient_for = [&](const Array& x, const Shape& promoted, bool& accumulate) {
+            accumulate = shape_size(plan.batch_of(promoted)) != plan.count;
+            return accumulate ? Array(x.shape(), x.dtype()) : Array::uninitialized(x.shape(), x.dtype());
+        };
+        if (args.wants(0)) {
+            bool acc = false;
+            grad_a = gradient_for(A, plan.a, acc);
+            for (std::size_t i = 0; i < plan.count; ++i) {
+                const MatrixAt g{&G, i * mn, plan.m, plan.n};
+                const MatrixAt b = matrix_at(B, plan.b, off_b[i]);
+                if (ta)
+                    gemm_into(b, tb, g, true, grad_a, off_a[i], acc);
+                else
+                    gemm_into(g, false, b, !tb, grad_a, off_a[i], acc);
+            }
+        }
+        if (args.wants(1)) {
+            bool acc = false;
+            grad_b = gradient_for(B, plan.b, acc);
+            for (std::size_t i = 0; i < plan.count; ++i) {
+                const MatrixAt g{&G, i * mn, plan.m, plan.n};
+                const MatrixAt a = matrix_at(A, plan.a, off_a[i]);
+                if (tb)
+                    gemm_into(g, true, a, ta, grad_b, off_b[i], acc);
+                else
+                    gemm_into(a, !ta, g, false, grad_b, off_b[i], acc);
+            }
+        }
         return {std::move(grad_a), std::move(grad_b)};
     }
 };
@@ -45,6 +173,8 @@ struct MatmulOp final : Op {
 //   dW = G·Xᵀ,  dX = Wᵀ·G,  db = Σ over the examples of G (a contiguous row sum)
 struct LinearOp final : Op {
     std::string name() const override { return "linear"; }
+    bool backward_reads_input(std::size_t i) const override { return i != 2; }
+    bool backward_reads_result() const override { return false; }
     Array forward(const Inputs& x) override {
         const Array& X = *x[0];
         const Array& W = *x[1];
@@ -77,39 +207,59 @@ struct LinearOp final : Op {
     }
 };
 
-Array swap_axes_2d(const Array& x) {
-    const std::size_t rows = x.shape()[0], cols = x.shape()[1];
-    return dispatch(x.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        Array out = Array::uninitialized({cols, rows}, x.dtype());
-        const T* p = x.data<T>();
-        T* o = out.data<T>();
-        for (std::size_t r = 0; r < rows; ++r)
-            for (std::size_t c = 0; c < cols; ++c) o[c * rows + r] = p[r * cols + c];
-        return out;
-    });
+/// The rows a batch-first input stacks: the product of all but its last axis.
+std::size_t leading_rows(const Array& x) {
+    std::size_t rows = 1;
+    for (std::size_t i = 0; i + 1 < x.ndim(); ++i) rows *= x.shape()[i];
+    return rows;
 }
 
-// Y = Xᵀ; dX = Gᵀ
-struct TransposeOp final : Op {
-    std::string name() const override { return "transpose"; }
+// PyTorch's layout: Y = X·Wᵀ + b with X (…, in), W (out, in), b (out,), any leading axes seen as
+// one stack of rows (M, in). As above, the bias is written first and the product accumulated:
+//   dX = G·W,  dW = Gᵀ·X,  db = Σ over the rows of G
+struct LinearBatchFirstOp final : Op {
+    std::string name() const override { return "linear"; }
+    std::string label() const override { return "linear(batch_first)"; }
+    bool backward_reads_input(std::size_t i) const override { return i != 2; }
+    bool backward_reads_result() const override { return false; }
     Array forward(const Inputs& x) override {
-        if (x[0]->ndim() != 2)
-            throw ShapeError("transpose: needs a 2-d tensor, got shape " + shape_str(x[0]->shape()));
-        return swap_axes_2d(*x[0]);
+        const Array& X = *x[0];
+        const Array& W = *x[1];
+        const Array& b = *x[2];
+        if (W.ndim() != 2 || X.ndim() < 1 || X.shape().back() != W.shape()[1] || b.shape() != Shape{W.shape()[0]})
+            throw ShapeError("linear: weight " + shape_str(W.shape()) + ", input " + shape_str(X.shape()) +
+                             " and bias " + shape_str(b.shape()) +
+                             " do not fit the batch-first layout (need W (out, in), X (…, in), b (out,))");
+        const std::size_t out = W.shape()[0], in = W.shape()[1], rows = leading_rows(X);
+        Shape shape = X.shape();
+        shape.back() = out;
+        Array Y = Array::uninitialized(shape, W.dtype());
+        dispatch(W.dtype(), [&](auto tag) {
+            using T = decltype(tag);
+            const T* bias = b.data<T>();
+            T* y = Y.data<T>();
+            for (std::size_t r = 0; r < rows; ++r) std::copy_n(bias, out, y + r * out);
+        });
+        gemm_into({&X, 0, rows, in}, false, {&W, 0, out, in}, true, Y, 0, true);
+        return Y;
     }
-    Grads backward(const BackwardArgs& a) const override { return {swap_axes_2d(a.grad_out)}; }
-};
-
-// Y = X viewed with a new shape; dX = G with X's shape
-struct ReshapeOp final : Op {
-    Shape shape;
-    explicit ReshapeOp(Shape shape) : shape(std::move(shape)) {}
-    std::string name() const override { return "reshape"; }
-    std::string label() const override { return "reshape" + shape_str(shape); }
-    Array forward(const Inputs& x) override { return x[0]->reshaped(shape); }
     Grads backward(const BackwardArgs& a) const override {
-        return {std::move(a.grad_out).reshaped(a.inputs[0]->shape())};
+        const Array& G = a.grad_out;
+        const Array& X = *a.inputs[0];
+        const Array& W = *a.inputs[1];
+        const std::size_t out = W.shape()[0], in = W.shape()[1], rows = leading_rows(X);
+        const MatrixAt g{&G, 0, rows, out};
+        Array dx, dw, db;
+        if (a.wants(0)) {
+            dx = Array::uninitialized(X.shape(), X.dtype());
+            gemm_into(g, false, {&W, 0, out, in}, false, dx, 0, false);  // dX = G·W
+        }
+        if (a.wants(1)) {
+            dw = Array::uninitialized(W.shape(), W.dtype());
+            gemm_into(g, true, {&X, 0, rows, in}, false, dw, 0, false);  // dW = Gᵀ·X
+        }
+        if (a.wants(2)) db = sum_keepdims(G.reshaped({rows, out}), 0).reshaped({out});
+        return {std::move(dx), std::move(dw), std::move(db)};
     }
 };
 
@@ -118,10 +268,9 @@ struct ReshapeOp final : Op {
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
     return apply_op(std::make_unique<MatmulOp>(transpose_a, transpose_b), {a, b});
 }
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Layout layout) {
+    if (layout == Layout::batch_first) return apply_op(std::make_unique<LinearBatchFirstOp>(), {x, weight, bias});
     return apply_op(std::make_unique<LinearOp>(), {x, weight, bias});
 }
-Tensor transpose(const Tensor& x) { return apply_op(std::make_unique<TransposeOp>(), {x}); }
-Tensor reshape(const Tensor& x, Shape shape) { return apply_op(std::make_unique<ReshapeOp>(std::move(shape)), {x}); }
 
 }  // namespace xgrad

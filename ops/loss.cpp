@@ -1,5 +1,6 @@
 // Losses: binary cross-entropy on probabilities and on logits, softmax cross-entropy, sum of
-// squares. Each returns a 0-d tensor.
+// squares (each 0-d); and, with a Reduction of mean, sum or none: mse, l1, huber, nll and
+// cross-entropy on int64 class indices.
 
 #include <cmath>
 
@@ -131,7 +132,171 @@ struct SumOfSquaresOp final : Op {
     Grads backward(const BackwardArgs& a) const override { return {*a.inputs[0] * (2.0 * a.grad_out.item())}; }
 };
 
+const char* reduction_name(Reduction r) {
+    return r == Reduction::mean ? "mean" : (r == Reduction::sum ? "sum" : "none");
+}
+
+/// Labels checked against a classes axis: int64, the scores' shape without `axis`, each in
+/// [0, classes). The error names the loss and the first offending label.
+void check_labels(const char* op, const Array& scores, const Array& labels, std::size_t axis) {
+    if (labels.dtype() != DType::i64)
+        throw DTypeError(std::string(op) + ": labels must be int64 class indices, got " + dtype_name(labels.dtype()) +
+                         " " + shape_str(labels.shape()) + " (one-hot targets: softmax_cross_entropy)");
+    Shape expected = scores.shape();
+    expected.erase(expected.begin() + static_cast<std::ptrdiff_t>(axis));
+    if (labels.shape() != expected)
+        throw ShapeError(std::string(op) + ": scores " + shape_str(scores.shape()) + " with classes along axis " +
+                         std::to_string(axis) + " need labels of shape " + shape_str(expected) + ", got " +
+                         shape_str(labels.shape()));
+    const std::size_t classes = scores.shape()[axis];
+    const std::int64_t* p = labels.data<std::int64_t>();
+    for (std::size_t i = 0; i < labels.size(); ++i)
+        if (p[i] < 0 || static_cast<std::size_t>(p[i]) >= classes)
+            throw IndexError(std::string(op) + ": label " + std::to_string(p[i]) + " (element " + std::to_string(i) +
+                             " of the labels) is outside the " + std::to_string(classes) + " classes [0, " +
+                             std::to_string(classes) + ")");
+}
+
+// Per example (the classes along axis, the scores seen as (outer, C, inner)), with t the smoothed
+// target (1 - ε at the label, plus ε/C everywhere):
+//   ℓ = -Σ_c t_c log softmax(z)_c;  dℓ/dz = softmax(z) - t
+// then mean, sum or none over the examples (the gradient scaled to match).
+struct CrossEntropyOp final : Op {
+    int axis;
+    Reduction reduction;
+    double smoothing;
+    CrossEntropyOp(int axis, Reduction reduction, double smoothing)
+        : axis(axis), reduction(reduction), smoothing(smoothing) {}
+    std::string name() const override { return "cross_entropy"; }
+    std::string label() const override {
+        return "cross_entropy(axis=" + std::to_string(axis) + ", " + reduction_name(reduction) +
+               (smoothing > 0 ? ", smoothing=" + format_number(smoothing) : "") + ")";
+    }
+    InputKind input_kind(std::size_t i) const override { return i == 0 ? InputKind::floating : InputKind::integer; }
+    bool backward_reads_result() const override { return false; }
+
+    struct Blocks {
+        std::size_t outer = 1, classes = 0, inner = 1;
+    };
+    Blocks blocks(const Array& z) const {
+        const std::size_t ax = normalize_axis(axis, z.ndim(), "cross_entropy");
+        Blocks b;
+        b.classes = z.shape()[ax];
+        for (std::size_t i = 0; i < ax; ++i) b.outer *= z.shape()[i];
+        for (std::size_t i = ax + 1; i < z.ndim(); ++i) b.inner *= z.shape()[i];
+        return b;
+    }
+    Array forward(const Inputs& x) override {
+        const Array& z = *x[0];
+        if (z.ndim() == 0) throw ShapeError("cross_entropy: logits must have a classes axis, got a 0-d tensor");
+        const std::size_t ax = normalize_axis(axis, z.ndim(), "cross_entropy");
+        check_labels("cross_entropy", z, *x[1], ax);
+        const Blocks b = blocks(z);
+        const Array log_p = log_softmax_along(z, ax);
+        const std::int64_t* label = x[1]->data<std::int64_t>();
+        const double eps = smoothing, share = b.classes ? smoothing / static_cast<double>(b.classes) : 0.0;
+        Array losses = Array::uninitialized(x[1]->shape(), z.dtype());
+        dispatch(z.dtype(), [&](auto tag) {
+            using T = decltype(tag);
+            const T* lp = log_p.data<T>();
+            T* out = losses.data<T>();
+            for (std::size_t o = 0; o < b.outer; ++o)
+                for (std::size_t i = 0; i < b.inner; ++i) {
+                    const std::size_t example = o * b.inner + i;
+                    const T* row = lp + o * b.classes * b.inner + i;  // class c at row[c * inner]
+                    double loss = -(1 - eps) * row[static_cast<std::size_t>(label[example]) * b.inner];
+                    if (eps > 0)
+                        for (std::size_t c = 0; c < b.classes; ++c) loss -= share * row[c * b.inner];
+                    out[example] = static_cast<T>(loss);
+                }
+        });
+        if (reduction == Reduction::none) return losses;
+        const double total = sum_all(losses);
+        const double n = static_cast<double>(losses.size());
+        return Array::scalar(reduction == Reduction::sum ? total : total / n, z.dtype());
+    }
+    Grads backward(const BackwardArgs& a) const override {
+        const Array& z = *a.inputs[0];
+        const std::size_t ax = normalize_axis(axis, z.ndim(), "cross_entropy");
+        const Blocks b = blocks(z);
+        Array grad = softmax_along(z, ax);
+        const std::int64_t* label = a.inputs[1]->data<std::int64_t>();
+        const std::size_t examples = a.inputs[1]->size();
+        const double share = b.classes ? smoothing / static_cast<double>(b.classes) : 0.0;
+        dispatch(z.dtype(), [&](auto tag) {
+            using T = decltype(tag);
+            T* d = grad.data<T>();
+            const T* g = a.grad_out.data<T>();
+            for (std::size_t o = 0; o < b.outer; ++o)
+                for (std::size_t i = 0; i < b.inner; ++i) {
+                    const std::size_t example = o * b.inner + i;
+                    const double weight = reduction == Reduction::none ? double(g[example])
+                                          : reduction == Reduction::sum ? double(g[0])
+                                                                        : double(g[0]) / static_cast<double>(examples);
+                    T* row = d + o * b.classes * b.inner + i;
+                    row[static_cast<std::size_t>(label[example]) * b.inner] -= static_cast<T>(1 - smoothing);
+                    for (std::size_t c = 0; c < b.classes; ++c)
+                        row[c * b.inner] = static_cast<T>((row[c * b.inner] - share) * weight);
+                }
+        });
+        return {std::move(grad), Array()};
+    }
+};
+
+/// Applies a Reduction to per-element losses.
+Tensor reduce(const Tensor& losses, Reduction reduction) {
+    switch (reduction) {
+        case Reduction::mean: return mean(losses);
+        case Reduction::sum: return sum(losses);
+        case Reduction::none: return losses;
+    }
+    return losses;
+}
+
+void check_pair(const char* op, const Tensor& pred, const Tensor& target) {
+    if (pred.shape() != target.shape())
+        throw ShapeError(std::string(op) + ": predictions of shape " + shape_str(pred.shape()) +
+                         " and targets of shape " + shape_str(target.shape()) +
+                         " differ (broadcast explicitly with broadcast_to if that is meant)");
+}
+
 }  // namespace
+
+Tensor mse_loss(const Tensor& pred, const Tensor& target, Reduction reduction) {
+    check_pair("mse_loss", pred, target);
+    return reduce(square(pred - target), reduction);
+}
+
+Tensor l1_loss(const Tensor& pred, const Tensor& target, Reduction reduction) {
+    check_pair("l1_loss", pred, target);
+    return reduce(abs(pred - target), reduction);
+}
+
+Tensor huber_loss(const Tensor& pred, const Tensor& target, double delta, Reduction reduction) {
+    check_pair("huber_loss", pred, target);
+    if (!(delta > 0)) throw ValueError("huber_loss: delta must be > 0, got " + format_number(delta));
+    const Tensor d = pred - target;
+    const Tensor size = abs(d);
+    // ½d² inside ±delta; delta·(|d| - ½delta) outside: the two pieces meet with equal slope.
+    const Tensor quadratic = square(d) * 0.5, linear_part = (size - 0.5 * delta) * delta;
+    return reduce(where(less(size, constant(Array::scalar(delta, size.dtype()))), quadratic, linear_part), reduction);
+}
+
+Tensor nll_loss(const Tensor& log_probs, const Tensor& labels, int axis, Reduction reduction) {
+    if (log_probs.ndim() == 0) throw ShapeError("nll_loss: log_probs must have a classes axis, got a 0-d tensor");
+    const std::size_t ax = normalize_axis(axis, log_probs.ndim(), "nll_loss");
+    check_labels("nll_loss", log_probs.value(), labels.value(), ax);
+    const int a = static_cast<int>(ax);
+    return reduce(-squeeze(gather(log_probs, a, unsqueeze(labels, a)), a), reduction);
+}
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& labels, const CrossEntropyOptions& options) {
+    if (!(options.label_smoothing >= 0 && options.label_smoothing < 1))
+        throw ValueError("cross_entropy: label_smoothing must lie in [0, 1), got " +
+                         format_number(options.label_smoothing));
+    return apply_op(std::make_unique<CrossEntropyOp>(options.axis, options.reduction, options.label_smoothing),
+                    {logits, labels});
+}
 
 Tensor binary_cross_entropy(const Tensor& p, const Tensor& y) {
     return apply_op(std::make_unique<BinaryCrossEntropyOp>(), {p, y});

@@ -6,7 +6,9 @@
 // so `matmul(W, X) + b` with W (out, in), X (in, m) and b (out, 1).
 
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
+#include <vector>
 
 #include "framework/tensor.hpp"
 
@@ -25,7 +27,9 @@ Tensor mul(const Tensor& x, double c);
 Tensor div(const Tensor& x, double c);
 Tensor sub(double c, const Tensor& x);  // c - x
 Tensor div(double c, const Tensor& x);  // c / x
-/// Differentiable dtype conversion (the explicit way to mix float32 and float64).
+/// Differentiable dtype conversion between float32 and float64 (the explicit way to mix them).
+/// To or from int64 it is a plain conversion (floats truncate toward zero, as numpy's) that cuts
+/// the graph: int64 is never differentiable.
 Tensor astype(const Tensor& x, DType dtype);
 
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
@@ -43,22 +47,106 @@ inline Tensor operator/(const Tensor& x, double c) { return div(x, c); }
 inline Tensor operator/(double c, const Tensor& x) { return div(c, x); }
 
 // ---- ops/linalg.cpp ----------------------------------------------------------------------------
-/// op(a) · op(b) for 2-d tensors through BLAS; the transpose flags are passed to gemm, so
-/// matmul(W, X, true) computes Wᵀ·X without copying W.
+/// numpy's matmul for any rank: the last two axes are matrices, the leading ones a batch, broadcast
+/// as numpy does; a 1-d a is a row vector and a 1-d b a column vector (the added axis is dropped
+/// from the result). The transpose flags swap the last two axes of a or b as gemm flags, so
+/// matmul(W, X, true) computes Wᵀ·X without copying W. Each matrix pair is one gemm call on
+/// pointers into the operands; a batch times a single matrix is one gemm over the whole batch.
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
-/// weight · x + bias in one node: weight (out, in), x (in, m), bias (out, 1) — what
-/// `matmul(weight, x) + bias` computes, with the bias added by the gemm itself (beta = 1) and its
-/// gradient a row sum. models' Linear layer uses it.
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
+/// The two layouts a linear layer is written in (docs/api-guide.md, "Layouts").
+enum class Layout : std::uint8_t {
+    features_first,  ///< the course's: x (in, m), y (out, m), bias (out, 1)
+    batch_first,     ///< PyTorch's: x (..., in), y (..., out), bias (out,)
+};
+/// weight · x + bias in one node, weight (out, in) in both layouts: features-first computes
+/// W·X + b (bias (out, 1), what `matmul(weight, x) + bias` computes, with the bias added by the gemm
+/// itself, beta = 1); batch-first computes X·Wᵀ + b over any leading axes (bias (out,)).
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Layout layout = Layout::features_first);
+
+// ---- ops/shape.cpp -----------------------------------------------------------------------------
+// Shape ops copy (xgrad has no views): each returns a new contiguous tensor. They work on any
+// dtype, int64 labels included; axes may be negative (counted from the end), as in numpy.
+
+Tensor reshape(const Tensor& x, const NewShape& shape);
+/// Reorders the axes: result axis i is x's axis axes[i] (numpy's transpose(x, axes)).
+Tensor permute(const Tensor& x, const std::vector<int>& axes);
 /// Swaps the two axes of a 2-d tensor (a copy; prefer matmul's flags inside products).
 Tensor transpose(const Tensor& x);
-Tensor reshape(const Tensor& x, Shape shape);
+/// Swaps two axes of a tensor of any rank.
+Tensor transpose(const Tensor& x, int axis0, int axis1);
+/// Merges axes start_axis..end_axis into one: (N, C, H, W) → (N, C·H·W) by default.
+Tensor flatten(const Tensor& x, int start_axis = 1, int end_axis = -1);
+/// Removes axis (which must have size 1) / inserts a size-1 axis at `axis` (-1: at the end).
+Tensor squeeze(const Tensor& x, int axis);
+Tensor unsqueeze(const Tensor& x, int axis);
+/// x repeated along its size-1 (or missing leading) axes to `shape`; backward sums them back.
+Tensor broadcast_to(const Tensor& x, const Shape& shape);
+/// Joins tensors of one shape except along `axis` / stacks tensors of one shape on a new axis.
+Tensor concat(const std::vector<Tensor>& tensors, int axis = 0);
+Tensor stack(const std::vector<Tensor>& tensors, int axis = 0);
+/// Cuts x along `axis` into consecutive pieces of the given sizes (which must add up to its size).
+std::vector<Tensor> split(const Tensor& x, const std::vector<std::size_t>& sizes, int axis = 0);
+
+// ---- ops/indexing.cpp --------------------------------------------------------------------------
+/// Python's x[start:stop:step] along `axis`: negative start/stop count from the end, out-of-range
+/// bounds are clipped, an empty range gives an empty tensor; step ≥ 1.
+Tensor slice(const Tensor& x, int axis, std::int64_t start, std::int64_t stop, std::int64_t step = 1);
+/// x[..., index, ...] along `axis`, removing the axis (x[i] is select(x, 0, i)); negative index
+/// counts from the end; IndexError when out of range.
+Tensor select(const Tensor& x, int axis, std::int64_t index);
+/// The entries of x at `indices` (1-d int64) along axis: numpy's take(x, indices, axis). Repeated
+/// indices are allowed; their gradients add up (scatter-add).
+Tensor index_select(const Tensor& x, int axis, const Tensor& indices);
+/// PyTorch's gather: out[i][j][k] = x[i][index[i][j][k]][k] for axis 1 (likewise for any rank and
+/// axis); index is int64 of x's rank, no larger than x along the other axes. numpy's
+/// take_along_axis. Differentiable in x (scatter-add).
+Tensor gather(const Tensor& x, int axis, const Tensor& index);
+/// labels (int64, any shape) → float (…, classes) with a 1 at each label: not differentiable.
+Tensor one_hot(const Tensor& labels, std::size_t classes, DType dtype = DType::f64);
 
 // ---- ops/reduction.cpp -------------------------------------------------------------------------
 Tensor sum(const Tensor& x);  // all elements, 0-d result
 Tensor sum(const Tensor& x, int axis, bool keepdims = false);
 Tensor mean(const Tensor& x);
 Tensor mean(const Tensor& x, int axis, bool keepdims = false);
+/// Largest / smallest element, of all (0-d) or along axis. NaN propagates, as in numpy. Gradient:
+/// split equally among the elements that tie for the extreme (PyTorch's amax/amin rule), so
+/// gradients stay symmetric in tied inputs.
+Tensor max(const Tensor& x);
+Tensor max(const Tensor& x, int axis, bool keepdims = false);
+Tensor min(const Tensor& x);
+Tensor min(const Tensor& x, int axis, bool keepdims = false);
+/// The index of the first largest / smallest element along axis (numpy's rule; a NaN counts as the
+/// extreme), int64, not differentiable.
+Tensor argmax(const Tensor& x, int axis, bool keepdims = false);
+Tensor argmin(const Tensor& x, int axis, bool keepdims = false);
+/// log Σ exp along axis, stable (the max is subtracted first); gradient softmax(x).
+Tensor logsumexp(const Tensor& x, int axis, bool keepdims = false);
+/// Mean squared deviation along axis divided by (n - ddof): ddof 0 is numpy's default, 1 the
+/// unbiased estimate (PyTorch's default). ValueError when n ≤ ddof.
+Tensor var(const Tensor& x, int axis, bool keepdims = false, int ddof = 0);
+
+// ---- ops/elementwise.cpp -----------------------------------------------------------------------
+/// |x|; gradient sign(x), 0 at 0 (as PyTorch).
+Tensor abs(const Tensor& x);
+/// -1, 0 or 1 (NaN stays NaN): not differentiable (its derivative is 0 wherever it exists).
+Tensor sign(const Tensor& x);
+/// x limited to [lo, hi]; the gradient passes where lo ≤ x ≤ hi (PyTorch's rule at the bounds).
+Tensor clamp(const Tensor& x, double lo, double hi);
+/// Element-wise larger / smaller of a and b, broadcast; where they tie, each gets half the gradient.
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
+/// a where cond is nonzero, b elsewhere, all three broadcast; cond (any dtype, a comparison's mask)
+/// gets no gradient.
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+/// Comparisons, broadcast, returning a 0/1 mask that is not differentiable: in the inputs' float
+/// dtype, or float64 for int64 inputs — so mean(equal(argmax(logits, 1), labels)) is an accuracy.
+Tensor equal(const Tensor& a, const Tensor& b);
+Tensor less(const Tensor& a, const Tensor& b);
+Tensor greater(const Tensor& a, const Tensor& b);
+inline Tensor operator==(const Tensor& a, const Tensor& b) { return equal(a, b); }
+inline Tensor operator<(const Tensor& a, const Tensor& b) { return less(a, b); }
+inline Tensor operator>(const Tensor& a, const Tensor& b) { return greater(a, b); }
 
 // ---- ops/activation.cpp ------------------------------------------------------------------------
 Tensor exp(const Tensor& x);
@@ -72,6 +160,18 @@ Tensor tanh(const Tensor& x);
 /// Softmax along `axis` (default 0: classes × examples, as in the course's layout).
 Tensor softmax(const Tensor& x, int axis = 0);
 Tensor log_softmax(const Tensor& x, int axis = 0);
+/// x for x > 0, slope·x otherwise (gradient slope at 0 and below).
+Tensor leaky_relu(const Tensor& x, double slope = 0.01);
+/// x for x > 0, alpha·(eˣ - 1) otherwise.
+Tensor elu(const Tensor& x, double alpha = 1.0);
+/// x·Φ(x) with the exact normal CDF Φ(x) = (1 + erf(x/√2))/2 (PyTorch's default gelu).
+Tensor gelu(const Tensor& x);
+/// x·sigmoid(x) (swish).
+Tensor silu(const Tensor& x);
+/// log(1 + eˣ), computed as max(x, 0) + log1p(e^-|x|) so it neither overflows nor loses small x.
+Tensor softplus(const Tensor& x);
+/// log sigmoid(x) = -softplus(-x), stable for any x.
+Tensor log_sigmoid(const Tensor& x);
 
 // ---- ops/loss.cpp ------------------------------------------------------------------------------
 /// Mean binary cross-entropy of probabilities p against labels y (same shape):
@@ -85,6 +185,33 @@ Tensor binary_cross_entropy_with_logits(const Tensor& z, const Tensor& y);
 Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& targets, int axis = 0);
 /// Σ x² (0-d): the L2 penalty's building block.
 Tensor sum_of_squares(const Tensor& x);
+
+/// How a loss combines its per-element (or per-example) terms.
+enum class Reduction : std::uint8_t { mean, sum, none };
+/// (pred - target)², mean / sum / none; pred and target broadcast.
+Tensor mse_loss(const Tensor& pred, const Tensor& target, Reduction reduction = Reduction::mean);
+/// |pred - target|.
+Tensor l1_loss(const Tensor& pred, const Tensor& target, Reduction reduction = Reduction::mean);
+/// ½d² for |d| ≤ delta, delta·(|d| - ½delta) beyond (d = pred - target): PyTorch's huber_loss.
+Tensor huber_loss(const Tensor& pred, const Tensor& target, double delta = 1.0, Reduction reduction = Reduction::mean);
+/// -log_probs[label] for each example: log_probs has the classes along `axis` (PyTorch: axis 1 of
+/// (N, C) or (N, C, d…); the course's layout: axis 0 of (C, m)); labels (int64) have log_probs'
+/// shape without that axis. IndexError for a label outside [0, classes). `none` keeps the labels'
+/// shape.
+Tensor nll_loss(const Tensor& log_probs, const Tensor& labels, int axis = 1, Reduction reduction = Reduction::mean);
+/// Options of cross_entropy beyond the axis.
+struct CrossEntropyOptions {
+    int axis = 1;
+    Reduction reduction = Reduction::mean;
+    /// ε in [0, 1): the target puts 1 - ε on the label and ε/classes on every class (PyTorch's).
+    double label_smoothing = 0.0;
+};
+/// nll_loss(log_softmax(logits, axis), labels) in one node, with optional label smoothing; the
+/// gradient is softmax - target.
+Tensor cross_entropy(const Tensor& logits, const Tensor& labels, const CrossEntropyOptions& options = {});
+inline Tensor cross_entropy(const Tensor& logits, const Tensor& labels, int axis) {
+    return cross_entropy(logits, labels, CrossEntropyOptions{.axis = axis});
+}
 
 // ---- ops/dropout.cpp ---------------------------------------------------------------------------
 /// How dropout rescales the units it keeps (see docs/dropout.md).
