@@ -61,13 +61,21 @@ Array init_weight(Init init, std::size_t out, std::size_t in, Generator& gen, DT
     return w.astype(dtype);
 }
 
-Linear::Linear(std::size_t in, std::size_t out, const LinearOptions& options) {
+Linear::Linear(std::size_t in, std::size_t out, const LinearOptions& options) : layout_(options.layout) {
     Generator& gen = options.generator ? *options.generator : global_generator();
     weight = register_parameter(options.weight_name, Tensor(init_weight(options.init, out, in, gen, options.dtype)));
-    bias = register_parameter(options.bias_name, Tensor(Array({out, 1}, options.dtype)));
+    const Shape bias_shape = layout_ == Layout::batch_first ? Shape{out} : Shape{out, 1};
+    bias = register_parameter(options.bias_name, Tensor(Array(bias_shape, options.dtype)));
 }
 
 Tensor Linear::forward(const Tensor& x) {
+    if (layout_ == Layout::batch_first) {
+        if (x.ndim() == 0 || x.shape().back() != weight.shape()[1])
+            throw ShapeError("Linear(" + weight.name() + "): input of shape " + shape_str(x.shape()) +
+                             " does not fit weight " + shape_str(weight.shape()) + " (expected (…, " +
+                             std::to_string(weight.shape()[1]) + "): batch first)");
+        return xgrad::linear(x, weight, bias, Layout::batch_first);
+    }
     if (x.ndim() != 2 || x.shape()[0] != weight.shape()[1])
         throw ShapeError("Linear(" + weight.name() + "): input of shape " + shape_str(x.shape()) +
                          " does not fit weight " + shape_str(weight.shape()) + " (expected (" +

@@ -2,8 +2,10 @@
 // Modules: named parameters, sub-modules, train/eval mode. Models are composition only — every
 // gradient comes from the ops they call, never from code in models/.
 //
-// Layout: features × examples, as in the course. Linear computes Z = W·X + b with W of shape
-// (out, in), X of shape (in, m) and b of shape (out, 1).
+// Layouts: the course's nets are features × examples — Linear computes Z = W·X + b with W (out, in),
+// X (in, m), b (out, 1). Layers for CNNs and sequences use PyTorch's batch-first layout; Linear
+// takes either, chosen when it is built (LinearOptions::layout): batch-first computes X·Wᵀ + b with
+// X (…, in) and b (out,), so a CNN's flatten() output feeds it with no transpose.
 
 #include <memory>
 #include <string>
@@ -70,14 +72,21 @@ struct LinearOptions {
     std::string bias_name = "b";
     DType dtype = DType::f64;
     Generator* generator = nullptr;  ///< nullptr: the global generator
+    /// features_first: Z = W·X + b, X (in, m), b (out, 1) — the course's nets.
+    /// batch_first: Z = X·Wᵀ + b, X (…, in), b (out,) — PyTorch's nn.Linear.
+    Layout layout = Layout::features_first;
 };
 
-/// Z = W·X + b.
+/// Z = W·X + b (features first) or X·Wᵀ + b (batch first); W is (out, in) in both.
 class Linear : public Module {
 public:
     Linear(std::size_t in, std::size_t out, const LinearOptions& options = {});
     Tensor forward(const Tensor& x) override;
+    Layout layout() const { return layout_; }
     Tensor weight, bias;
+
+private:
+    Layout layout_;
 };
 
 class ReLU : public Module {

@@ -69,15 +69,14 @@ std::vector<Tensor> RegularizationNet::weights() const {
 double RegularizationNet::accuracy(const LabeledData& data) {
     const bool was_training = training();
     eval();
-    Array A;
+    double accuracy = 0.0;
     {
         NoGradGuard no_grad;
-        A = forward(constant(data.X)).value();
+        const Tensor predictions = greater(forward(constant(data.X)), 0.5);
+        accuracy = mean(equal(predictions, constant(data.Y))).item();
     }
     train(was_training);
-    std::size_t correct = 0;
-    for (std::size_t i = 0; i < A.size(); ++i) correct += (A.flat(i) > 0.5) == (data.Y.flat(i) == 1.0);
-    return static_cast<double>(correct) / static_cast<double>(A.size());
+    return accuracy;
 }
 
 std::unique_ptr<RegularizationNet> make_regularization_net(const RegNetConfig& config) {

@@ -172,4 +172,11 @@ Tensor greater(const Tensor& a, const Tensor& b) {
     return compare(a, b, [](auto x, auto y) { return x > y; }, "greater");
 }
 
+namespace {
+Tensor number_like(const Tensor& a, double b) { return constant(Array::scalar(b, a.dtype())); }
+}  // namespace
+Tensor equal(const Tensor& a, double b) { return equal(a, number_like(a, b)); }
+Tensor less(const Tensor& a, double b) { return less(a, number_like(a, b)); }
+Tensor greater(const Tensor& a, double b) { return greater(a, number_like(a, b)); }
+
 }  // namespace xgrad

@@ -144,9 +144,16 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 Tensor equal(const Tensor& a, const Tensor& b);
 Tensor less(const Tensor& a, const Tensor& b);
 Tensor greater(const Tensor& a, const Tensor& b);
+/// Against a number (in a's dtype): greater(probabilities, 0.5) is a prediction.
+Tensor equal(const Tensor& a, double b);
+Tensor less(const Tensor& a, double b);
+Tensor greater(const Tensor& a, double b);
 inline Tensor operator==(const Tensor& a, const Tensor& b) { return equal(a, b); }
 inline Tensor operator<(const Tensor& a, const Tensor& b) { return less(a, b); }
 inline Tensor operator>(const Tensor& a, const Tensor& b) { return greater(a, b); }
+inline Tensor operator==(const Tensor& a, double b) { return equal(a, b); }
+inline Tensor operator<(const Tensor& a, double b) { return less(a, b); }
+inline Tensor operator>(const Tensor& a, double b) { return greater(a, b); }
 
 // ---- ops/activation.cpp ------------------------------------------------------------------------
 Tensor exp(const Tensor& x);

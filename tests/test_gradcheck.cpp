@@ -38,7 +38,7 @@ Tensor labels(const Shape& shape) {
     return constant(y, "y");
 }
 
-Tensor one_hot(const Shape& shape, int axis) {  // class (example index mod classes) set for each example
+Tensor one_hot_targets(const Shape& shape, int axis) {  // class (example index mod classes) set for each example
     Array t(shape);
     const std::size_t classes = shape[static_cast<std::size_t>(axis)];
     for (std::size_t r = 0; r < shape[0]; ++r)
@@ -50,6 +50,9 @@ Tensor one_hot(const Shape& shape, int axis) {  // class (example index mod clas
 }
 
 using V = const std::vector<Tensor>&;
+
+/// int64 indices or labels for the rows below (never differentiated).
+Tensor ints(const Shape& shape, std::vector<double> values) { return constant(Array(shape, std::move(values), DType::i64), "i"); }
 
 std::vector<OpCase> op_table() {
     return {
@@ -118,10 +121,107 @@ std::vector<OpCase> op_table() {
         {"binary_cross_entropy_with_logits", {{1, 6}},
          [](V x) { return binary_cross_entropy_with_logits(x[0], labels({1, 6})); }},
         {"softmax_cross_entropy axis 0", {{3, 4}},
-         [](V x) { return softmax_cross_entropy(x[0], one_hot({3, 4}, 0), 0); }},
+         [](V x) { return softmax_cross_entropy(x[0], one_hot_targets({3, 4}, 0), 0); }},
         {"softmax_cross_entropy axis 1", {{4, 3}},
-         [](V x) { return softmax_cross_entropy(x[0], one_hot({4, 3}, 1), 1); }},
+         [](V x) { return softmax_cross_entropy(x[0], one_hot_targets({4, 3}, 1), 1); }},
         {"sum_of_squares", {{3, 4}}, [](V x) { return sum_of_squares(x[0]); }},
+
+        // ---- N-d matmul and the batch-first linear layer
+        {"matmul batched", {{2, 3, 4}, {2, 4, 5}}, [](V x) { return matmul(x[0], x[1]); }},
+        {"matmul batch broadcast", {{2, 1, 3, 4}, {3, 4, 2}}, [](V x) { return matmul(x[0], x[1]); }},
+        {"matmul batch · matrix (one gemm)", {{2, 3, 4}, {4, 5}}, [](V x) { return matmul(x[0], x[1]); }},
+        {"matmul batch · matrixᵀ", {{2, 3, 4}, {5, 4}}, [](V x) { return matmul(x[0], x[1], false, true); }},
+        {"matmul batchedᵀ flags", {{2, 4, 3}, {2, 5, 4}}, [](V x) { return matmul(x[0], x[1], true, true); }},
+        {"matmul matrix · batch", {{3, 4}, {2, 4, 5}}, [](V x) { return matmul(x[0], x[1]); }},
+        {"matmul 1-d · batch", {{4}, {2, 4, 3}}, [](V x) { return matmul(x[0], x[1]); }},
+        {"matmul batch · 1-d", {{2, 3, 4}, {4}}, [](V x) { return matmul(x[0], x[1]); }},
+        {"matmul 1-d · 1-d", {{4}, {4}}, [](V x) { return matmul(x[0], x[1]); }},
+        {"linear batch-first", {{5, 4}, {2, 3, 4}, {5}},
+         [](V x) { return linear(x[1], x[0], x[2], Layout::batch_first); }},
+        {"linear batch-first 2-d", {{5, 4}, {6, 4}, {5}},
+         [](V x) { return linear(x[1], x[0], x[2], Layout::batch_first); }},
+
+        // ---- shape
+        {"reshape -1", {{2, 3, 4}}, [](V x) { return reshape(x[0], {-1, 4}); }},
+        {"permute", {{2, 3, 4}}, [](V x) { return permute(x[0], {2, 0, 1}); }},
+        {"permute negative axes", {{2, 3, 4, 2}}, [](V x) { return permute(x[0], {-1, 1, -4, 2}); }},
+        {"transpose axes", {{2, 3, 4}}, [](V x) { return transpose(x[0], 0, -1); }},
+        {"flatten", {{2, 3, 2, 2}}, [](V x) { return flatten(x[0]); }},
+        {"flatten middle", {{2, 3, 2, 2}}, [](V x) { return flatten(x[0], 1, 2); }},
+        {"squeeze", {{3, 1, 4}}, [](V x) { return squeeze(x[0], 1); }},
+        {"unsqueeze", {{3, 4}}, [](V x) { return unsqueeze(x[0], -1); }},
+        {"broadcast_to", {{3, 1}}, [](V x) { return broadcast_to(x[0], {2, 3, 4}); }},
+        {"concat axis 0", {{2, 3}, {4, 3}}, [](V x) { return concat({x[0], x[1]}, 0); }},
+        {"concat axis -1 of 3-d", {{2, 3, 1}, {2, 3, 4}, {2, 3, 2}}, [](V x) { return concat({x[0], x[1], x[2]}, -1); }},
+        {"concat the same tensor twice", {{2, 3}}, [](V x) { return concat({x[0], x[0]}, 1); }},
+        {"stack", {{2, 3}, {2, 3}}, [](V x) { return stack({x[0], x[1]}, 1); }},
+        {"split", {{5, 3}}, [](V x) {
+             const auto parts = split(x[0], {1, 3, 1}, 0);
+             return parts[0] * 2.0 + sum(parts[1], 0, true) - parts[2];
+         }},
+
+        // ---- indexing
+        {"slice", {{5, 4}}, [](V x) { return slice(x[0], 0, 1, 4); }},
+        {"slice step 2 negative start", {{3, 7}}, [](V x) { return slice(x[0], -1, -6, 7, 2); }},
+        {"slice negative step", {{3, 7}}, [](V x) { return slice(x[0], 1, 5, 0, -2); }},
+        {"slice empty", {{3, 4}}, [](V x) { return sum(slice(x[0], 0, 2, 2)) + sum(x[0]); }},
+        {"select", {{3, 4, 2}}, [](V x) { return select(x[0], 1, -1); }},
+        {"x[0]", {{3, 4}}, [](V x) { return x[0][1]; }},
+        {"index_select repeated", {{4, 3}}, [](V x) { return index_select(x[0], 0, ints({4}, {2, 0, 2, 3})); }},
+        {"index_select axis -1", {{2, 3, 4}}, [](V x) { return index_select(x[0], -1, ints({2}, {3, 1})); }},
+        {"gather axis 1", {{3, 4}}, [](V x) { return gather(x[0], 1, ints({3, 2}, {0, 3, 1, 1, 2, 0})); }},
+        {"gather axis 0 smaller", {{3, 4}}, [](V x) { return gather(x[0], 0, ints({2, 3}, {2, 0, 1, 1, 2, 2})); }},
+
+        // ---- reductions
+        {"max all", {{3, 4}}, [](V x) { return max(x[0]); }},
+        {"max axis", {{3, 4}}, [](V x) { return max(x[0], 1); }},
+        {"max axis 0 keepdims 3-d", {{3, 2, 4}}, [](V x) { return max(x[0], 0, true); }},
+        {"min all", {{3, 4}}, [](V x) { return min(x[0]); }},
+        {"min axis -1", {{2, 3, 4}}, [](V x) { return min(x[0], -1); }},
+        {"max with ties", {{2, 2}}, [](V x) { return max(concat({x[0], x[0]}, 1), 1); }},
+        {"logsumexp", {{3, 4}}, [](V x) { return logsumexp(x[0], 1); }},
+        {"logsumexp axis 0 keepdims 3-d", {{3, 2, 4}}, [](V x) { return logsumexp(x[0], 0, true); }},
+        {"var", {{3, 4}}, [](V x) { return var(x[0], 1); }},
+        {"var ddof 1 keepdims", {{2, 5, 3}}, [](V x) { return var(x[0], 1, true, 1); }},
+
+        // ---- element-wise
+        {"abs", {{3, 4}}, [](V x) { return abs(x[0]); }, Domain::away_from_zero},
+        {"clamp", {{3, 4}}, [](V x) { return clamp(x[0], -0.55, 0.45); }},
+        {"maximum", {{3, 4}, {3, 4}}, [](V x) { return maximum(x[0], x[1]); }},
+        {"maximum broadcast", {{3, 4}, {4}}, [](V x) { return maximum(x[0], x[1]); }},
+        {"minimum broadcast", {{2, 1, 4}, {3, 1}}, [](V x) { return minimum(x[0], x[1]); }},
+        {"where", {{3, 4}, {3, 4}}, [](V x) { return where(greater(x[0], x[1]), x[0], x[1] * 2.0); }},
+        {"where 3-way broadcast", {{3, 1}, {4}}, [](V x) {
+             const Tensor cond = constant(Array({2, 1, 1}, {1, 0}));
+             return where(cond, x[0], x[1]);
+         }},
+
+        // ---- activations
+        {"leaky_relu", {{3, 4}}, [](V x) { return leaky_relu(x[0], 0.1); }, Domain::away_from_zero},
+        {"elu", {{3, 4}}, [](V x) { return elu(x[0], 0.7); }, Domain::away_from_zero},
+        {"gelu", {{3, 4}}, [](V x) { return gelu(x[0] * 3.0); }},
+        {"silu", {{3, 4}}, [](V x) { return silu(x[0] * 3.0); }},
+        {"softplus", {{3, 4}}, [](V x) { return softplus(x[0] * 10.0); }},
+        {"log_sigmoid", {{3, 4}}, [](V x) { return log_sigmoid(x[0] * 10.0); }},
+
+        // ---- losses with a reduction
+        {"mse_loss", {{3, 4}, {3, 4}}, [](V x) { return mse_loss(x[0], x[1]); }},
+        {"mse_loss sum", {{3, 4}, {3, 4}}, [](V x) { return mse_loss(x[0], x[1], Reduction::sum); }},
+        {"l1_loss none", {{3, 4}, {3, 4}}, [](V x) { return l1_loss(x[0], x[1], Reduction::none); }},
+        {"huber_loss both pieces", {{3, 4}, {3, 4}}, [](V x) { return huber_loss(x[0] * 2.0, x[1], 0.8); }},
+        {"nll_loss", {{4, 3}}, [](V x) { return nll_loss(log_softmax(x[0], 1), ints({4}, {0, 2, 1, 2})); }},
+        {"nll_loss axis 0 sum", {{3, 4}}, [](V x) {
+             return nll_loss(log_softmax(x[0], 0), ints({4}, {0, 2, 1, 2}), 0, Reduction::sum);
+         }},
+        {"cross_entropy", {{4, 3}}, [](V x) { return cross_entropy(x[0], ints({4}, {0, 2, 1, 2})); }},
+        {"cross_entropy (N, C, d) none", {{2, 3, 2}}, [](V x) {
+             return cross_entropy(x[0], ints({2, 2}, {0, 2, 1, 1}), {.axis = 1, .reduction = Reduction::none});
+         }},
+        {"cross_entropy smoothing sum", {{4, 3}}, [](V x) {
+             return cross_entropy(x[0], ints({4}, {1, 0, 2, 2}),
+                                  {.axis = -1, .reduction = Reduction::sum, .label_smoothing = 0.1});
+         }},
+        {"cross_entropy course layout", {{3, 5}}, [](V x) { return cross_entropy(x[0], ints({5}, {0, 1, 2, 0, 1}), 0); }},
     };
 }
 
@@ -188,6 +288,29 @@ BOOST_AUTO_TEST_CASE(a_whole_model_loss_is_checked_as_one_vector) {
     BOOST_TEST(report.passed, report.summary());
     BOOST_TEST(report.elements == 8u + 4u + 4u + 1u);
     BOOST_TEST(report.evaluations == 1u + 2u * report.elements);
+}
+
+// The ops whose result carries no gradient (tests/check_op_coverage.py lists them): each must
+// return a tensor cut from the graph even when its input requires grad, so no backward can ever
+// pretend to differentiate an index or a comparison.
+BOOST_AUTO_TEST_CASE(non_differentiable_ops_are_constants) {
+    Tensor x = parameter(Array({2, 3}, {0.5, -1.0, 2.0, 1.5, 0.0, 0.7}), "x");
+    Tensor y = parameter(Array({2, 3}, {0.5, 1.0, -2.0, 1.5, 0.0, 0.1}), "y");
+    const Tensor labels = constant(Array({2}, {2, 0}, DType::i64));
+    const std::vector<std::pair<std::string, Tensor>> results = {
+        {"argmax", argmax(x, 1)},          {"argmin", argmin(x, 0)},          {"equal", equal(x, y)},
+        {"less", less(x, y)},              {"greater", greater(x, y)},        {"sign", sign(x)},
+        {"one_hot", one_hot(labels, 3)},   {"astype int64", astype(x, DType::i64)},
+    };
+    for (const auto& [name, t] : results) {
+        BOOST_TEST(!t.requires_grad(), name);
+        BOOST_TEST(t.is_leaf(), name);
+    }
+    BOOST_TEST((argmax(x, 1).dtype() == DType::i64));
+    BOOST_TEST((equal(x, y).dtype() == DType::f64));
+    // ... and a loss built through them still differentiates the rest: sign(x)·x = |x|.
+    const auto report = xgrad::gradcheck([&] { return sum(sign(x) * x * y); }, {x, y});
+    BOOST_TEST(report.passed, report.summary());
 }
 
 BOOST_AUTO_TEST_CASE(checker_rejects_inputs_it_cannot_check) {

@@ -302,12 +302,9 @@ bool plot_cost_curve(const std::string& picture, const std::vector<std::pair<std
 bool plot_decision_boundary(const std::string& picture, Module& model, const LabeledData& data,
                             const std::string& title) {
     const std::size_t m = data.X.shape()[1], n = 200;
-    double lo[2] = {1e300, 1e300}, hi[2] = {-1e300, -1e300};
-    for (std::size_t f = 0; f < 2; ++f)
-        for (std::size_t i = 0; i < m; ++i) {
-            lo[f] = std::min(lo[f], data.X.flat(f * m + i));
-            hi[f] = std::max(hi[f], data.X.flat(f * m + i));
-        }
+    const Tensor X = constant(data.X);
+    const Array lowest = min(X, 1).value(), highest = max(X, 1).value();  // per feature
+    const double lo[2] = {lowest.flat(0), lowest.flat(1)}, hi[2] = {highest.flat(0), highest.flat(1)};
     Array grid({2, n * n});
     for (std::size_t r = 0; r < n; ++r)
         for (std::size_t c = 0; c < n; ++c) {

@@ -53,10 +53,7 @@ Evaluation evaluate(StudyNet& net, const LabeledData& data, DropoutOptions drop)
     const Tensor A = net.forward(constant(data.X), drop);
     Evaluation e;
     e.cost = binary_cross_entropy(A, constant(data.Y)).item();
-    std::size_t correct = 0;
-    for (std::size_t i = 0; i < A.value().size(); ++i)
-        correct += (A.value().flat(i) > 0.5) == (data.Y.flat(i) == 1.0);
-    e.accuracy = static_cast<double>(correct) / static_cast<double>(A.value().size());
+    e.accuracy = mean(equal(greater(A, 0.5), constant(data.Y))).item();
     return e;
 }
 
