@@ -220,4 +220,19 @@ Tensor dropout(const Tensor& x, const DropoutOptions& options) {
     return apply_op(std::make_unique<DropoutOp>(options), {x});
 }
 
+Tensor dropout2d(const Tensor& x, const DropoutOptions& options) {
+    options.validate("dropout2d");
+    if (x.ndim() < 3)
+        throw ShapeError("dropout2d: input must be (N, C, …) with at least one spatial axis, got " + shape_str(x.shape()));
+    // The (N, C, 1, …) mask-and-scale is dropout of ones: the same draws, the same four modes; x's
+    // gradient is then g ⊙ (D·s) through the product, and the mask tensor is saved by it.
+    Shape per_map(x.ndim(), 1);
+    per_map[0] = x.shape()[0];
+    per_map[1] = x.shape()[1];
+    DropoutOptions o = options;
+    o.example_axis = 0;
+    const Tensor ones = constant(Array::ones(per_map, x.dtype()), "channel mask");
+    return x * dropout(ones, o);
+}
+
 }  // namespace xgrad

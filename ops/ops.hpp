@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "framework/tensor.hpp"
@@ -220,6 +221,44 @@ inline Tensor cross_entropy(const Tensor& logits, const Tensor& labels, int axis
     return cross_entropy(logits, labels, CrossEntropyOptions{.axis = axis});
 }
 
+// ---- ops/conv.cpp ------------------------------------------------------------------------------
+// PyTorch's batch-first layouts and argument names: images (N, C, H, W), signals (N, C, L).
+
+/// A size along the two spatial axes: one number for both (`2`) or `{h, w}`.
+struct Size2 {
+    std::size_t h, w;
+    Size2(std::size_t both) : h(both), w(both) {}  // NOLINT: stride 2 means (2, 2)
+    Size2(std::size_t h, std::size_t w) : h(h), w(w) {}
+};
+/// Cross-correlation (PyTorch's conv2d): x (N, C_in, H, W), weight (C_out, C_in / groups, kH, kW),
+/// bias (C_out,) or an undefined Tensor for none; output (N, C_out, H_out, W_out) with
+/// H_out = ⌊(H + 2·padding - dilation·(kH - 1) - 1) / stride⌋ + 1. Lowered to OpenBLAS gemm through
+/// im2col, one gemm per image and group (a 1×1 kernel with stride 1 reads the image directly).
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Size2 stride = 1, Size2 padding = 0,
+              Size2 dilation = 1, std::size_t groups = 1);
+/// conv2d over signals: x (N, C_in, L), weight (C_out, C_in / groups, k).
+Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, std::size_t stride = 1,
+              std::size_t padding = 0, std::size_t dilation = 1, std::size_t groups = 1);
+/// The largest value of each window (padding counts as -inf); stride defaults to the kernel. The
+/// gradient goes to the window's first largest element.
+Tensor max_pool2d(const Tensor& x, Size2 kernel, std::optional<Size2> stride = std::nullopt, Size2 padding = 0);
+/// The mean of each window, padding counted as zeros in the divisor (PyTorch's count_include_pad).
+Tensor avg_pool2d(const Tensor& x, Size2 kernel, std::optional<Size2> stride = std::nullopt, Size2 padding = 0);
+/// Averages over windows that tile (H, W) into output_size: output i covers [⌊i·H/out⌋, ⌈(i+1)·H/out⌉).
+Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size);
+
+// ---- ops/normalization.cpp ---------------------------------------------------------------------
+/// Batch normalisation over axis 1 of (N, C) or (N, C, …). Training: normalises with the batch's
+/// mean and (biased) variance per channel and updates the running statistics in place,
+/// r ← (1 - momentum)·r + momentum·batch (the variance unbiased, as PyTorch); evaluation: uses the
+/// running statistics. weight and bias (C,) may both be undefined (no affine step).
+Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight, const Tensor& bias,
+                  bool training, double momentum = 0.1, double eps = 1e-5);
+/// Normalises over the trailing axes given by normalized_shape, per example; weight and bias have
+/// that shape (or are both undefined).
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = {}, const Tensor& bias = {},
+                  double eps = 1e-5);
+
 // ---- ops/dropout.cpp ---------------------------------------------------------------------------
 /// How dropout rescales the units it keeps (see docs/dropout.md).
 enum class DropoutScale : std::uint8_t {
@@ -249,6 +288,12 @@ struct DropoutOptions {
 /// Draws D = rand(shape) < keep_prob in numpy's order, returns x ⊙ D · scale, and saves the
 /// bit-packed mask and the scale on the node for backward (grad_x = grad_out ⊙ D · scale).
 Tensor dropout(const Tensor& x, const DropoutOptions& options);
+
+/// Channel-wise dropout (PyTorch's dropout2d): one mask bit per channel map of x (N, C, …), drawn as
+/// dropout of an (N, C) mask in numpy's order, so all four scale modes apply to whole maps —
+/// measured counts the kept maps of the batch, per-example those of one example (example_axis is
+/// taken as 0, the batch axis). y = x ⊙ (D·s broadcast over the map); dx = g ⊙ (D·s).
+Tensor dropout2d(const Tensor& x, const DropoutOptions& options);
 
 /// What a dropout node saved: for tests, reports and DOT export.
 struct DropoutState {

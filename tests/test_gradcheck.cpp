@@ -221,6 +221,36 @@ std::vector<OpCase> op_table() {
              return cross_entropy(x[0], ints({4}, {1, 0, 2, 2}),
                                   {.axis = -1, .reduction = Reduction::sum, .label_smoothing = 0.1});
          }},
+        // ---- convolution, pooling, normalisation (batch first)
+        {"conv2d pad 1", {{2, 3, 5, 5}, {4, 3, 3, 3}, {4}}, [](V x) { return conv2d(x[0], x[1], x[2], 1, 1); }},
+        {"conv2d stride 2 odd sizes", {{1, 2, 7, 6}, {3, 2, 3, 2}, {3}},
+         [](V x) { return conv2d(x[0], x[1], x[2], {2, 1}, {1, 0}); }},
+        {"conv2d dilation 2", {{1, 2, 7, 7}, {2, 2, 3, 3}}, [](V x) { return conv2d(x[0], x[1], {}, 1, 2, 2); }},
+        {"conv2d groups 2", {{2, 4, 5, 5}, {6, 2, 3, 3}, {6}}, [](V x) { return conv2d(x[0], x[1], x[2], 2, 1, 1, 2); }},
+        {"conv2d depthwise", {{1, 3, 4, 4}, {3, 1, 2, 2}}, [](V x) { return conv2d(x[0], x[1], {}, 1, 0, 1, 3); }},
+        {"conv2d 1x1 (no im2col)", {{2, 3, 4, 4}, {5, 3, 1, 1}, {5}}, [](V x) { return conv2d(x[0], x[1], x[2]); }},
+        {"conv1d", {{2, 3, 9}, {4, 3, 3}, {4}}, [](V x) { return conv1d(x[0], x[1], x[2], 2, 1); }},
+        {"max_pool2d odd", {{2, 2, 5, 5}}, [](V x) { return max_pool2d(x[0], 2); }},
+        {"max_pool2d k3 s2 pad 1", {{1, 2, 6, 5}}, [](V x) { return max_pool2d(x[0], 3, Size2{2}, 1); }},
+        {"avg_pool2d", {{2, 2, 4, 6}}, [](V x) { return avg_pool2d(x[0], 2); }},
+        {"avg_pool2d k3 s2 pad 1", {{1, 2, 5, 5}}, [](V x) { return avg_pool2d(x[0], 3, Size2{2}, 1); }},
+        {"adaptive_avg_pool2d", {{2, 2, 5, 7}}, [](V x) { return adaptive_avg_pool2d(x[0], {3, 2}); }},
+        {"batch_norm (N, C)", {{5, 3}, {3}, {3}}, [](V x) { return batch_norm(x[0], {}, {}, x[1], x[2], true); }},
+        {"batch_norm (N, C, H, W)", {{2, 3, 2, 2}, {3}, {3}},
+         [](V x) { return batch_norm(x[0], {}, {}, x[1], x[2], true, 0.1, 1e-3); }},
+        {"batch_norm no affine", {{4, 2, 3}}, [](V x) { return batch_norm(x[0], {}, {}, {}, {}, true); }},
+        {"batch_norm evaluation", {{4, 3}, {3}, {3}}, [](V x) {
+             const Tensor mean = constant(Array({3}, {0.1, -0.2, 0.3})), var = constant(Array({3}, {0.5, 1.5, 2.0}));
+             return batch_norm(x[0], mean, var, x[1], x[2], false);
+         }},
+        {"layer_norm last axis", {{2, 3, 4}, {4}, {4}}, [](V x) { return layer_norm(x[0], {4}, x[1], x[2]); }},
+        {"layer_norm two axes", {{2, 3, 4}, {3, 4}, {3, 4}}, [](V x) { return layer_norm(x[0], {3, 4}, x[1], x[2]); }},
+        {"layer_norm no affine", {{3, 5}}, [](V x) { return layer_norm(x[0], {5}); }},
+        {"dropout2d constant", {{2, 3, 2, 2}}, [](V x) { return dropout2d(x[0], {.keep_prob = 0.6}); }},
+        {"dropout2d per-example", {{2, 4, 3}}, [](V x) {
+             return dropout2d(x[0], {.keep_prob = 0.6, .scale = DropoutScale::per_example});
+         }},
+
         {"cross_entropy course layout", {{3, 5}}, [](V x) { return cross_entropy(x[0], ints({5}, {0, 1, 2, 0, 1}), 0); }},
     };
 }
