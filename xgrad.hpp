@@ -16,6 +16,7 @@
 #include "framework/version.hpp"
 #include "ops/ops.hpp"
 #include "models/data/datasets.hpp"
+#include "models/layers.hpp"
 #include "models/module.hpp"
 #include "models/optim.hpp"
 #include "models/regularization_net.hpp"

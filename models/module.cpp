@@ -28,6 +28,19 @@ std::vector<std::pair<std::string, Tensor>> Module::named_parameters() const {
     return out;
 }
 
+std::vector<std::pair<std::string, Tensor>> Module::named_buffers() const {
+    std::vector<std::pair<std::string, Tensor>> out = buffers_;
+    for (const auto& [prefix, child] : children_)
+        for (auto& [name, t] : child->named_buffers()) out.emplace_back(prefix.empty() ? name : prefix + "." + name, t);
+    return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_state() const {
+    auto out = named_parameters();
+    for (auto& entry : named_buffers()) out.push_back(std::move(entry));
+    return out;
+}
+
 void Module::train(bool training) {
     training_ = training;
     for (auto& [name, child] : children_) child->train(training);
@@ -41,6 +54,13 @@ Tensor Module::register_parameter(std::string name, Tensor tensor) {
     tensor.set_name(name);
     tensor.set_requires_grad(true);
     parameters_.emplace_back(std::move(name), tensor);
+    return tensor;
+}
+
+Tensor Module::register_buffer(std::string name, Tensor tensor) {
+    tensor.set_name(name);
+    tensor.set_requires_grad(false);
+    buffers_.emplace_back(std::move(name), tensor);
     return tensor;
 }
 
@@ -99,15 +119,15 @@ Tensor Sequential::forward(const Tensor& x) {
 
 void save_parameters(const Module& module, const std::string& path) {
     std::map<std::string, Array> arrays;
-    for (const auto& [name, t] : module.named_parameters())
+    for (const auto& [name, t] : module.named_state())
         if (!arrays.emplace(name, t.value()).second)
-            throw ValueError("save_parameters: two parameters are named '" + name + "'");
+            throw ValueError("save_parameters: two parameters or buffers are named '" + name + "'");
     save_npz(path, arrays);
 }
 
 void load_parameters(Module& module, const std::string& path) {
     std::map<std::string, Array> arrays = load_npz(path);
-    auto named = module.named_parameters();
+    auto named = module.named_state();
     // Check everything first, so a bad file leaves the module untouched.
     for (const auto& [name, t] : named) {
         const auto it = arrays.find(name);

@@ -35,6 +35,12 @@ public:
     /// under an empty name contributes its parameters' own names (so a model can expose W1, b1...).
     std::vector<std::pair<std::string, Tensor>> named_parameters() const;
 
+    /// Buffers: state that is saved with the parameters but is not learned by gradients (a batch
+    /// norm's running statistics). Never returned by parameters(), so never given to an optimizer.
+    std::vector<std::pair<std::string, Tensor>> named_buffers() const;
+    /// Parameters then buffers, named: what save_parameters writes and load_parameters reads.
+    std::vector<std::pair<std::string, Tensor>> named_state() const;
+
     /// Training mode reaches every sub-module (and so every Dropout inside).
     void train(bool training = true);
     void eval() { train(false); }
@@ -43,6 +49,7 @@ public:
 
 protected:
     Tensor register_parameter(std::string name, Tensor tensor);
+    Tensor register_buffer(std::string name, Tensor tensor);
     template <class M>
     std::shared_ptr<M> register_module(std::string name, std::shared_ptr<M> module) {
         children_.emplace_back(std::move(name), module);
@@ -51,6 +58,7 @@ protected:
 
 private:
     std::vector<std::pair<std::string, Tensor>> parameters_;
+    std::vector<std::pair<std::string, Tensor>> buffers_;
     std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
     bool training_ = true;
     std::string scope_name_;
@@ -126,11 +134,12 @@ private:
     std::vector<std::shared_ptr<Module>> layers_;
 };
 
-/// Saves every named parameter into a numpy .npz (numpy.load(path)["W1"] reads it back).
+/// Saves every named parameter and buffer into a numpy .npz (numpy.load(path)["W1"] reads it back),
+/// atomically: an existing file is replaced only by a complete new one.
 void save_parameters(const Module& module, const std::string& path);
-/// Loads parameters saved by save_parameters (or numpy.savez): every parameter of the module must be
-/// present with its shape; values are converted to the parameter's dtype. IoError names the path
-/// and the parameter that is missing, extra or of the wrong shape; the module is unchanged then.
+/// Loads parameters and buffers saved by save_parameters (or numpy.savez): every one of the module's
+/// must be present with its shape; values are converted to its dtype. IoError names the path and the
+/// entry that is missing, extra or of the wrong shape; the module is unchanged then.
 void load_parameters(Module& module, const std::string& path);
 
 /// λ/(2m) · Σ_W ||W||², built in the graph (so it shows in gradient checks and DOT exports).

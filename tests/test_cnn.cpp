@@ -3,6 +3,7 @@
 // modules, and the errors. (Gradients: gradcheck rows; values against numpy: ops_numpy.)
 
 #include <cmath>
+#include <cstdio>
 
 #include "helpers.hpp"
 
@@ -66,6 +67,73 @@ BOOST_AUTO_TEST_CASE(course_pool_backward) {
     nhwc(avg_pool2d(nchw(A_prev), 2, Size2{1})).backward(dA);
     check_close(entry(A_prev.grad(), 1, 1), {0.08485462489158352, 0.2787551982460382, 1.2646109838356163, -0.2574937269055999,
                 1.179756358944033, -0.5362489251516381}, 1e-14);
+}
+
+BOOST_AUTO_TEST_CASE(a_small_cnn_is_built_from_modules) {
+    Generator gen(7);
+    Sequential net;
+    net.add(std::make_shared<Conv2d>(1, 4, 3, ConvOptions{.padding = 1, .generator = &gen}), "conv1");
+    net.add(std::make_shared<BatchNorm2d>(4), "bn1");
+    net.add(std::make_shared<ReLU>());
+    net.add(std::make_shared<MaxPool2d>(2));
+    net.add(std::make_shared<Dropout2d>(DropoutOptions{.keep_prob = 0.8}));
+    net.add(std::make_shared<Flatten>());
+    net.add(std::make_shared<Linear>(4 * 3 * 3, 5, LinearOptions{.generator = &gen, .layout = Layout::batch_first}), "fc");
+    const Tensor images = constant(Generator(8).randn({2, 1, 6, 6}));
+    const Tensor logits = net(images);
+    BOOST_TEST((logits.shape() == Shape{2, 5}));
+    // Buffers are state but not parameters: never handed to an optimizer.
+    std::vector<std::string> parameter_names, buffer_names;
+    for (const auto& [name, t] : net.named_parameters()) parameter_names.push_back(name);
+    for (const auto& [name, t] : net.named_buffers()) buffer_names.push_back(name);
+    BOOST_TEST((parameter_names == std::vector<std::string>{"conv1.weight", "conv1.bias", "bn1.weight", "bn1.bias",
+                                                            "fc.W", "fc.b"}));
+    BOOST_TEST((buffer_names == std::vector<std::string>{"bn1.running_mean", "bn1.running_var"}));
+    cross_entropy(logits, constant(Array({2}, {1, 3}, DType::i64))).backward();
+    for (const Tensor& p : net.parameters()) BOOST_TEST(p.has_grad(), p.name());
+}
+
+BOOST_AUTO_TEST_CASE(batch_norm_keeps_running_statistics_and_switches_with_eval) {
+    BatchNorm1d bn(2, NormOptions{.momentum = 0.5});
+    const Tensor x = constant(Array({4, 2}, {1, 10, 2, 20, 3, 30, 4, 40}));
+    const Tensor y = bn(x);
+    // Training: each column normalised by its batch mean and biased variance.
+    BOOST_TEST(std::abs(y.value().at({0, 0}) - (1 - 2.5) / std::sqrt(1.25 + 1e-5)) < 1e-12);
+    // Running statistics: half-way from (0, 1) to the batch's mean and unbiased variance.
+    check_close(bn.running_mean.value(), {1.25, 12.5}, 1e-12);
+    check_close(bn.running_var.value(), {0.5 + 0.5 * 5.0 / 3.0, 0.5 + 0.5 * 500.0 / 3.0}, 1e-12);
+    bn.eval();
+    const Tensor z = bn(x);
+    BOOST_TEST(std::abs(z.value().at({3, 1}) - (40 - 12.5) / std::sqrt(bn.running_var.value().flat(1) + 1e-5)) < 1e-12);
+    check_close(bn.running_mean.value(), {1.25, 12.5}, 1e-12);  // evaluation does not update them
+    // Saved and loaded with the parameters.
+    const std::string path = "bn_state.npz";
+    save_parameters(bn, path);
+    BatchNorm1d fresh(2);
+    load_parameters(fresh, path);
+    BOOST_TEST(fresh.running_var.value().equals(bn.running_var.value()));
+    std::remove(path.c_str());
+    // Wrong ranks and single values per channel are refused.
+    BOOST_TEST(contains(message_of<ShapeError>([&] { BatchNorm2d(2)(x); }), "BatchNorm2d"));
+    BatchNorm1d one(2);
+    BOOST_TEST(contains(message_of<ValueError>([&] { one(constant(Array({1, 2}, {1, 2}))); }), "more than one value"));
+}
+
+BOOST_AUTO_TEST_CASE(conv_errors_name_the_shapes) {
+    const Tensor x = constant(Array({1, 3, 5, 5}));
+    std::string msg = message_of<ShapeError>([&] { conv2d(x, constant(Array({4, 2, 3, 3}))); });
+    BOOST_TEST(contains(msg, "conv2d"));
+    BOOST_TEST(contains(msg, "(4, 2, 3, 3)"));
+    msg = message_of<ShapeError>([&] { conv2d(x, constant(Array({4, 3, 7, 7}))); });
+    BOOST_TEST(contains(msg, "smaller than the kernel"));
+    BOOST_TEST(contains(message_of<ShapeError>([&] { conv2d(constant(Array({3, 5, 5})), constant(Array({4, 3, 3, 3}))); }),
+                        "(N, C, H, W)"));
+    BOOST_TEST(contains(message_of<ShapeError>([&] { conv2d(x, constant(Array({4, 3, 3, 3})), constant(Array({3}))); }),
+                        "bias"));
+    BOOST_TEST(contains(message_of<ValueError>([&] { max_pool2d(x, 0); }), "max_pool2d"));
+    BOOST_TEST(contains(message_of<ValueError>([&] { conv2d(x, constant(Array({4, 3, 3, 3})), {}, 0); }), "stride"));
+    BOOST_TEST(contains(message_of<ShapeError>([&] { conv2d(x, constant(Array({4, 1, 3, 3})), {}, 1, 0, 1, 2); }),
+                        "groups"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
