@@ -57,6 +57,13 @@ const Array& Tensor::grad() const { return node_ref().grad; }
 
 void Tensor::zero_grad() { node_ref().grad = Array(); }
 
+Array& Tensor::mutable_grad() {
+    Node& n = node_ref();
+    if (!n.is_leaf())
+        throw GraphError("Tensor::mutable_grad: '" + n.op->label() + "' is not a leaf; only leaves keep a gradient");
+    return n.grad;
+}
+
 void Tensor::backward(const BackwardOptions& options) const { xgrad::backward(*this, nullptr, options); }
 
 void Tensor::backward(const Array& grad_out, const BackwardOptions& options) const {

@@ -55,6 +55,10 @@ public:
     /// The accumulated gradient (undefined until a backward reached this tensor).
     const Array& grad() const;
     bool has_grad() const { return grad().defined(); }
+    /// The gradient, writable: for clipping, scaling or averaging gradients before an optimizer step
+    /// (clip_grad_norm uses it). Only a leaf has one; GraphError on an interior node. Replacing it
+    /// with an array of another shape or dtype is refused at the next backward or optimizer step.
+    Array& mutable_grad();
     void zero_grad();
 
     /// Reverse-mode autodiff from this scalar tensor (see framework/engine.hpp).

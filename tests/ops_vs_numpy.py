@@ -23,10 +23,14 @@ OPS_HEADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ops
 # Ops that only move, pick or compare values: their outputs must equal numpy's bit for bit.
 EXACT_OPS = {
     "reshape", "permute", "transpose", "flatten", "squeeze", "unsqueeze", "broadcast_to", "concat", "stack",
-    "split", "slice", "select", "index_select", "gather", "one_hot", "max", "min", "argmax", "argmin",
+    "split", "slice", "select", "index_select", "gather", "one_hot", "max", "min", "argmax", "argmin", "max_pool2d",
     "maximum", "minimum", "where", "equal", "less", "greater", "abs", "sign", "clamp", "neg", "relu", "astype",
 }
 TOLERANCE = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-6}  # rtol = atol
+# Ill-conditioned on purpose: values 1000 ± 0.5 normalised by σ ≈ 0.3 amplify the rounding of the mean
+# (summed in another order than numpy's) ~3000 times: both xgrad and numpy are ~1e-12 off a long
+# double reference. 1e-10 still fails a one-pass variance (E[x²] - μ², ~5e-9 off).
+CASE_TOLERANCE = {"batch_norm_big_offset_values": 1e-10}
 
 
 # ---- reference formulas -----------------------------------------------------------------------
@@ -141,22 +145,116 @@ def cross_entropy(z, labels, axis=1, how="mean", smoothing=0.0):
     return reduce(losses, how)
 
 
+def dropout_factor(kept, keep, scale, example_axis):
+    """D·s for the mask D = kept: the scale mode's s where a unit is kept, 0 where it is dropped."""
+    if scale == "constant":
+        s = 1 / keep
+    elif scale == "classic":
+        s = 1.0
+    elif scale == "measured":
+        s = kept.size / kept.sum() if kept.sum() else 0.0
+    else:  # per_example: units per example / units kept in that example
+        others = tuple(a for a in range(kept.ndim) if a != example_axis)
+        per_example = kept.sum(axis=others, keepdims=True)
+        s = np.where(per_example > 0, kept.size / kept.shape[example_axis] / np.maximum(per_example, 1), 0.0)
+    return np.where(kept, s, 0.0)
+
+
 def dropout(x, seed, keep, scale="constant", training=True):
-    """numpy's course dropout: D = rand(shape) < keep from RandomState(seed), then the scale mode."""
+    """The course's dropout: D = rand(shape) < keep from RandomState(seed), then the scale mode."""
     if not training:
         return x * x.dtype.type(keep) if scale == "classic" else x
     kept = np.random.RandomState(seed).rand(*x.shape) < keep
-    if scale == "constant":
-        y = x / x.dtype.type(keep)
-    elif scale == "classic":
-        y = x
-    elif scale == "measured":
-        y = x * x.dtype.type(kept.size / kept.sum() if kept.sum() else 0.0)
-    else:  # per_example along axis 1: units per example / kept in that example
-        per_column = kept.sum(axis=0)
-        factor = np.where(per_column > 0, x.shape[0] / np.maximum(per_column, 1), 0.0)
-        y = x * factor.astype(x.dtype)
-    return np.where(kept, y, 0).astype(x.dtype)
+    return x * dropout_factor(kept, keep, scale, example_axis=1).astype(x.dtype)
+
+
+def dropout2d(x, seed, keep, scale="constant", training=True):
+    """One mask bit per channel map: D = rand(N, C) < keep, per-example along the batch axis."""
+    if not training:
+        return x * x.dtype.type(keep) if scale == "classic" else x
+    kept = np.random.RandomState(seed).rand(*x.shape[:2]) < keep
+    factor = dropout_factor(kept, keep, scale, example_axis=0).reshape(x.shape[:2] + (1,) * (x.ndim - 2))
+    return x * factor.astype(x.dtype)
+
+
+def conv2d(x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
+    """PyTorch's conv2d (cross-correlation) as a sum over kernel offsets of strided input views."""
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    n, _, h, wd = x.shape
+    c_out, c_group, kh, kw = w.shape
+    oh, ow = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (wd + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    out = np.zeros((n, c_out, oh, ow))
+    per_group = c_out // groups
+    for g in range(groups):
+        xs, ws = xp[:, g * c_group:(g + 1) * c_group], w[g * per_group:(g + 1) * per_group].astype(np.float64)
+        for i in range(kh):
+            for j in range(kw):
+                view = xs[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw]
+                out[:, g * per_group:(g + 1) * per_group] += np.einsum("nchw,oc->nohw", view, ws[:, :, i, j])
+    if b is not None:
+        out += b.reshape(1, -1, 1, 1)
+    return out.astype(x.dtype)
+
+
+def conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    return conv2d(x[:, :, None, :], w[:, :, None, :], b, (1, stride), (0, padding), (1, dilation), groups)[:, :, 0, :]
+
+
+def pool_windows(x, kernel, stride, padding, fill):
+    """The (kh·kw, N, C, OH, OW) stack of each window offset's values (padding = fill)."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride or kernel, padding
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    oh, ow = (x.shape[2] + 2 * ph - kh) // sh + 1, (x.shape[3] + 2 * pw - kw) // sw + 1
+    return np.stack([xp[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+                     for i in range(kh) for j in range(kw)])
+
+
+def max_pool2d(x, kernel, stride=None, padding=(0, 0)):
+    return np.max(pool_windows(x, kernel, stride, padding, -np.inf), axis=0)
+
+
+def avg_pool2d(x, kernel, stride=None, padding=(0, 0)):
+    """count_include_pad: every window divides by kh·kw."""
+    return (np.sum(pool_windows(x, kernel, stride, padding, 0), axis=0) / (kernel[0] * kernel[1])).astype(x.dtype)
+
+
+def adaptive_avg_pool2d(x, size):
+    (oh, ow), (h, w) = size, x.shape[2:]
+    y = np.empty(x.shape[:2] + (oh, ow), x.dtype)
+    for i in range(oh):
+        h0, h1 = i * h // oh, -(-(i + 1) * h // oh)  # [⌊i·H/out⌋, ⌈(i+1)·H/out⌉)
+        for j in range(ow):
+            w0, w1 = j * w // ow, -(-(j + 1) * w // ow)
+            y[:, :, i, j] = x[:, :, h0:h1, w0:w1].mean(axis=(2, 3))
+    return y
+
+
+def batch_norm(x, rm=None, rv=None, w=None, b=None, training=True, momentum=0.1, eps=1e-5):
+    """PyTorch's: batch statistics (biased variance) over every axis but 1 in training; the running
+    statistics blended with the batch's (unbiased variance). Returns y, or [y, running mean, running var]."""
+    dtype, f64 = x.dtype, lambda a: None if a is None else a.astype(np.float64)
+    x, rm, rv, w, b = map(f64, (x, rm, rv, w, b))
+    axes, shape = (0,) + tuple(range(2, x.ndim)), (1, -1) + (1,) * (x.ndim - 2)
+    mean, var = (x.mean(axis=axes), x.var(axis=axes)) if training else (rm, rv)
+    y = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps)
+    if w is not None:
+        y = y * w.reshape(shape) + b.reshape(shape)
+    if rm is None:
+        return y.astype(dtype)
+    if training:
+        n = x.size // x.shape[1]
+        rm, rv = (1 - momentum) * rm + momentum * mean, (1 - momentum) * rv + momentum * var * n / (n - 1)
+    return [a.astype(dtype) for a in (y, rm, rv)]
+
+
+def layer_norm(x, ndim, w=None, b=None, eps=1e-5):
+    """Normalised over the trailing ndim axes, per example (biased variance)."""
+    x64, axes = x.astype(np.float64), tuple(range(x.ndim - ndim, x.ndim))
+    y = (x64 - x64.mean(axis=axes, keepdims=True)) / np.sqrt(x64.var(axis=axes, keepdims=True) + eps)
+    if w is not None:
+        y = y * w + b
+    return y.astype(x.dtype)
 
 
 def with_reductions(prefix, f):
@@ -479,6 +577,45 @@ EXPECTED = {
     "cross_entropy_large_logits": cross_entropy,
     "cross_entropy_f32_smooth": lambda z, y: cross_entropy(z, y, 1, "mean", 0.2),
     "cross_entropy_big_ncd_smooth_sum": lambda z, y: cross_entropy(z, y, 1, "sum", 0.05),
+    # convolution and pooling (batch first)
+    "conv2d_pad1_bias": lambda x, w, b: conv2d(x, w, b, padding=(1, 1)),
+    "conv2d_stride_2x1_pad_1x0": lambda x, w, b: conv2d(x, w, b, (2, 1), (1, 0)),
+    "conv2d_dilation2_no_bias": lambda x, w: conv2d(x, w, None, (1, 1), (2, 2), (2, 2)),
+    "conv2d_groups2_stride2": lambda x, w, b: conv2d(x, w, b, (2, 2), (1, 1), groups=2),
+    "conv2d_depthwise": lambda x, w: conv2d(x, w, groups=3),
+    "conv2d_1x1": conv2d,
+    "conv2d_1x1_stride2_pad1": lambda x, w: conv2d(x, w, None, (2, 2), (1, 1)),
+    "conv2d_big_rect": lambda x, w, b: conv2d(x, w, b, (2, 2), (1, 2), (1, 2)),
+    "conv2d_f32": lambda x, w, b: conv2d(x, w, b, padding=(1, 1)),
+    "conv1d_stride2_pad1": lambda x, w, b: conv1d(x, w, b, 2, 1),
+    "conv1d_dilation2_groups2": lambda x, w: conv1d(x, w, None, 1, 0, 2, 2),
+    "conv1d_f32": lambda x, w: conv1d(x, w, None, 1, 1),
+    "max_pool2d_k2_odd": lambda x: max_pool2d(x, (2, 2)),
+    "max_pool2d_k3_s2_pad1": lambda x: max_pool2d(x, (3, 3), (2, 2), (1, 1)),
+    "max_pool2d_ties_rect": lambda x: max_pool2d(x, (2, 3), (2, 1)),
+    "max_pool2d_negative_values_pad1": lambda x: max_pool2d(x, (2, 2), (1, 1), (1, 1)),
+    "max_pool2d_f32": lambda x: max_pool2d(x, (2, 2)),
+    "avg_pool2d_k2": lambda x: avg_pool2d(x, (2, 2)),
+    "avg_pool2d_k3_s2_pad1": lambda x: avg_pool2d(x, (3, 3), (2, 2), (1, 1)),
+    "avg_pool2d_rect_pad": lambda x: avg_pool2d(x, (2, 3), (1, 2), (1, 1)),
+    "avg_pool2d_f32": lambda x: avg_pool2d(x, (2, 2)),
+    "adaptive_avg_pool2d_5x7_to_3x2": lambda x: adaptive_avg_pool2d(x, (3, 2)),
+    "adaptive_avg_pool2d_global": lambda x: adaptive_avg_pool2d(x, (1, 1)),
+    "adaptive_avg_pool2d_upsample": lambda x: adaptive_avg_pool2d(x, (5, 3)),
+    "adaptive_avg_pool2d_f32": lambda x: adaptive_avg_pool2d(x, (4, 4)),
+    # normalisation
+    "batch_norm_nc_training": batch_norm,
+    "batch_norm_nchw_training_momentum": lambda x, rm, rv, w, b: batch_norm(x, rm, rv, w, b, True, 0.3, 1e-3),
+    "batch_norm_no_affine_no_running": batch_norm,
+    "batch_norm_evaluation": lambda x, rm, rv, w, b: batch_norm(x, rm, rv, w, b, training=False),
+    "batch_norm_big_offset_values": batch_norm,
+    "batch_norm_f32": batch_norm,
+    "layer_norm_last_axis": lambda x, w, b: layer_norm(x, 1, w, b),
+    "layer_norm_two_axes": lambda x, w, b: layer_norm(x, 2, w, b),
+    "layer_norm_no_affine": lambda x: layer_norm(x, 1),
+    "layer_norm_large_eps": lambda x: layer_norm(x, 1, eps=0.1),
+    "layer_norm_offset_values": lambda x: layer_norm(x, 1),
+    "layer_norm_f32": lambda x, w, b: layer_norm(x, 1, w, b),
     # dropout (seeds and options as in the C++ table)
     "dropout_constant_keep_0_8": lambda x: dropout(x, 1, 0.8),
     "dropout_constant_keep_0_5": lambda x: dropout(x, 2, 0.5),
@@ -492,6 +629,12 @@ EXPECTED = {
     "dropout_big_per_example": lambda x: dropout(x, 10, 0.3, "per_example"),
     "dropout_big_measured_f32_keep_0_25": lambda x: dropout(x, 11, 0.25, "measured"),
     "dropout_big_constant_f32_keep_0_25": lambda x: dropout(x, 12, 0.25),
+    "dropout2d_constant": lambda x: dropout2d(x, 21, 0.6),
+    "dropout2d_per_example": lambda x: dropout2d(x, 22, 0.6, "per_example"),
+    "dropout2d_measured": lambda x: dropout2d(x, 23, 0.5, "measured"),
+    "dropout2d_classic_training": lambda x: dropout2d(x, 24, 0.7, "classic"),
+    "dropout2d_classic_evaluation": lambda x: dropout2d(x, 25, 0.7, "classic", training=False),
+    "dropout2d_big_f32": lambda x: dropout2d(x, 26, 0.8),
 }
 
 
@@ -509,7 +652,7 @@ def op_of(case, ops):
     return max(matches, key=len) if matches else None
 
 
-def difference(got, want, exact):
+def difference(got, want, exact, tol=None):
     """None when got matches numpy's want, else what differs."""
     want = np.asarray(want)
     if got.shape != want.shape:
@@ -519,7 +662,7 @@ def difference(got, want, exact):
     if exact or got.dtype.kind == "i":
         bad = ~((got == want) | (np.isnan(got) & np.isnan(want))) if got.dtype.kind == "f" else got != want
     else:
-        tol = TOLERANCE[got.dtype]
+        tol = tol or TOLERANCE[got.dtype]
         bad = ~np.isclose(got, want, rtol=tol, atol=tol, equal_nan=True)
     if not bad.any():
         return None
@@ -582,7 +725,7 @@ def main():
             failures.append(f"{case}: outputs {sorted(entry['out'])}, numpy gives {len(pairs)}")
             continue
         for name, want in pairs:
-            problem = difference(entry["out"][name], want, op in EXACT_OPS)
+            problem = difference(entry["out"][name], want, op in EXACT_OPS, CASE_TOLERANCE.get(case))
             if problem:
                 failures.append(f"{case} ({op}){'' if name == 'out' else ' ' + name}: {problem}")
     for op in ops:
