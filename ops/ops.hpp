@@ -90,7 +90,8 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<std::size_t>& sizes
 
 // ---- ops/indexing.cpp --------------------------------------------------------------------------
 /// Python's x[start:stop:step] along `axis`: negative start/stop count from the end, out-of-range
-/// bounds are clipped, an empty range gives an empty tensor; step ≥ 1.
+/// bounds are clipped, an empty range gives an empty tensor; a negative step walks backwards
+/// (x[5:0:-2]); step 0 is a ValueError.
 Tensor slice(const Tensor& x, int axis, std::int64_t start, std::int64_t stop, std::int64_t step = 1);
 /// x[..., index, ...] along `axis`, removing the axis (x[i] is select(x, 0, i)); negative index
 /// counts from the end; IndexError when out of range.
@@ -196,7 +197,8 @@ Tensor sum_of_squares(const Tensor& x);
 
 /// How a loss combines its per-element (or per-example) terms.
 enum class Reduction : std::uint8_t { mean, sum, none };
-/// (pred - target)², mean / sum / none; pred and target broadcast.
+/// (pred - target)², mean / sum / none; pred and target must have one shape (a broadcast here is
+/// usually a bug — (N,) against (N, 1) — so it is refused; use broadcast_to when it is meant).
 Tensor mse_loss(const Tensor& pred, const Tensor& target, Reduction reduction = Reduction::mean);
 /// |pred - target|.
 Tensor l1_loss(const Tensor& pred, const Tensor& target, Reduction reduction = Reduction::mean);

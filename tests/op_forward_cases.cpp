@@ -25,20 +25,20 @@ using namespace xgrad;
 
 using V = const std::vector<Tensor>&;
 constexpr DType f32 = DType::f32, f64 = DType::f64, i64 = DType::i64;
-const double not_a_number = std::numeric_limits<double>::quiet_NaN();
-const double infinity = std::numeric_limits<double>::infinity();
+const double qnan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
 
 /// What a case's op returns: one tensor, or several (split; batch_norm's running statistics).
 struct Outputs {
     std::vector<Tensor> tensors;
-    Outputs(Tensor t) : tensors{std::move(t)} {}                   // NOLINT: a case returns op(x)
-    Outputs(std::vector<Tensor> ts) : tensors(std::move(ts)) {}    // NOLINT: or split(x, ...)
+    Outputs(Tensor t) : tensors{std::move(t)} {}                 // NOLINT: a case returns op(x)
+    Outputs(std::vector<Tensor> ts) : tensors(std::move(ts)) {}  // NOLINT: or split(x, ...)
 };
 
 class Cases {
 public:
     /// Runs op on the inputs and records both. A name used twice is a bug in this table: it throws.
-    void add(const std::string& name, const std::vector<Tensor>& inputs, const std::function<Outputs(V)>& op) {
+    void add(const std::string& name, const std::vector<Tensor>& inputs,
+             const std::function<Outputs(V)>& op) {
         if (!names_.insert(name).second) throw std::logic_error("duplicate case " + name);
         try {
             const std::vector<Tensor> out = op(inputs).tensors;
@@ -69,7 +69,8 @@ public:
     /// int64 class indices in [0, classes), or in [-classes, classes) with negatives (for indexing).
     Tensor labels(const Shape& shape, std::int64_t classes, bool negatives = false) {
         const double lo = negatives ? -static_cast<double>(classes) : 0.0, hi = static_cast<double>(classes);
-        return transformed(gen_.rand(shape), i64, [lo, hi](double v) { return std::floor(lo + (hi - lo) * v); });
+        return transformed(gen_.rand(shape), i64,
+                           [lo, hi](double v) { return std::floor(lo + (hi - lo) * v); });
     }
     /// Values given in row-major order.
     static Tensor values(const Shape& shape, std::vector<double> v, DType dtype = f64) {
@@ -104,16 +105,19 @@ void arithmetic_cases(Cases& c) {
     c.add("sub_scalar_left", {c.normal({2, 3})}, [](V x) { return sub(1.5, x[0]); });
     c.add("sub_operator_scalar_right", {c.normal({2, 3})}, [](V x) { return x[0] - 1.5; });
     c.add("sub_operator_4d", {c.normal({2, 1, 3, 1}), c.normal({4, 1, 5})}, [](V x) { return x[0] - x[1]; });
-    c.add("mul_broadcast_4d", {c.normal({2, 1, 3, 1}), c.normal({4, 1, 5})}, [](V x) { return mul(x[0], x[1]); });
+    c.add("mul_broadcast_4d", {c.normal({2, 1, 3, 1}), c.normal({4, 1, 5})},
+          [](V x) { return mul(x[0], x[1]); });
     c.add("mul_scalar", {c.normal({3, 4})}, [](V x) { return mul(x[0], -3.0); });
     c.add("mul_operator_scalar_left", {c.normal({3, 4})}, [](V x) { return 0.5 * x[0]; });
     c.add("mul_f32", {c.normal({3, 1}, 1, f32), c.normal({3, 4}, 1, f32)}, [](V x) { return x[0] * x[1]; });
     c.add("mul_big_broadcast", {c.normal({37, 1}), c.normal({29})}, [](V x) { return x[0] * x[1]; });
-    c.add("div_broadcast", {c.normal({3, 4}), c.uniform({3, 1}, 0.5, 2)}, [](V x) { return div(x[0], x[1]); });
+    c.add("div_broadcast", {c.normal({3, 4}), c.uniform({3, 1}, 0.5, 2)},
+          [](V x) { return div(x[0], x[1]); });
     c.add("div_scalar", {c.normal({3, 4})}, [](V x) { return div(x[0], 3.0); });
     c.add("div_scalar_left", {c.uniform({3, 4}, 0.5, 2)}, [](V x) { return div(2.0, x[0]); });
     c.add("div_operator_scalar_left", {c.uniform({5}, -2, -0.5)}, [](V x) { return 1.0 / x[0]; });
-    c.add("div_f32", {c.normal({2, 3}, 1, f32), c.uniform({3}, 0.5, 2, f32)}, [](V x) { return x[0] / x[1]; });
+    c.add("div_f32", {c.normal({2, 3}, 1, f32), c.uniform({3}, 0.5, 2, f32)},
+          [](V x) { return x[0] / x[1]; });
     c.add("neg_3d", {c.normal({2, 3, 4})}, [](V x) { return neg(x[0]); });
     c.add("neg_operator_f32", {c.normal({4}, 1, f32)}, [](V x) { return -x[0]; });
     c.add("astype_f64_to_f32", {c.normal({3, 4})}, [](V x) { return astype(x[0], f32); });
@@ -141,7 +145,8 @@ void linalg_cases(Cases& c) {
           [](V x) { return matmul(x[0], x[1], false, true); });
     c.add("matmul_transpose_both_broadcast", {c.normal({3, 1, 4, 3}), c.normal({2, 5, 4})},
           [](V x) { return matmul(x[0], x[1], true, true); });
-    c.add("matmul_transpose_a_2d", {c.normal({4, 3}), c.normal({4, 2})}, [](V x) { return matmul(x[0], x[1], true); });
+    c.add("matmul_transpose_a_2d", {c.normal({4, 3}), c.normal({4, 2})},
+          [](V x) { return matmul(x[0], x[1], true); });
     c.add("matmul_inner_size_zero", {c.normal({3, 0}), c.normal({0, 2})}, product);
     c.add("matmul_f32_batched", {c.normal({2, 3, 4}, 1, f32), c.normal({2, 4, 2}, 1, f32)}, product);
     // Sizes that are not multiples of any vector width or block.
@@ -155,7 +160,8 @@ void linalg_cases(Cases& c) {
     c.add("linear_features_first", {c.normal({4, 3}), c.normal({5, 4}), c.normal({5, 1})}, features_first);
     c.add("linear_batch_first_3d", {c.normal({2, 3, 4}), c.normal({5, 4}), c.normal({5})}, batch_first);
     c.add("linear_batch_first_2d", {c.normal({6, 4}), c.normal({3, 4}), c.normal({3})}, batch_first);
-    c.add("linear_features_first_f32", {c.normal({4, 3}, 1, f32), c.normal({2, 4}, 1, f32), c.normal({2, 1}, 1, f32)},
+    c.add("linear_features_first_f32",
+          {c.normal({4, 3}, 1, f32), c.normal({2, 4}, 1, f32), c.normal({2, 1}, 1, f32)},
           [](V x) { return linear(x[0], x[1], x[2], Layout::features_first); });
 }
 
@@ -165,12 +171,14 @@ void shape_cases(Cases& c) {
     c.add("reshape_int64", {c.labels({2, 6}, 9)}, [](V x) { return reshape(x[0], {3, 1, 4}); });
     c.add("reshape_method", {c.normal({2, 6})}, [](V x) { return x[0].reshape({2, -1, 2}); });
     c.add("permute_3d", {c.normal({2, 3, 4})}, [](V x) { return permute(x[0], {2, 0, 1}); });
-    c.add("permute_negative_axes_4d", {c.normal({2, 3, 4, 5})}, [](V x) { return permute(x[0], {-1, 0, -2, 1}); });
+    c.add("permute_negative_axes_4d", {c.normal({2, 3, 4, 5})},
+          [](V x) { return permute(x[0], {-1, 0, -2, 1}); });
     c.add("permute_int64", {c.labels({2, 3, 2}, 7)}, [](V x) { return permute(x[0], {1, 2, 0}); });
     c.add("permute_method", {c.normal({2, 3, 4})}, [](V x) { return x[0].permute({0, 2, 1}); });
     c.add("transpose_2d", {c.normal({3, 5})}, [](V x) { return transpose(x[0]); });
     c.add("transpose_axes_3d", {c.normal({2, 3, 4})}, [](V x) { return transpose(x[0], 0, 2); });
-    c.add("transpose_negative_axes_4d", {c.normal({2, 3, 4, 5})}, [](V x) { return transpose(x[0], -1, -3); });
+    c.add("transpose_negative_axes_4d", {c.normal({2, 3, 4, 5})},
+          [](V x) { return transpose(x[0], -1, -3); });
     c.add("transpose_int64", {c.labels({3, 4}, 5)}, [](V x) { return transpose(x[0]); });
     c.add("transpose_method_t", {c.normal({4, 2})}, [](V x) { return x[0].t(); });
     c.add("transpose_method_axes", {c.normal({2, 3, 4})}, [](V x) { return x[0].transpose(1, -1); });
@@ -194,17 +202,21 @@ void shape_cases(Cases& c) {
     c.add("concat_axis1_3d", {c.normal({2, 1, 4}), c.normal({2, 3, 4}), c.normal({2, 2, 4})},
           [](V x) { return concat(x, 1); });
     c.add("concat_axis0", {c.normal({2, 3}), c.normal({1, 3})}, [](V x) { return concat(x); });
-    c.add("concat_negative_axis", {c.normal({2, 2, 1}), c.normal({2, 2, 3})}, [](V x) { return concat(x, -1); });
+    c.add("concat_negative_axis", {c.normal({2, 2, 1}), c.normal({2, 2, 3})},
+          [](V x) { return concat(x, -1); });
     c.add("concat_with_empty", {c.normal({2, 0}), c.normal({2, 3})}, [](V x) { return concat(x, 1); });
     c.add("concat_int64", {c.labels({2}, 5), c.labels({3}, 5)}, [](V x) { return concat(x); });
-    c.add("concat_f32", {c.normal({2, 2}, 1, f32), c.normal({2, 1}, 1, f32)}, [](V x) { return concat(x, -1); });
-    c.add("stack_axis_neg1", {c.normal({3, 4}), c.normal({3, 4}), c.normal({3, 4})}, [](V x) { return stack(x, -1); });
+    c.add("concat_f32", {c.normal({2, 2}, 1, f32), c.normal({2, 1}, 1, f32)},
+          [](V x) { return concat(x, -1); });
+    c.add("stack_axis_neg1", {c.normal({3, 4}), c.normal({3, 4}), c.normal({3, 4})},
+          [](V x) { return stack(x, -1); });
     c.add("stack_axis0", {c.normal({2, 3}), c.normal({2, 3})}, [](V x) { return stack(x); });
     c.add("stack_axis1_3d", {c.normal({2, 3, 2}), c.normal({2, 3, 2})}, [](V x) { return stack(x, 1); });
     c.add("stack_int64", {c.labels({3}, 5), c.labels({3}, 5)}, [](V x) { return stack(x, 1); });
     c.add("stack_single", {c.normal({3})}, [](V x) { return stack(x, 1); });
     c.add("split_uneven_3", {c.normal({7, 4})}, [](V x) { return split(x[0], {1, 2, 4}); });
-    c.add("split_negative_axis_with_empty", {c.normal({3, 9})}, [](V x) { return split(x[0], {4, 0, 5}, -1); });
+    c.add("split_negative_axis_with_empty", {c.normal({3, 9})},
+          [](V x) { return split(x[0], {4, 0, 5}, -1); });
     c.add("split_axis1_3d", {c.normal({2, 5, 3})}, [](V x) { return split(x[0], {3, 2}, 1); });
     c.add("split_int64", {c.labels({6}, 10)}, [](V x) { return split(x[0], {2, 3, 1}); });
 }
@@ -213,9 +225,11 @@ void indexing_cases(Cases& c) {
     c.add("slice_basic", {c.normal({6, 4})}, [](V x) { return slice(x[0], 0, 1, 4); });
     c.add("slice_step3", {c.normal({10, 3})}, [](V x) { return slice(x[0], 0, 1, 10, 3); });
     c.add("slice_negative_step", {c.normal({7, 3})}, [](V x) { return slice(x[0], 0, 6, 0, -2); });
-    c.add("slice_negative_step_to_start", {c.normal({7, 3})}, [](V x) { return slice(x[0], 0, 5, -100, -2); });
+    c.add("slice_negative_step_to_start", {c.normal({7, 3})},
+          [](V x) { return slice(x[0], 0, 5, -100, -2); });
     c.add("slice_reverse_all", {c.normal({3, 7})}, [](V x) { return slice(x[0], 1, -1, -8, -1); });
-    c.add("slice_negative_step_clipped_start", {c.normal({6})}, [](V x) { return slice(x[0], 0, 100, 1, -3); });
+    c.add("slice_negative_step_clipped_start", {c.normal({6})},
+          [](V x) { return slice(x[0], 0, 100, 1, -3); });
     c.add("slice_empty", {c.normal({5, 4})}, [](V x) { return slice(x[0], 0, 3, 1); });
     c.add("slice_empty_equal_bounds", {c.normal({5, 4})}, [](V x) { return slice(x[0], 1, 2, 2); });
     c.add("slice_empty_negative_step", {c.normal({5, 4})}, [](V x) { return slice(x[0], 0, 1, 3, -1); });
@@ -242,14 +256,18 @@ void indexing_cases(Cases& c) {
           [](V x) { return index_select(x[0], 0, x[1]); });
     c.add("index_select_int64_values", {c.labels({4, 3}, 100), c.labels({6}, 4)},
           [](V x) { return index_select(x[0], 0, x[1]); });
-    c.add("index_select_f32", {c.normal({3, 4}, 1, f32), c.labels({5}, 3)}, [](V x) { return index_select(x[0], 0, x[1]); });
+    c.add("index_select_f32", {c.normal({3, 4}, 1, f32), c.labels({5}, 3)},
+          [](V x) { return index_select(x[0], 0, x[1]); });
 
     c.add("gather_axis0", {c.normal({4, 3}), c.labels({5, 3}, 4)}, [](V x) { return gather(x[0], 0, x[1]); });
-    c.add("gather_axis_neg1_3d", {c.normal({2, 3, 5}), c.labels({2, 3, 4}, 5)}, [](V x) { return gather(x[0], -1, x[1]); });
-    c.add("gather_smaller_index", {c.normal({4, 5}), c.labels({3, 2}, 5)}, [](V x) { return gather(x[0], 1, x[1]); });
+    c.add("gather_axis_neg1_3d", {c.normal({2, 3, 5}), c.labels({2, 3, 4}, 5)},
+          [](V x) { return gather(x[0], -1, x[1]); });
+    c.add("gather_smaller_index", {c.normal({4, 5}), c.labels({3, 2}, 5)},
+          [](V x) { return gather(x[0], 1, x[1]); });
     c.add("gather_negative_indices", {c.normal({3, 4}), c.labels({3, 4}, 4, true)},
           [](V x) { return gather(x[0], 1, x[1]); });
-    c.add("gather_int64_values", {c.labels({3, 4}, 50), c.labels({2, 4}, 3)}, [](V x) { return gather(x[0], 0, x[1]); });
+    c.add("gather_int64_values", {c.labels({3, 4}, 50), c.labels({2, 4}, 3)},
+          [](V x) { return gather(x[0], 0, x[1]); });
     c.add("gather_empty_index", {c.normal({3, 4}), Cases::values({3, 0}, {}, i64)},
           [](V x) { return gather(x[0], 1, x[1]); });
 
@@ -282,7 +300,7 @@ void reduction_cases(Cases& c) {
     c.add("max_all_ties", {c.integers({3, 4})}, [](V x) { return max(x[0]); });
     c.add("max_axis1_ties_keepdims", {c.integers({4, 5})}, [](V x) { return max(x[0], 1, true); });
     c.add("max_axis_neg1_4d", {c.normal({2, 3, 2, 4})}, [](V x) { return max(x[0], -1); });
-    c.add("max_axis0_nan", {Cases::values({3, 2}, {1, 2, not_a_number, 0, 3, 1})}, [](V x) { return max(x[0], 0); });
+    c.add("max_axis0_nan", {Cases::values({3, 2}, {1, 2, qnan, 0, 3, 1})}, [](V x) { return max(x[0], 0); });
     c.add("max_f32", {c.integers({3, 4}, f32)}, [](V x) { return max(x[0], 0); });
     c.add("max_method_all", {c.normal({2, 3, 4})}, [](V x) { return x[0].max(); });
     c.add("max_method_axis", {c.integers({3, 4})}, [](V x) { return x[0].max(0, true); });
@@ -291,28 +309,32 @@ void reduction_cases(Cases& c) {
     c.add("min_all_ties", {c.integers({3, 4})}, [](V x) { return min(x[0]); });
     c.add("min_axis0_ties", {c.integers({4, 5})}, [](V x) { return min(x[0], 0); });
     c.add("min_axis1_3d_keepdims", {c.normal({2, 3, 4})}, [](V x) { return min(x[0], 1, true); });
-    c.add("min_axis1_nan", {Cases::values({2, 3}, {1, not_a_number, -1, 0, 2, 1})}, [](V x) { return min(x[0], 1); });
+    c.add("min_axis1_nan", {Cases::values({2, 3}, {1, qnan, -1, 0, 2, 1})}, [](V x) { return min(x[0], 1); });
     c.add("min_method_all", {c.normal({4})}, [](V x) { return x[0].min(); });
     c.add("min_method_axis", {c.integers({3, 4})}, [](V x) { return x[0].min(-1); });
 
     // numpy's argmax/argmin pick the first of tied extremes, and the first NaN.
     c.add("argmax_ties_axis0", {c.integers({5, 6})}, [](V x) { return argmax(x[0], 0); });
-    c.add("argmax_ties_axis_neg1_keepdims_3d", {c.integers({2, 3, 5})}, [](V x) { return argmax(x[0], -1, true); });
-    c.add("argmax_nan", {Cases::values({2, 4}, {1, not_a_number, 3, not_a_number, 2, 2, 0, 2})}, [](V x) { return argmax(x[0], 1); });
+    c.add("argmax_ties_axis_neg1_keepdims_3d", {c.integers({2, 3, 5})},
+          [](V x) { return argmax(x[0], -1, true); });
+    c.add("argmax_nan", {Cases::values({2, 4}, {1, qnan, 3, qnan, 2, 2, 0, 2})},
+          [](V x) { return argmax(x[0], 1); });
     c.add("argmax_f32", {c.integers({4, 3}, f32)}, [](V x) { return argmax(x[0], 1); });
     c.add("argmax_method", {c.integers({3, 4})}, [](V x) { return x[0].argmax(1); });
     c.add("argmax_big_ties_axis0", {c.integers({301, 9})}, [](V x) { return argmax(x[0], 0); });
     c.add("argmin_ties_axis1", {c.integers({5, 6})}, [](V x) { return argmin(x[0], 1); });
     c.add("argmin_ties_axis0_4d", {c.integers({3, 2, 2, 3})}, [](V x) { return argmin(x[0], 0); });
-    c.add("argmin_nan", {Cases::values({3, 2}, {1, 0, not_a_number, 0, -1, not_a_number})}, [](V x) { return argmin(x[0], 0); });
+    c.add("argmin_nan", {Cases::values({3, 2}, {1, 0, qnan, 0, -1, qnan})},
+          [](V x) { return argmin(x[0], 0); });
     c.add("argmin_method_keepdims", {c.integers({3, 4})}, [](V x) { return x[0].argmin(0, true); });
     c.add("argmin_big_ties_axis1", {c.integers({5, 301})}, [](V x) { return argmin(x[0], -1); });
 
     c.add("logsumexp_axis0", {c.normal({4, 3})}, [](V x) { return logsumexp(x[0], 0); });
     // Row 0 is around 1000 (exp overflows unless the max is subtracted), row 2 around -1000.
-    c.add("logsumexp_large_values", {Cases::values({3, 3}, {1000, 1000, 999, 1, 2, 3, -1000, -1001, -1000.5})},
+    c.add("logsumexp_large_values",
+          {Cases::values({3, 3}, {1000, 1000, 999, 1, 2, 3, -1000, -1001, -1000.5})},
           [](V x) { return logsumexp(x[0], 1); });
-    c.add("logsumexp_neg_inf_row", {Cases::values({2, 3}, {-infinity, -infinity, -infinity, 0.5, -infinity, 1})},
+    c.add("logsumexp_neg_inf_row", {Cases::values({2, 3}, {-inf, -inf, -inf, 0.5, -inf, 1})},
           [](V x) { return logsumexp(x[0], -1); });
     c.add("logsumexp_keepdims_3d", {c.normal({2, 3, 4}, 5)}, [](V x) { return logsumexp(x[0], -2, true); });
     c.add("logsumexp_f32", {c.normal({3, 5}, 3, f32)}, [](V x) { return logsumexp(x[0], 1); });
@@ -342,14 +364,15 @@ void elementwise_cases(Cases& c) {
     c.add("maximum_ties_broadcast", {c.integers({3, 1}), c.integers({4})}, larger);
     c.add("maximum_ties_same_shape", {c.integers({4, 5}), c.integers({4, 5})}, larger);
     c.add("maximum_broadcast_3d", {c.normal({2, 1, 4}), c.normal({3, 1})}, larger);
-    c.add("maximum_nan", {Cases::values({3}, {not_a_number, 1, 2}), Cases::values({3}, {0, not_a_number, 3})}, larger);
+    c.add("maximum_nan", {Cases::values({3}, {qnan, 1, 2}), Cases::values({3}, {0, qnan, 3})}, larger);
     c.add("maximum_f32", {c.integers({5}, f32), c.integers({5}, f32)}, larger);
     c.add("minimum_ties_broadcast", {c.integers({3, 1}), c.integers({4})}, smaller);
     c.add("minimum_broadcast_4d", {c.normal({2, 1, 3, 1}), c.normal({4, 1, 2})}, smaller);
-    c.add("minimum_nan", {Cases::values({3}, {not_a_number, 1, 2}), Cases::values({3}, {0, not_a_number, 3})}, smaller);
+    c.add("minimum_nan", {Cases::values({3}, {qnan, 1, 2}), Cases::values({3}, {0, qnan, 3})}, smaller);
 
     auto choose = [](V x) { return where(x[0], x[1], x[2]); };
-    c.add("where_3way_broadcast", {c.labels({3, 1, 1}, 2).astype(f64), c.normal({1, 4, 1}), c.normal({5})}, choose);
+    c.add("where_3way_broadcast", {c.labels({3, 1, 1}, 2).astype(f64), c.normal({1, 4, 1}), c.normal({5})},
+          choose);
     c.add("where_int64_cond", {c.labels({2, 3}, 3, true), c.normal({2, 3}), c.normal({2, 1})}, choose);
     c.add("where_comparison_mask", {c.normal({3, 4}), c.normal({4})},
           [](V x) { return where(greater(x[0], x[1]), x[0], x[1]); });
@@ -357,17 +380,20 @@ void elementwise_cases(Cases& c) {
     c.add("where_f32_cond_f64_values", {c.integers({2, 3}, f32), c.normal({2, 3}), c.normal({3})}, choose);
 
     // Masks: in the inputs' float dtype, float64 for int64 inputs.
-    c.add("equal_ties_broadcast", {c.integers({3, 1}), c.integers({4})}, [](V x) { return equal(x[0], x[1]); });
+    c.add("equal_ties_broadcast", {c.integers({3, 1}), c.integers({4})},
+          [](V x) { return equal(x[0], x[1]); });
     c.add("equal_int64", {c.labels({3, 4}, 3), c.labels({4}, 3)}, [](V x) { return equal(x[0], x[1]); });
     c.add("equal_f32", {c.integers({6}, f32), c.integers({6}, f32)}, [](V x) { return equal(x[0], x[1]); });
     c.add("equal_operator", {c.integers({2, 3}), c.integers({2, 3})}, [](V x) { return x[0] == x[1]; });
     c.add("equal_argmax_accuracy", {c.integers({3, 5}), c.labels({5}, 3)},
           [](V x) { return mean(equal(argmax(x[0], 0), x[1])); });
-    c.add("less_ties_broadcast_3d", {c.integers({2, 1, 3}), c.integers({4, 1})}, [](V x) { return less(x[0], x[1]); });
+    c.add("less_ties_broadcast_3d", {c.integers({2, 1, 3}), c.integers({4, 1})},
+          [](V x) { return less(x[0], x[1]); });
     c.add("less_int64", {c.labels({3, 4}, 4), c.labels({3, 1}, 4)}, [](V x) { return less(x[0], x[1]); });
     c.add("less_f32", {c.integers({6}, f32), c.integers({6}, f32)}, [](V x) { return less(x[0], x[1]); });
     c.add("less_operator", {c.integers({2, 3}), c.integers({3})}, [](V x) { return x[0] < x[1]; });
-    c.add("greater_ties_broadcast", {c.integers({3, 1}), c.integers({4})}, [](V x) { return greater(x[0], x[1]); });
+    c.add("greater_ties_broadcast", {c.integers({3, 1}), c.integers({4})},
+          [](V x) { return greater(x[0], x[1]); });
     c.add("greater_int64_0d", {c.labels({5}, 4), c.labels({}, 4)}, [](V x) { return greater(x[0], x[1]); });
     c.add("greater_operator", {c.integers({2, 3}), c.integers({2, 1})}, [](V x) { return x[0] > x[1]; });
 }
@@ -424,25 +450,31 @@ void activation_cases(Cases& c) {
     c.add("silu_wide", {c.uniform({4, 5}, -30, 30)}, [](V x) { return silu(x[0]); });
     c.add("silu_f32", {c.normal({6}, 2, f32)}, [](V x) { return silu(x[0]); });
     c.add("softplus_wide", {c.uniform({4, 5}, -30, 30)}, [](V x) { return softplus(x[0]); });
-    c.add("softplus_extreme", {Cases::values({6}, {-800, -40, 1e-20, 0, 40, 800})}, [](V x) { return softplus(x[0]); });
+    c.add("softplus_extreme", {Cases::values({6}, {-800, -40, 1e-20, 0, 40, 800})},
+          [](V x) { return softplus(x[0]); });
     c.add("softplus_f32", {c.normal({6}, 3, f32)}, [](V x) { return softplus(x[0]); });
     c.add("log_sigmoid_wide", {c.uniform({4, 5}, -30, 30)}, [](V x) { return log_sigmoid(x[0]); });
-    c.add("log_sigmoid_extreme", {Cases::values({5}, {-800, -40, 0, 40, 800})}, [](V x) { return log_sigmoid(x[0]); });
+    c.add("log_sigmoid_extreme", {Cases::values({5}, {-800, -40, 0, 40, 800})},
+          [](V x) { return log_sigmoid(x[0]); });
 }
 
 void loss_cases(Cases& c) {
     auto bce = [](V x) { return binary_cross_entropy(x[0], x[1]); };
     auto bce_logits = [](V x) { return binary_cross_entropy_with_logits(x[0], x[1]); };
-    c.add("binary_cross_entropy_hard_labels", {c.uniform({3, 4}, 0.01, 0.99), c.labels({3, 4}, 2).astype(f64)}, bce);
+    c.add("binary_cross_entropy_hard_labels",
+          {c.uniform({3, 4}, 0.01, 0.99), c.labels({3, 4}, 2).astype(f64)}, bce);
     c.add("binary_cross_entropy_soft_labels", {c.uniform({5}, 0.01, 0.99), c.uniform({5}, 0, 1)}, bce);
-    // p exactly 0 or 1 where the label agrees: the zero-weight log term is skipped, not 0·(-infinity).
-    c.add("binary_cross_entropy_saturated", {Cases::values({4}, {0, 1, 0.3, 1}), Cases::values({4}, {0, 1, 1, 1})},
+    // p exactly 0 or 1 where the label agrees: the zero-weight log term is skipped, not 0·(-inf).
+    c.add("binary_cross_entropy_saturated",
+          {Cases::values({4}, {0, 1, 0.3, 1}), Cases::values({4}, {0, 1, 1, 1})}, bce);
+    c.add("binary_cross_entropy_f32", {c.uniform({2, 3}, 0.05, 0.95, f32), c.labels({2, 3}, 2).astype(f32)},
           bce);
-    c.add("binary_cross_entropy_f32", {c.uniform({2, 3}, 0.05, 0.95, f32), c.labels({2, 3}, 2).astype(f32)}, bce);
-    c.add("binary_cross_entropy_with_logits_wide", {c.uniform({4, 5}, -30, 30), c.labels({4, 5}, 2).astype(f64)},
+    c.add("binary_cross_entropy_with_logits_wide",
+          {c.uniform({4, 5}, -30, 30), c.labels({4, 5}, 2).astype(f64)}, bce_logits);
+    c.add("binary_cross_entropy_with_logits_soft", {c.normal({2, 3, 2}, 2), c.uniform({2, 3, 2}, 0, 1)},
           bce_logits);
-    c.add("binary_cross_entropy_with_logits_soft", {c.normal({2, 3, 2}, 2), c.uniform({2, 3, 2}, 0, 1)}, bce_logits);
-    c.add("binary_cross_entropy_with_logits_f32", {c.normal({6}, 2, f32), c.labels({6}, 2).astype(f32)}, bce_logits);
+    c.add("binary_cross_entropy_with_logits_f32", {c.normal({6}, 2, f32), c.labels({6}, 2).astype(f32)},
+          bce_logits);
 
     c.add("softmax_cross_entropy_axis0_one_hot", {c.normal({4, 6}), transpose(one_hot(c.labels({6}, 4), 4))},
           [](V x) { return softmax_cross_entropy(x[0], x[1]); });
@@ -456,9 +488,11 @@ void loss_cases(Cases& c) {
     c.add("sum_of_squares_f32", {c.normal({5}, 1, f32)}, [](V x) { return sum_of_squares(x[0]); });
 
     // Each reduction: mean, sum and none.
-    for (const auto& [how, r] : std::vector<std::pair<std::string, Reduction>>{
-             {"mean", Reduction::mean}, {"sum", Reduction::sum}, {"none", Reduction::none}}) {
-        const Reduction reduction = r;  // a plain variable for the lambdas (clang < 16 cannot capture bindings)
+    const std::vector<std::pair<std::string, Reduction>> reductions = {
+        {"mean", Reduction::mean}, {"sum", Reduction::sum}, {"none", Reduction::none}};
+    for (const auto& entry : reductions) {
+        const std::string& how = entry.first;
+        const Reduction reduction = entry.second;
         c.add("mse_loss_" + how, {c.normal({3, 4}), c.normal({3, 4})},
               [=](V x) { return mse_loss(x[0], x[1], reduction); });
         c.add("l1_loss_" + how, {c.normal({2, 3, 2}), c.normal({2, 3, 2})},
@@ -475,20 +509,24 @@ void loss_cases(Cases& c) {
               [=](V x) { return nll_loss(x[0], x[1], 0, reduction); });
         auto smoothed = [=](int axis) {
             return [=](V x) {
-                return cross_entropy(x[0], x[1], {.axis = axis, .reduction = reduction, .label_smoothing = 0.1});
+                return cross_entropy(x[0], x[1],
+                                     {.axis = axis, .reduction = reduction, .label_smoothing = 0.1});
             };
         };
         c.add("cross_entropy_nc_smooth_" + how, {c.normal({5, 4}, 2), c.labels({5}, 4)}, smoothed(1));
         c.add("cross_entropy_ncd_smooth_" + how, {c.normal({2, 4, 3}, 2), c.labels({2, 3}, 4)}, smoothed(1));
         c.add("cross_entropy_cm_smooth_" + how, {c.normal({3, 6}, 2), c.labels({6}, 3)}, smoothed(0));
     }
-    c.add("mse_loss_f32", {c.normal({6}, 1, f32), c.normal({6}, 1, f32)}, [](V x) { return mse_loss(x[0], x[1]); });
-    c.add("l1_loss_f32", {c.normal({6}, 1, f32), c.normal({6}, 1, f32)}, [](V x) { return l1_loss(x[0], x[1]); });
+    c.add("mse_loss_f32", {c.normal({6}, 1, f32), c.normal({6}, 1, f32)},
+          [](V x) { return mse_loss(x[0], x[1]); });
+    c.add("l1_loss_f32", {c.normal({6}, 1, f32), c.normal({6}, 1, f32)},
+          [](V x) { return l1_loss(x[0], x[1]); });
     c.add("huber_loss_delta_half_3d", {c.normal({2, 3, 4}), c.normal({2, 3, 4})},
           [](V x) { return huber_loss(x[0], x[1], 0.5); });
     c.add("nll_loss_negative_axis", {log_softmax(c.normal({3, 5}), -1), c.labels({3}, 5)},
           [](V x) { return nll_loss(x[0], x[1], -1); });
-    c.add("cross_entropy_nc_default", {c.normal({6, 3}), c.labels({6}, 3)}, [](V x) { return cross_entropy(x[0], x[1]); });
+    c.add("cross_entropy_nc_default", {c.normal({6, 3}), c.labels({6}, 3)},
+          [](V x) { return cross_entropy(x[0], x[1]); });
     c.add("cross_entropy_cm_axis_overload", {c.normal({3, 6}), c.labels({6}, 3)},
           [](V x) { return cross_entropy(x[0], x[1], 0); });
     c.add("cross_entropy_large_logits",
@@ -496,9 +534,9 @@ void loss_cases(Cases& c) {
           [](V x) { return cross_entropy(x[0], x[1]); });
     c.add("cross_entropy_f32_smooth", {c.normal({4, 5}, 2, f32), c.labels({4}, 5)},
           [](V x) { return cross_entropy(x[0], x[1], {.label_smoothing = 0.2}); });
-    c.add("cross_entropy_big_ncd_smooth_sum", {c.normal({8, 10, 13}, 2), c.labels({8, 13}, 10)}, [](V x) {
-        return cross_entropy(x[0], x[1], {.axis = 1, .reduction = Reduction::sum, .label_smoothing = 0.05});
-    });
+    const CrossEntropyOptions sum_smoothed{.axis = 1, .reduction = Reduction::sum, .label_smoothing = 0.05};
+    c.add("cross_entropy_big_ncd_smooth_sum", {c.normal({8, 10, 13}, 2), c.labels({8, 13}, 10)},
+          [=](V x) { return cross_entropy(x[0], x[1], sum_smoothed); });
 }
 
 void conv_cases(Cases& c) {
@@ -518,7 +556,8 @@ void conv_cases(Cases& c) {
           [](V x) { return conv2d(x[0], x[1], {}, 2, 1); });
     c.add("conv2d_big_rect", {c.normal({2, 5, 17, 13}), c.normal({7, 5, 3, 4}), c.normal({7})},
           [](V x) { return conv2d(x[0], x[1], x[2], 2, {1, 2}, {1, 2}); });
-    c.add("conv2d_f32", {c.normal({2, 2, 4, 5}, 1, f32), c.normal({3, 2, 2, 2}, 1, f32), c.normal({3}, 1, f32)},
+    c.add("conv2d_f32",
+          {c.normal({2, 2, 4, 5}, 1, f32), c.normal({3, 2, 2, 2}, 1, f32), c.normal({3}, 1, f32)},
           [](V x) { return conv2d(x[0], x[1], x[2], 1, 1); });
     c.add("conv1d_stride2_pad1", {c.normal({2, 3, 9}), c.normal({4, 3, 3}), c.normal({4})},
           [](V x) { return conv1d(x[0], x[1], x[2], 2, 1); });
@@ -528,21 +567,28 @@ void conv_cases(Cases& c) {
           [](V x) { return conv1d(x[0], x[1], {}, 1, 1); });
 
     c.add("max_pool2d_k2_odd", {c.normal({2, 2, 5, 5})}, [](V x) { return max_pool2d(x[0], 2); });
-    c.add("max_pool2d_k3_s2_pad1", {c.normal({1, 2, 6, 5})}, [](V x) { return max_pool2d(x[0], 3, Size2{2}, 1); });
-    c.add("max_pool2d_ties_rect", {c.integers({1, 2, 4, 6})}, [](V x) { return max_pool2d(x[0], {2, 3}, Size2{2, 1}); });
-    // All values negative: a zero padding would win where a -infinity padding must not.
+    c.add("max_pool2d_k3_s2_pad1", {c.normal({1, 2, 6, 5})},
+          [](V x) { return max_pool2d(x[0], 3, Size2{2}, 1); });
+    c.add("max_pool2d_ties_rect", {c.integers({1, 2, 4, 6})},
+          [](V x) { return max_pool2d(x[0], {2, 3}, Size2{2, 1}); });
+    // All values negative: a zero padding would win where a -inf padding must not.
     c.add("max_pool2d_negative_values_pad1", {c.uniform({1, 2, 4, 4}, -5, -1)},
           [](V x) { return max_pool2d(x[0], 2, Size2{1}, 1); });
     c.add("max_pool2d_f32", {c.normal({1, 3, 4, 4}, 1, f32)}, [](V x) { return max_pool2d(x[0], 2); });
     c.add("avg_pool2d_k2", {c.normal({2, 2, 4, 6})}, [](V x) { return avg_pool2d(x[0], 2); });
-    c.add("avg_pool2d_k3_s2_pad1", {c.normal({1, 2, 5, 5})}, [](V x) { return avg_pool2d(x[0], 3, Size2{2}, 1); });
+    c.add("avg_pool2d_k3_s2_pad1", {c.normal({1, 2, 5, 5})},
+          [](V x) { return avg_pool2d(x[0], 3, Size2{2}, 1); });
     c.add("avg_pool2d_rect_pad", {c.normal({2, 1, 5, 6})},
           [](V x) { return avg_pool2d(x[0], {2, 3}, Size2{1, 2}, {1, 1}); });
     c.add("avg_pool2d_f32", {c.normal({1, 2, 4, 4}, 1, f32)}, [](V x) { return avg_pool2d(x[0], 2); });
-    c.add("adaptive_avg_pool2d_5x7_to_3x2", {c.normal({2, 2, 5, 7})}, [](V x) { return adaptive_avg_pool2d(x[0], {3, 2}); });
-    c.add("adaptive_avg_pool2d_global", {c.normal({2, 3, 4, 5})}, [](V x) { return adaptive_avg_pool2d(x[0], 1); });
-    c.add("adaptive_avg_pool2d_upsample", {c.normal({1, 2, 3, 2})}, [](V x) { return adaptive_avg_pool2d(x[0], {5, 3}); });
-    c.add("adaptive_avg_pool2d_f32", {c.normal({1, 2, 6, 6}, 1, f32)}, [](V x) { return adaptive_avg_pool2d(x[0], 4); });
+    c.add("adaptive_avg_pool2d_5x7_to_3x2", {c.normal({2, 2, 5, 7})},
+          [](V x) { return adaptive_avg_pool2d(x[0], {3, 2}); });
+    c.add("adaptive_avg_pool2d_global", {c.normal({2, 3, 4, 5})},
+          [](V x) { return adaptive_avg_pool2d(x[0], 1); });
+    c.add("adaptive_avg_pool2d_upsample", {c.normal({1, 2, 3, 2})},
+          [](V x) { return adaptive_avg_pool2d(x[0], {5, 3}); });
+    c.add("adaptive_avg_pool2d_f32", {c.normal({1, 2, 6, 6}, 1, f32)},
+          [](V x) { return adaptive_avg_pool2d(x[0], 4); });
 }
 
 /// batch_norm on inputs (x, running mean, running var, weight, bias), returning y and the running
@@ -557,8 +603,8 @@ std::function<Outputs(V)> batch_norm_with_running(bool training, double momentum
 
 void normalization_cases(Cases& c) {
     auto channels = [&](std::size_t n, DType dtype = f64) {  // running mean and var, weight, bias
-        return std::vector<Tensor>{c.normal({n}, 1, dtype), c.uniform({n}, 0.5, 2, dtype), c.normal({n}, 1, dtype),
-                                   c.normal({n}, 1, dtype)};
+        return std::vector<Tensor>{c.normal({n}, 1, dtype), c.uniform({n}, 0.5, 2, dtype),
+                                   c.normal({n}, 1, dtype), c.normal({n}, 1, dtype)};
     };
     auto with = [](Tensor x, std::vector<Tensor> rest) {
         rest.insert(rest.begin(), std::move(x));
@@ -578,8 +624,10 @@ void normalization_cases(Cases& c) {
     c.add("layer_norm_two_axes", {c.normal({2, 3, 4}), c.normal({3, 4}), c.normal({3, 4})},
           [](V x) { return layer_norm(x[0], {3, 4}, x[1], x[2]); });
     c.add("layer_norm_no_affine", {c.normal({3, 5})}, [](V x) { return layer_norm(x[0], {5}); });
-    c.add("layer_norm_large_eps", {c.normal({4, 6}, 0.1)}, [](V x) { return layer_norm(x[0], {6}, {}, {}, 0.1); });
-    c.add("layer_norm_offset_values", {c.uniform({3, 8}, 1000, 1001)}, [](V x) { return layer_norm(x[0], {8}); });
+    c.add("layer_norm_large_eps", {c.normal({4, 6}, 0.1)},
+          [](V x) { return layer_norm(x[0], {6}, {}, {}, 0.1); });
+    c.add("layer_norm_offset_values", {c.uniform({3, 8}, 1000, 1001)},
+          [](V x) { return layer_norm(x[0], {8}); });
     c.add("layer_norm_f32", {c.normal({3, 4}, 1, f32), c.normal({4}, 1, f32), c.normal({4}, 1, f32)},
           [](V x) { return layer_norm(x[0], {4}, x[1], x[2]); });
 }
@@ -603,11 +651,13 @@ void dropout_cases(Cases& c) {
         {"dropout_measured", 3, {.keep_prob = 0.7, .scale = measured}, f64, small},
         {"dropout_per_example", 4, {.keep_prob = 0.6, .scale = per_example, .example_axis = 1}, f64, small},
         {"dropout_classic_training", 5, {.keep_prob = 0.75, .scale = classic}, f64, small},
-        {"dropout_classic_evaluation", 6, {.keep_prob = 0.75, .scale = classic, .training = false}, f64, small},
+        {"dropout_classic_evaluation", 6, {.keep_prob = 0.75, .scale = classic, .training = false}, f64,
+         small},
         {"dropout_constant_evaluation", 7, {.keep_prob = 0.75, .training = false}, f64, small},
         {"dropout_constant_f32", 8, {.keep_prob = 0.9}, f32, small},
         {"dropout_big_constant", 9, {.keep_prob = 0.8}, f64, big},
-        {"dropout_big_per_example", 10, {.keep_prob = 0.3, .scale = per_example, .example_axis = 1}, f64, big},
+        {"dropout_big_per_example", 10, {.keep_prob = 0.3, .scale = per_example, .example_axis = 1}, f64,
+         big},
         {"dropout_big_measured_f32_keep_0_25", 11, {.keep_prob = 0.25, .scale = measured}, f32, big},
         {"dropout_big_constant_f32_keep_0_25", 12, {.keep_prob = 0.25}, f32, big},
         // dropout2d: one bit per channel map of (N, C, …); per-example counts along the batch axis.
@@ -615,8 +665,8 @@ void dropout_cases(Cases& c) {
         {"dropout2d_per_example", 22, {.keep_prob = 0.6, .scale = per_example}, f64, {2, 4, 3}, dropout2d},
         {"dropout2d_measured", 23, {.keep_prob = 0.5, .scale = measured}, f64, {3, 4, 2, 2}, dropout2d},
         {"dropout2d_classic_training", 24, {.keep_prob = 0.7, .scale = classic}, f64, {2, 3, 2}, dropout2d},
-        {"dropout2d_classic_evaluation", 25, {.keep_prob = 0.7, .scale = classic, .training = false}, f64, {2, 3, 2},
-         dropout2d},
+        {"dropout2d_classic_evaluation", 25, {.keep_prob = 0.7, .scale = classic, .training = false}, f64,
+         {2, 3, 2}, dropout2d},
         {"dropout2d_big_f32", 26, {.keep_prob = 0.8}, f32, {8, 20, 3, 3}, dropout2d},
     };
     for (const Setting& s : settings)

@@ -23,8 +23,9 @@ OPS_HEADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ops
 # Ops that only move, pick or compare values: their outputs must equal numpy's bit for bit.
 EXACT_OPS = {
     "reshape", "permute", "transpose", "flatten", "squeeze", "unsqueeze", "broadcast_to", "concat", "stack",
-    "split", "slice", "select", "index_select", "gather", "one_hot", "max", "min", "argmax", "argmin", "max_pool2d",
-    "maximum", "minimum", "where", "equal", "less", "greater", "abs", "sign", "clamp", "neg", "relu", "astype",
+    "split", "slice", "select", "index_select", "gather", "one_hot", "max", "min", "argmax", "argmin",
+    "max_pool2d", "maximum", "minimum", "where", "equal", "less", "greater", "abs", "sign", "clamp", "neg",
+    "relu", "astype",
 }
 TOLERANCE = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-6}  # rtol = atol
 # Ill-conditioned on purpose: values 1000 ± 0.5 normalised by σ ≈ 0.3 amplify the rounding of the mean
@@ -88,7 +89,8 @@ def one_hot(labels, classes, dtype=np.float64):
 
 
 def matmul(a, b, transpose_a=False, transpose_b=False):
-    return np.matmul(np.swapaxes(a, -1, -2) if transpose_a else a, np.swapaxes(b, -1, -2) if transpose_b else b)
+    swap = lambda m: np.swapaxes(m, -1, -2)  # noqa: E731
+    return np.matmul(swap(a) if transpose_a else a, swap(b) if transpose_b else b)
 
 
 erf = np.vectorize(math.erf, otypes=[np.float64])
@@ -198,7 +200,8 @@ def conv2d(x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=
 
 
 def conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
-    return conv2d(x[:, :, None, :], w[:, :, None, :], b, (1, stride), (0, padding), (1, dilation), groups)[:, :, 0, :]
+    y = conv2d(x[:, :, None, :], w[:, :, None, :], b, (1, stride), (0, padding), (1, dilation), groups)
+    return y[:, :, 0, :]
 
 
 def pool_windows(x, kernel, stride, padding, fill):
@@ -216,7 +219,8 @@ def max_pool2d(x, kernel, stride=None, padding=(0, 0)):
 
 def avg_pool2d(x, kernel, stride=None, padding=(0, 0)):
     """count_include_pad: every window divides by kh·kw."""
-    return (np.sum(pool_windows(x, kernel, stride, padding, 0), axis=0) / (kernel[0] * kernel[1])).astype(x.dtype)
+    total = np.sum(pool_windows(x, kernel, stride, padding, 0), axis=0)
+    return (total / (kernel[0] * kernel[1])).astype(x.dtype)
 
 
 def adaptive_avg_pool2d(x, size):
@@ -259,7 +263,9 @@ def layer_norm(x, ndim, w=None, b=None, eps=1e-5):
 
 def with_reductions(prefix, f):
     """The cases "<prefix>mean", "<prefix>sum", "<prefix>none" (the C++ table's reduction loop)."""
-    return {prefix + how: (lambda how: lambda *inputs: f(*inputs, how=how))(how) for how in ("mean", "sum", "none")}
+    def case(how):
+        return lambda *inputs: f(*inputs, how=how)
+    return {prefix + how: case(how) for how in ("mean", "sum", "none")}
 
 
 # ---- the cases: name → numpy expression of the inputs ------------------------------------------
@@ -667,7 +673,8 @@ def difference(got, want, exact, tol=None):
     if not bad.any():
         return None
     where = tuple(int(i) for i in np.argwhere(bad)[0])
-    return (f"{int(bad.sum())} of {bad.size} values differ ({'exact' if exact else 'tolerance'}); first at {where}: "
+    how = "exact" if exact else f"tolerance {tol:g}"
+    return (f"{int(bad.sum())} of {bad.size} values differ ({how}); first at {where}: "
             f"xgrad {got[where]!r}, numpy {want[where]!r}")
 
 
