@@ -39,6 +39,21 @@ void accumulate_leaf(Node& leaf, Array grad, bool record_norm) {
     std::lock_guard<std::mutex> lock(leaf_lock(leaf));
     accumulate(leaf.grad, std::move(grad));
     if (record_norm) leaf.grad_norm = kernels::l2_norm(leaf.grad);
+    if (leaf.hooks)
+        for (const GradReadyHook& ready : leaf.hooks->on_ready) ready(leaf.grad);
+}
+
+/// A node's gradient hooks, in order; each may replace the gradient (checked to keep its shape).
+void run_gradient_hooks(const Node& n, Array& grad) {
+    for (const GradHook& hook : n.hooks->on_gradient) {
+        Array replaced = hook(grad);
+        if (!replaced.defined()) continue;
+        if (replaced.shape() != grad.shape() || replaced.dtype() != grad.dtype())
+            throw GraphError("backward: a gradient hook on " + std::string(n.is_leaf() ? "'" + n.name + "'" : n.op->label()) +
+                             " returned " + dtype_name(replaced.dtype()) + " " + shape_str(replaced.shape()) +
+                             " for a gradient of " + dtype_name(grad.dtype()) + " " + shape_str(grad.shape()));
+        grad = std::move(replaced);
+    }
 }
 
 /// Node -> position in a walk, for the walk's own bookkeeping: an open-addressing table local to
@@ -318,6 +333,7 @@ void backward(const Tensor& root, const Array* grad_out, const BackwardOptions& 
             Node& n = *order[k];
             Array& grad = grads_of[k];
             if (!grad.defined() || !n.requires_grad) continue;
+            if (n.hooks && !n.hooks->on_gradient.empty()) run_gradient_hooks(n, grad);
             if (n.is_leaf()) {
                 accumulate_leaf(n, std::move(grad), options.record_grad_norms);
                 continue;

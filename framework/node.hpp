@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -16,6 +17,19 @@
 namespace xgrad {
 
 struct Node;
+
+/// Runs with a tensor's gradient when backward computes it: may return a replacement (same shape
+/// and dtype) or an undefined Array to keep it.
+using GradHook = std::function<Array(const Array& grad)>;
+/// Runs on a leaf after backward has added the pass's gradient into it, with that accumulated,
+/// writable gradient: the "gradient ready" point (data-parallel training starts reducing there).
+using GradReadyHook = std::function<void(Array& grad)>;
+
+/// A node's hooks: allocated only for the few nodes that have any, so a node stays small.
+struct NodeHooks {
+    std::vector<GradHook> on_gradient;
+    std::vector<GradReadyHook> on_ready;
+};
 
 /// An input of a recorded op: the node, and the version its value had when the op was recorded.
 /// Backward compares it with the value's version now, so an in-place edit in between (an optimizer
@@ -53,6 +67,7 @@ struct Node {
     /// Set by a backward without retain_graph: the op's saved tensors are gone. Atomic because
     /// backward runs on any thread; the release itself is claimed once.
     std::atomic<Release> released{Release::kept};
+    std::unique_ptr<NodeHooks> hooks;  // null: none (the common case)
     /// The version of `value` when the op recorded it (an op's backward may read its own result).
     std::uint64_t value_version = 0;
     /// ||grad||_2 seen by the last backward with record_grad_norms (NaN before any): DOT export

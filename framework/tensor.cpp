@@ -57,6 +57,29 @@ const Array& Tensor::grad() const { return node_ref().grad; }
 
 void Tensor::zero_grad() { node_ref().grad = Array(); }
 
+Tensor& Tensor::register_hook(GradHook hook) {
+    if (!hook) throw ValueError("Tensor::register_hook: empty function");
+    Node& n = node_ref();
+    if (!n.requires_grad)
+        throw GraphError("Tensor::register_hook: '" + n.name + "' does not require grad, so no backward reaches it");
+    if (!n.hooks) n.hooks = std::make_unique<NodeHooks>();
+    n.hooks->on_gradient.push_back(std::move(hook));
+    return *this;
+}
+
+Tensor& Tensor::register_grad_ready_hook(GradReadyHook hook) {
+    if (!hook) throw ValueError("Tensor::register_grad_ready_hook: empty function");
+    Node& n = node_ref();
+    if (!n.is_leaf() || !n.requires_grad)
+        throw GraphError("Tensor::register_grad_ready_hook: only a leaf that requires grad accumulates a gradient ('" +
+                         (n.is_leaf() ? n.name : n.op->label()) + "' does not)");
+    if (!n.hooks) n.hooks = std::make_unique<NodeHooks>();
+    n.hooks->on_ready.push_back(std::move(hook));
+    return *this;
+}
+
+void Tensor::clear_hooks() { node_ref().hooks.reset(); }
+
 Array& Tensor::mutable_grad() {
     Node& n = node_ref();
     if (!n.is_leaf())

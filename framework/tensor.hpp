@@ -61,6 +61,17 @@ public:
     Array& mutable_grad();
     void zero_grad();
 
+    /// Hooks (PyTorch's register_hook and post-accumulate-grad hook). A gradient hook runs when a
+    /// backward computes this tensor's gradient — before a leaf accumulates it, before an interior
+    /// node passes it on — and may replace it (return a defined Array of the same shape and dtype:
+    /// clipping or scaling one tensor's gradient) or keep it (return Array()). A gradient-ready hook
+    /// (leaves only) runs once per backward after that pass's gradient was added to grad(), with the
+    /// accumulated gradient, writable. Hooks run on the thread running backward, in registration
+    /// order; an exception from a hook stops that backward like any error.
+    Tensor& register_hook(GradHook hook);
+    Tensor& register_grad_ready_hook(GradReadyHook hook);
+    void clear_hooks();
+
     /// Reverse-mode autodiff from this scalar tensor (see framework/engine.hpp).
     void backward(const BackwardOptions& options = {}) const;
     /// Reverse-mode autodiff with an explicit upstream gradient (for non-scalar tensors).

@@ -12,7 +12,14 @@ namespace xgrad {
 
 Tensor Module::operator()(const Tensor& x) {
     ScopeGuard scope(scope_name_);
-    return forward(x);
+    Tensor y = forward(x);
+    for (const ForwardHook& hook : forward_hooks_) hook(*this, x, y);
+    return y;
+}
+
+void Module::register_forward_hook(ForwardHook hook) {
+    if (!hook) throw ValueError("Module::register_forward_hook: empty function");
+    forward_hooks_.push_back(std::move(hook));
 }
 
 std::vector<Tensor> Module::parameters() const {

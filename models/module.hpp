@@ -7,6 +7,7 @@
 // takes either, chosen when it is built (LinearOptions::layout): batch-first computes X·Wᵀ + b with
 // X (…, in) and b (out,), so a CNN's flatten() output feeds it with no transpose.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -24,6 +25,12 @@ public:
     virtual Tensor forward(const Tensor& x) = 0;
     /// forward() inside this module's scope, so DOT export can draw the module as a cluster.
     Tensor operator()(const Tensor& x);
+
+    /// A forward hook runs after every operator() call with the module, its input and its output
+    /// (for activation statistics, logging, feature extraction); hooks run in registration order.
+    using ForwardHook = std::function<void(Module& module, const Tensor& input, const Tensor& output)>;
+    void register_forward_hook(ForwardHook hook);
+    void clear_forward_hooks() { forward_hooks_.clear(); }
 
     /// The name DOT export shows for this module's cluster ("" = no cluster of its own).
     const std::string& scope_name() const { return scope_name_; }
@@ -59,6 +66,7 @@ protected:
 private:
     std::vector<std::pair<std::string, Tensor>> parameters_;
     std::vector<std::pair<std::string, Tensor>> buffers_;
+    std::vector<ForwardHook> forward_hooks_;
     std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
     bool training_ = true;
     std::string scope_name_;

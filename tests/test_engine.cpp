@@ -328,4 +328,63 @@ BOOST_AUTO_TEST_CASE(retrying_backward_after_an_anomaly_says_what_happened) {
     BOOST_TEST(!contains(msg, "pass retain_graph"), msg);
 }
 
+BOOST_AUTO_TEST_CASE(gradient_hooks_see_and_may_replace_gradients) {
+    Tensor w = parameter(Array({2}, {1.0, -2.0}), "w");
+    Tensor x = parameter(Array({2}, {3.0, 4.0}), "x");
+    std::vector<double> seen_at_h;
+    Tensor h = w * x;  // interior: its hook sees dL/dh before it is passed on
+    h.register_hook([&](const Array& g) {
+        seen_at_h = g.to_vector();
+        return Array();  // keep it
+    });
+    w.register_hook([](const Array& g) {  // scale w's gradient
+        Array scaled = g;
+        for (std::size_t i = 0; i < scaled.size(); ++i) scaled.set_flat(i, 10.0 * g.flat(i));
+        return scaled;
+    });
+    std::vector<double> ready;
+    int ready_calls = 0;
+    w.register_grad_ready_hook([&](Array& accumulated) {
+        ++ready_calls;
+        ready = accumulated.to_vector();
+    });
+    sum(square(h)).backward();
+    BOOST_TEST((seen_at_h == std::vector<double>{6.0, -16.0}));       // 2h
+    BOOST_TEST((w.grad().to_vector() == std::vector<double>{180.0, -640.0}));  // 10 · 2h · x
+    BOOST_TEST((x.grad().to_vector() == std::vector<double>{6.0, 32.0}));      // x's own gradient untouched
+    BOOST_TEST(ready_calls == 1);
+    BOOST_TEST((ready == w.grad().to_vector()));
+    // A second backward: the ready hook sees the accumulated gradient.
+    sum(w).backward();
+    BOOST_TEST(ready_calls == 2);
+    BOOST_TEST((ready == std::vector<double>{190.0, -630.0}));
+    // A hook that changes the shape is refused with both shapes named.
+    Tensor v = parameter(Array({2}, {1.0, 2.0}), "v");
+    v.register_hook([](const Array&) { return Array({3}); });
+    const std::string msg = xgrad::test::message_of<GraphError>([&] { sum(v).backward(); });
+    BOOST_TEST(xgrad::test::contains(msg, "(3,)"));
+    BOOST_TEST(xgrad::test::contains(msg, "'v'"));
+    // Ready hooks only on leaves; hooks only on tensors a backward reaches.
+    BOOST_TEST(xgrad::test::contains(xgrad::test::message_of<GraphError>([&] { h.register_grad_ready_hook([](Array&) {}); }),
+                                     "only a leaf"));
+    Tensor c = constant(Array({1}), "c");
+    BOOST_TEST(xgrad::test::contains(
+        xgrad::test::message_of<GraphError>([&] { c.register_hook([](const Array&) { return Array(); }); }), "'c'"));
+    w.clear_hooks();
+    w.zero_grad();
+    sum(w).backward();
+    BOOST_TEST(ready_calls == 2);
+}
+
+BOOST_AUTO_TEST_CASE(module_forward_hooks_see_inputs_and_outputs) {
+    Linear layer(2, 1, LinearOptions{.init = Init::zeros});
+    std::vector<Shape> seen;
+    layer.register_forward_hook([&](Module&, const Tensor& in, const Tensor& out) {
+        seen.push_back(in.shape());
+        seen.push_back(out.shape());
+    });
+    layer(constant(Array({2, 5})));
+    BOOST_TEST((seen == std::vector<Shape>{{2, 5}, {1, 5}}));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
