@@ -24,7 +24,7 @@ run() {
   return $rc
 }
 status=0
-targets=(npy npz csv mat)
+targets=(npy npz csv mat idx)
 for ((i = 0; i < ${#targets[@]}; i += 2)); do
   run "${targets[i]}" & a=$!
   pid_b=""

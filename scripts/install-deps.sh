@@ -20,6 +20,8 @@ packages=(
   libbenchmark-dev        # Google Benchmark (bench/)
   gnuplot-nox             # cost curves and decision boundaries
   graphviz libgraphviz-dev
+  dataset-fashion-mnist   # Fashion-MNIST's IDX files in /usr/share/datasets/fashion-mnist (models/data/loader.hpp)
+  wamerican               # /usr/share/dict/words
 )
 
 missing=()
