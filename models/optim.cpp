@@ -1,111 +1,474 @@
 #include "models/optim.hpp"
 
 #include <cmath>
+#include <set>
 #include <string>
 
 #include "framework/errors.hpp"
+#include "framework/io/npy.hpp"
 
 namespace xgrad {
 
 namespace {
 
-void check_range(const char* who, const char* what, double value, double lo, double hi, bool lo_open, bool hi_open) {
-    const bool ok = std::isfinite(value) && (lo_open ? value > lo : value >= lo) && (hi_open ? value < hi : value <= hi);
+/// ValueError "Adam: beta1 = 1.5 is outside [0, 1)" unless value lies in the range (NaN never does).
+void check_range(const std::string& who, const char* what, double value, double lo, double hi, bool lo_open,
+                 bool hi_open) {
+    const bool ok =
+        !std::isnan(value) && (lo_open ? value > lo : value >= lo) && (hi_open ? value < hi : value <= hi);
     if (!ok)
-        throw ValueError(std::string(who) + ": " + what + " = " + std::to_string(value) + " is outside the allowed range " +
-                         (lo_open ? "(" : "[") + std::to_string(lo) + ", " + (std::isinf(hi) ? "inf" : std::to_string(hi)) +
+        throw ValueError(who + ": " + what + " = " + format_number(value) + " is outside " +
+                         (lo_open ? "(" : "[") + format_number(lo) + ", " + format_number(hi) +
                          (hi_open ? ")" : "]"));
 }
 
-/// Calls f(w, g, i) over a parameter's elements with typed pointers (float or double).
-template <class F>
-void for_each_element(Tensor& p, F f) {
-    Array& w = p.mutable_value();
-    const Array& g = p.grad();
-    detail::dispatch(w.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        T* wp = w.data<T>();
-        const T* gp = g.data<T>();
-        for (std::size_t i = 0, n = w.size(); i < n; ++i) f(wp[i], gp[i], i);
-    });
+void check_weight_decay(const std::string& who, double weight_decay) {
+    check_range(who, "weight_decay", weight_decay, 0.0, INFINITY, false, true);
+}
+
+/// A boolean hyper-parameter as save_state stores it (0 or 1).
+bool to_bool(const std::string& who, const char* what, double value) {
+    if (value != 0.0 && value != 1.0)
+        throw ValueError(who + ": " + what + " = " + format_number(value) + " is not a boolean (0 or 1)");
+    return value == 1.0;
 }
 
 }  // namespace
 
-Optimizer::Optimizer(std::vector<Tensor> parameters) : parameters_(std::move(parameters)) {
+// ---- Optimizer ----
+
+Optimizer::Optimizer(std::string name, std::vector<Tensor> parameters, double learning_rate)
+    : parameters_(std::move(parameters)), name_(std::move(name)), learning_rate_(0.0) {
     for (const Tensor& p : parameters_)
         if (!p.defined() || !p.is_leaf() || !p.requires_grad())
-            throw ValueError("Optimizer: every parameter must be a leaf that requires grad" +
-                             (p.defined() && !p.name().empty() ? " ('" + p.name() + "' is not)" : std::string()));
+            throw ValueError(
+                name_ + ": every parameter must be a leaf that requires grad" +
+                (p.defined() && !p.name().empty() ? " ('" + p.name() + "' is not)" : std::string()));
+    set_learning_rate(learning_rate);
+}
+
+void Optimizer::set_learning_rate(double learning_rate) {
+    check_range(name_, "learning_rate", learning_rate, 0.0, INFINITY, false, true);
+    learning_rate_ = learning_rate;
 }
 
 void Optimizer::zero_grad() {
     for (Tensor& p : parameters_) p.zero_grad();
 }
 
-SGD::SGD(std::vector<Tensor> parameters, double learning_rate)
-    : Optimizer(std::move(parameters)), learning_rate(learning_rate) {
-    check_range("SGD", "learning_rate", learning_rate, 0.0, INFINITY, true, true);
-}
-
-void SGD::step() {
-    for (Tensor& p : parameters_) {
+void Optimizer::step() {
+    ++steps_;
+    for (std::size_t k = 0; k < parameters_.size(); ++k) {
+        Tensor& p = parameters_[k];
         if (!p.has_grad()) continue;
-        const double lr = learning_rate;
-        for_each_element(p, [lr](auto& w, auto g, std::size_t) { w = w - static_cast<std::decay_t<decltype(w)>>(lr) * g; });
+        const Array& g = p.grad();
+        // A gradient replaced through mutable_grad is checked here, before it is read as w's buffer.
+        const std::string which =
+            "parameter " + std::to_string(k) + (p.name().empty() ? "" : " ('" + p.name() + "')");
+        if (g.shape() != p.shape())
+            throw ShapeError(name_ + ": the gradient of " + which + " has shape " + shape_str(g.shape()) +
+                             ", the parameter " + shape_str(p.shape()));
+        if (g.dtype() != p.dtype())
+            throw DTypeError(name_ + ": the gradient of " + which + " is " + dtype_name(g.dtype()) +
+                             ", the parameter " + dtype_name(p.dtype()));
+        update(k, p.mutable_value(), g);
     }
 }
+
+void Optimizer::allocate(std::vector<Array>& buffer) const {
+    if (!buffer.empty()) return;
+    for (const Tensor& p : parameters_) buffer.emplace_back(p.shape(), p.dtype());
+}
+
+void Optimizer::save_state(const std::string& path) const {
+    std::map<std::string, Array> arrays;
+    arrays.emplace("optimizer." + name_, Array::scalar(1, DType::i64));  // the kind, and a format version
+    arrays.emplace("step", Array::scalar(static_cast<double>(steps_), DType::i64));
+    arrays.emplace("parameters", Array::scalar(static_cast<double>(parameters_.size()), DType::i64));
+    arrays.emplace("hyper.learning_rate", Array::scalar(learning_rate_));
+    for (const auto& [name, value] : hyper_parameters())
+        arrays.emplace("hyper." + name, Array::scalar(value));
+    // state_buffers() hands out pointers so load_state can write through them; here they are only read.
+    for (const StateBuffer& b : const_cast<Optimizer*>(this)->state_buffers())
+        for (std::size_t k = 0; k < b.arrays->size(); ++k)
+            arrays.emplace("state." + std::to_string(k) + "." + b.name, (*b.arrays)[k]);
+    save_npz(path, arrays);
+}
+
+void Optimizer::load_state(const std::string& path) {
+    const std::map<std::string, Array> arrays = load_npz(path);
+    std::set<std::string> used;
+    auto fail = [&](const std::string& why) { throw IoError(path + ": " + why); };
+    auto member = [&](const std::string& key) -> const Array& {
+        const auto it = arrays.find(key);
+        if (it == arrays.end()) fail("'" + key + "' is missing from this " + name_ + " state");
+        used.insert(key);
+        return it->second;
+    };
+    auto scalar = [&](const std::string& key) {
+        const Array& a = member(key);
+        if (a.size() != 1) fail("'" + key + "' has shape " + shape_str(a.shape()) + ", not a single value");
+        return a.flat(0);
+    };
+
+    // Check everything before changing anything.
+    const std::string prefix = "optimizer.";
+    std::string kind;
+    for (const auto& [key, a] : arrays)
+        if (key.rfind(prefix, 0) == 0) kind = key.substr(prefix.size());
+    if (kind.empty()) fail("not an optimizer state (no 'optimizer.<kind>' member)");
+    if (kind != name_) fail("holds the state of optimizer kind " + kind + "; this optimizer is " + name_);
+    used.insert(prefix + kind);
+
+    const double step = scalar("step");
+    if (!(step >= 0) || step != std::floor(step) || step > 9007199254740992.0)
+        fail("step = " + format_number(step) + " is not a step count");
+    const double count = scalar("parameters");
+    if (count != static_cast<double>(parameters_.size()))
+        fail("holds the state of " + format_number(count) + (count == 1 ? " parameter" : " parameters") +
+             ", this " + name_ + " has " + std::to_string(parameters_.size()));
+
+    const double learning_rate = scalar("hyper.learning_rate");
+    std::map<std::string, double> hyper = hyper_parameters();
+    for (auto& [name, value] : hyper) value = scalar("hyper." + name);
+
+    struct Restore {
+        std::vector<Array>* to;
+        std::vector<const Array*> from;  // empty: a lazy buffer that was never allocated
+    };
+    std::vector<Restore> restores;
+    for (const StateBuffer& b : state_buffers()) {
+        Restore r{b.arrays, {}};
+        for (std::size_t k = 0; k < parameters_.size(); ++k) {
+            const std::string key = "state." + std::to_string(k) + "." + b.name;
+            if (b.lazy && k == 0 && !arrays.count(key)) break;
+            const Array& a = member(key);
+            const Tensor& p = parameters_[k];
+            if (a.shape() != p.shape() || a.dtype() != p.dtype())
+                fail("'" + key + "' is " + dtype_name(a.dtype()) + " " + shape_str(a.shape()) +
+                     ", parameter " + std::to_string(k) + (p.name().empty() ? "" : " ('" + p.name() + "')") +
+                     " is " + dtype_name(p.dtype()) + " " + shape_str(p.shape()));
+            r.from.push_back(&a);
+        }
+        restores.push_back(std::move(r));
+    }
+    for (const auto& [key, a] : arrays)
+        if (!used.count(key)) fail("holds '" + key + "', which a " + name_ + " state has no place for");
+
+    try {
+        check_range(name_, "learning_rate", learning_rate, 0.0, INFINITY, false, true);
+        set_hyper_parameters(hyper);  // all or nothing
+    } catch (const ValueError& e) {
+        fail(e.what());
+    }
+
+    // Nothing below can fail.
+    learning_rate_ = learning_rate;
+    steps_ = static_cast<std::int64_t>(step);
+    for (Restore& r : restores) {
+        r.to->clear();
+        for (const Array* a : r.from) r.to->push_back(*a);
+    }
+}
+
+// ---- SGD ----
+
+namespace {
+void check(const SGDOptions& o) {
+    check_range("SGD", "momentum", o.momentum, 0.0, 1.0, false, true);
+    check_weight_decay("SGD", o.weight_decay);
+    if (o.nesterov && o.momentum == 0.0)
+        throw ValueError("SGD: nesterov = true needs a momentum, and momentum = 0");
+}
+}  // namespace
+
+SGD::SGD(std::vector<Tensor> parameters, double learning_rate, SGDOptions options)
+    : Optimizer("SGD", std::move(parameters), learning_rate) {
+    set_options(options);
+}
+
+void SGD::set_options(const SGDOptions& options) {
+    check(options);
+    options_ = options;
+}
+void SGD::set_momentum(double momentum) {
+    SGDOptions o = options_;
+    o.momentum = momentum;
+    set_options(o);
+}
+void SGD::set_nesterov(bool nesterov) {
+    SGDOptions o = options_;
+    o.nesterov = nesterov;
+    set_options(o);
+}
+void SGD::set_weight_decay(double weight_decay) {
+    SGDOptions o = options_;
+    o.weight_decay = weight_decay;
+    set_options(o);
+}
+
+std::map<std::string, double> SGD::hyper_parameters() const {
+    return {{"momentum", options_.momentum},
+            {"nesterov", options_.nesterov ? 1.0 : 0.0},
+            {"weight_decay", options_.weight_decay}};
+}
+
+void SGD::set_hyper_parameters(const std::map<std::string, double>& values) {
+    set_options({.momentum = values.at("momentum"),
+                 .nesterov = to_bool("SGD", "nesterov", values.at("nesterov")),
+                 .weight_decay = values.at("weight_decay")});
+}
+
+void SGD::update(std::size_t k, Array& w, const Array& g) {
+    const double mu = options_.momentum, wd = options_.weight_decay;
+    const bool nesterov = options_.nesterov;
+    if (mu != 0.0) allocate(momentum_buffer_);
+    detail::dispatch(w.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        // Pointers taken once: each mutable data() call checks the dtype and bumps a version.
+        T* wp = w.data<T>();
+        const T* gp = g.data<T>();
+        T* buf = mu != 0.0 ? momentum_buffer_[k].data<T>() : nullptr;
+        const T lr_t = static_cast<T>(learning_rate()), mu_t = static_cast<T>(mu), wd_t = static_cast<T>(wd);
+        for (std::size_t i = 0, n = w.size(); i < n; ++i) {
+            T d = gp[i];
+            if (wd != 0.0) d = d + wd_t * wp[i];
+            if (buf) {
+                buf[i] = mu_t * buf[i] + d;
+                d = nesterov ? d + mu_t * buf[i] : buf[i];
+            }
+            wp[i] = wp[i] - lr_t * d;  // plain SGD reaches here with d = dW: the course's update exactly
+        }
+    });
+}
+
+// ---- Momentum ----
+
+namespace {
+void check(const MomentumOptions& o) {
+    check_range("Momentum", "beta", o.beta, 0.0, 1.0, false, true);
+    check_weight_decay("Momentum", o.weight_decay);
+}
+}  // namespace
 
 Momentum::Momentum(std::vector<Tensor> parameters, double learning_rate, double beta)
-    : Optimizer(std::move(parameters)), learning_rate(learning_rate), beta(beta) {
-    check_range("Momentum", "learning_rate", learning_rate, 0.0, INFINITY, true, true);
-    check_range("Momentum", "beta", beta, 0.0, 1.0, false, true);
-    for (const Tensor& p : parameters_) velocity_.emplace_back(p.shape(), p.dtype());
+    : Momentum(std::move(parameters), learning_rate, MomentumOptions{.beta = beta}) {}
+
+Momentum::Momentum(std::vector<Tensor> parameters, double learning_rate, MomentumOptions options)
+    : Optimizer("Momentum", std::move(parameters), learning_rate) {
+    set_options(options);
+    allocate(velocity_);
 }
 
-void Momentum::step() {
-    for (std::size_t k = 0; k < parameters_.size(); ++k) {
-        Tensor& p = parameters_[k];
-        if (!p.has_grad()) continue;
-        Array& v = velocity_[k];
-        for_each_element(p, [&](auto& w, auto g, std::size_t i) {
-            using T = std::decay_t<decltype(w)>;
-            T* vp = v.data<T>();
-            vp[i] = static_cast<T>(beta) * vp[i] + static_cast<T>(1 - beta) * g;
-            w = w - static_cast<T>(learning_rate) * vp[i];
-        });
-    }
+void Momentum::set_options(const MomentumOptions& options) {
+    check(options);
+    options_ = options;
 }
+void Momentum::set_beta(double beta) {
+    MomentumOptions o = options_;
+    o.beta = beta;
+    set_options(o);
+}
+void Momentum::set_weight_decay(double weight_decay) {
+    MomentumOptions o = options_;
+    o.weight_decay = weight_decay;
+    set_options(o);
+}
+
+std::map<std::string, double> Momentum::hyper_parameters() const {
+    return {{"beta", options_.beta}, {"weight_decay", options_.weight_decay}};
+}
+
+void Momentum::set_hyper_parameters(const std::map<std::string, double>& values) {
+    set_options({.beta = values.at("beta"), .weight_decay = values.at("weight_decay")});
+}
+
+void Momentum::update(std::size_t k, Array& w, const Array& g) {
+    const double beta = options_.beta, wd = options_.weight_decay, lr = learning_rate();
+    detail::dispatch(w.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        T* wp = w.data<T>();
+        const T* gp = g.data<T>();
+        T* vp = velocity_[k].data<T>();
+        for (std::size_t i = 0, n = w.size(); i < n; ++i) {
+            const T d = wd != 0.0 ? gp[i] + static_cast<T>(wd) * wp[i] : gp[i];
+            vp[i] = static_cast<T>(beta) * vp[i] + static_cast<T>(1 - beta) * d;
+            wp[i] = wp[i] - static_cast<T>(lr) * vp[i];
+        }
+    });
+}
+
+// ---- Adam and AdamW ----
 
 Adam::Adam(std::vector<Tensor> parameters, double learning_rate, double beta1, double beta2, double epsilon)
-    : Optimizer(std::move(parameters)), learning_rate(learning_rate), beta1(beta1), beta2(beta2), epsilon(epsilon) {
-    check_range("Adam", "learning_rate", learning_rate, 0.0, INFINITY, true, true);
-    check_range("Adam", "beta1", beta1, 0.0, 1.0, false, true);
-    check_range("Adam", "beta2", beta2, 0.0, 1.0, false, true);
-    check_range("Adam", "epsilon", epsilon, 0.0, INFINITY, true, true);
-    for (const Tensor& p : parameters_) {
-        v_.emplace_back(p.shape(), p.dtype());
-        s_.emplace_back(p.shape(), p.dtype());
-    }
+    : Adam("Adam", std::move(parameters), learning_rate, {.beta1 = beta1, .beta2 = beta2, .epsilon = epsilon},
+           false) {}
+
+Adam::Adam(std::vector<Tensor> parameters, double learning_rate, AdamOptions options)
+    : Adam("Adam", std::move(parameters), learning_rate, options, false) {}
+
+Adam::Adam(std::string name, std::vector<Tensor> parameters, double learning_rate, AdamOptions options,
+           bool decoupled)
+    : Optimizer(std::move(name), std::move(parameters), learning_rate), decoupled_(decoupled) {
+    set_options(options);
+    allocate(v_);
+    allocate(s_);
 }
 
-void Adam::step() {
-    ++t_;
-    const double correction1 = 1 - std::pow(beta1, static_cast<double>(t_));
-    const double correction2 = 1 - std::pow(beta2, static_cast<double>(t_));
-    for (std::size_t k = 0; k < parameters_.size(); ++k) {
-        Tensor& p = parameters_[k];
-        if (!p.has_grad()) continue;
-        for_each_element(p, [&](auto& w, auto g, std::size_t i) {
-            using T = std::decay_t<decltype(w)>;
-            T* v = v_[k].data<T>();
-            T* s = s_[k].data<T>();
-            v[i] = static_cast<T>(beta1) * v[i] + static_cast<T>(1 - beta1) * g;
-            s[i] = static_cast<T>(beta2) * s[i] + static_cast<T>(1 - beta2) * g * g;
+AdamW::AdamW(std::vector<Tensor> parameters, double learning_rate, AdamWOptions options)
+    : Adam("AdamW", std::move(parameters), learning_rate,
+           {.beta1 = options.beta1,
+            .beta2 = options.beta2,
+            .epsilon = options.epsilon,
+            .weight_decay = options.weight_decay},
+           true) {}
+
+void Adam::set_options(const AdamOptions& options) {
+    check_range(name(), "beta1", options.beta1, 0.0, 1.0, false, true);
+    check_range(name(), "beta2", options.beta2, 0.0, 1.0, false, true);
+    check_range(name(), "epsilon", options.epsilon, 0.0, INFINITY, true, true);
+    check_weight_decay(name(), options.weight_decay);
+    options_ = options;
+}
+void Adam::set_beta1(double beta1) {
+    AdamOptions o = options_;
+    o.beta1 = beta1;
+    set_options(o);
+}
+void Adam::set_beta2(double beta2) {
+    AdamOptions o = options_;
+    o.beta2 = beta2;
+    set_options(o);
+}
+void Adam::set_epsilon(double epsilon) {
+    AdamOptions o = options_;
+    o.epsilon = epsilon;
+    set_options(o);
+}
+void Adam::set_weight_decay(double weight_decay) {
+    AdamOptions o = options_;
+    o.weight_decay = weight_decay;
+    set_options(o);
+}
+
+std::map<std::string, double> Adam::hyper_parameters() const {
+    return {{"beta1", options_.beta1},
+            {"beta2", options_.beta2},
+            {"epsilon", options_.epsilon},
+            {"weight_decay", options_.weight_decay}};
+}
+
+void Adam::set_hyper_parameters(const std::map<std::string, double>& values) {
+    set_options({.beta1 = values.at("beta1"),
+                 .beta2 = values.at("beta2"),
+                 .epsilon = values.at("epsilon"),
+                 .weight_decay = values.at("weight_decay")});
+}
+
+void Adam::update(std::size_t k, Array& w, const Array& g) {
+    const double beta1 = options_.beta1, beta2 = options_.beta2, epsilon = options_.epsilon;
+    const double wd = options_.weight_decay, lr = learning_rate();
+    const double correction1 = 1 - std::pow(beta1, static_cast<double>(step_count()));
+    const double correction2 = 1 - std::pow(beta2, static_cast<double>(step_count()));
+    const bool l2 = wd != 0.0 && !decoupled_, decay = wd != 0.0 && decoupled_;
+    detail::dispatch(w.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        T* wp = w.data<T>();
+        const T* gp = g.data<T>();
+        T* v = v_[k].data<T>();
+        T* s = s_[k].data<T>();
+        const T shrink = static_cast<T>(1 - lr * wd);
+        for (std::size_t i = 0, n = w.size(); i < n; ++i) {
+            if (decay) wp[i] = wp[i] * shrink;  // AdamW: decoupled from the gradient's moments
+            const T d = l2 ? gp[i] + static_cast<T>(wd) * wp[i] : gp[i];
+            v[i] = static_cast<T>(beta1) * v[i] + static_cast<T>(1 - beta1) * d;
+            s[i] = static_cast<T>(beta2) * s[i] + static_cast<T>(1 - beta2) * d * d;
             const double v_hat = v[i] / correction1, s_hat = s[i] / correction2;
-            w = static_cast<T>(w - learning_rate * v_hat / (std::sqrt(s_hat) + epsilon));
-        });
-    }
+            wp[i] = static_cast<T>(wp[i] - lr * v_hat / (std::sqrt(s_hat) + epsilon));
+        }
+    });
+}
+
+// ---- RMSprop ----
+
+namespace {
+void check(const RMSpropOptions& o) {
+    check_range("RMSprop", "alpha", o.alpha, 0.0, 1.0, false, true);
+    check_range("RMSprop", "epsilon", o.epsilon, 0.0, INFINITY, true, true);
+    check_range("RMSprop", "momentum", o.momentum, 0.0, 1.0, false, true);
+    check_weight_decay("RMSprop", o.weight_decay);
+}
+}  // namespace
+
+RMSprop::RMSprop(std::vector<Tensor> parameters, double learning_rate, RMSpropOptions options)
+    : Optimizer("RMSprop", std::move(parameters), learning_rate) {
+    set_options(options);
+    allocate(square_avg_);
+}
+
+void RMSprop::set_options(const RMSpropOptions& options) {
+    check(options);
+    options_ = options;
+}
+void RMSprop::set_alpha(double alpha) {
+    RMSpropOptions o = options_;
+    o.alpha = alpha;
+    set_options(o);
+}
+void RMSprop::set_epsilon(double epsilon) {
+    RMSpropOptions o = options_;
+    o.epsilon = epsilon;
+    set_options(o);
+}
+void RMSprop::set_momentum(double momentum) {
+    RMSpropOptions o = options_;
+    o.momentum = momentum;
+    set_options(o);
+}
+void RMSprop::set_weight_decay(double weight_decay) {
+    RMSpropOptions o = options_;
+    o.weight_decay = weight_decay;
+    set_options(o);
+}
+
+std::map<std::string, double> RMSprop::hyper_parameters() const {
+    return {{"alpha", options_.alpha},
+            {"epsilon", options_.epsilon},
+            {"momentum", options_.momentum},
+            {"weight_decay", options_.weight_decay}};
+}
+
+void RMSprop::set_hyper_parameters(const std::map<std::string, double>& values) {
+    set_options({.alpha = values.at("alpha"),
+                 .epsilon = values.at("epsilon"),
+                 .momentum = values.at("momentum"),
+                 .weight_decay = values.at("weight_decay")});
+}
+
+void RMSprop::update(std::size_t k, Array& w, const Array& g) {
+    const double alpha = options_.alpha, epsilon = options_.epsilon, mu = options_.momentum;
+    const double wd = options_.weight_decay;
+    if (mu != 0.0) allocate(momentum_buffer_);
+    detail::dispatch(w.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        T* wp = w.data<T>();
+        const T* gp = g.data<T>();
+        T* s = square_avg_[k].data<T>();
+        T* buf = mu != 0.0 ? momentum_buffer_[k].data<T>() : nullptr;
+        const T lr_t = static_cast<T>(learning_rate()), alpha_t = static_cast<T>(alpha),
+                eps_t = static_cast<T>(epsilon);
+        for (std::size_t i = 0, n = w.size(); i < n; ++i) {
+            const T d = wd != 0.0 ? gp[i] + static_cast<T>(wd) * wp[i] : gp[i];
+            s[i] = alpha_t * s[i] + static_cast<T>(1 - alpha) * d * d;
+            const T step = d / (std::sqrt(s[i]) + eps_t);
+            if (buf) {
+                buf[i] = static_cast<T>(mu) * buf[i] + step;
+                wp[i] = wp[i] - lr_t * buf[i];
+            } else {
+                wp[i] = wp[i] - lr_t * step;
+            }
+        }
+    });
 }
 
 }  // namespace xgrad
