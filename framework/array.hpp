@@ -168,6 +168,10 @@ std::string to_string(const Array& array, const PrintOptions& options = {});
 std::ostream& operator<<(std::ostream& os, const Array& array);
 
 namespace detail {
+/// The bracketed values alone, as numpy prints them after `prefix` (continuation lines are
+/// indented by its width): what to_string(Array) and to_string(Tensor) share.
+std::string format_values(const Array& array, const PrintOptions& options, const std::string& prefix);
+
 [[noreturn]] void throw_not_floating(const char* who);
 
 /// Calls f with a value of a floating element type (float or double): f(T{}) -> result. The math

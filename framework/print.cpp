@@ -15,7 +15,6 @@
 
 #include "framework/array.hpp"
 #include "framework/errors.hpp"
-#include "framework/tensor.hpp"
 
 namespace xgrad {
 
@@ -280,15 +279,6 @@ std::string body(const Array& array, const PrintOptions& options, const std::str
 }
 
 /// A tensor's name in double quotes, '"' and '\' escaped so that no name can end the field early.
-std::string quoted(const std::string& text) {
-    std::string s = "\"";
-    for (char c : text) {
-        if (c == '"' || c == '\\') s += '\\';
-        s += c;
-    }
-    return s + '"';
-}
-
 }  // namespace
 
 std::string to_string(const Array& array, const PrintOptions& options) {
@@ -301,17 +291,10 @@ std::ostream& operator<<(std::ostream& os, const Array& array) {
     return os << to_string(array);
 }
 
-std::string to_string(const Tensor& tensor, const PrintOptions& options) {
-    if (!tensor.defined()) return "tensor(undefined)";
-    const Array& value = tensor.value();
-    return "tensor(" + body(value, options, "tensor(") + ", dtype=" + dtype_name(value.dtype()) +
-           ", shape=" + shape_str(value.shape()) +
-           ", requires_grad=" + (tensor.requires_grad() ? "true" : "false") +
-           (tensor.name().empty() ? "" : ", name=" + quoted(tensor.name())) + ")";
+namespace detail {
+std::string format_values(const Array& array, const PrintOptions& options, const std::string& prefix) {
+    return body(array, options, prefix);
 }
-
-std::ostream& operator<<(std::ostream& os, const Tensor& tensor) {
-    return os << to_string(tensor);
-}
+}  // namespace detail
 
 }  // namespace xgrad

@@ -1,5 +1,7 @@
 #include "framework/tensor.hpp"
 
+#include <ostream>
+
 #include "framework/engine.hpp"
 #include "framework/errors.hpp"
 
@@ -97,5 +99,27 @@ Tensor Tensor::detach() const { return Tensor(value(), false, name()); }
 
 Tensor parameter(Array value, std::string name) { return Tensor(std::move(value), true, std::move(name)); }
 Tensor constant(Array value, std::string name) { return Tensor(std::move(value), false, std::move(name)); }
+
+namespace {
+std::string quoted(const std::string& text) {
+    std::string s = "\"";
+    for (char c : text) {
+        if (c == '"' || c == '\\') s += '\\';
+        s += c;
+    }
+    return s + '"';
+}
+
+}  // namespace
+
+std::string to_string(const Tensor& tensor, const PrintOptions& options) {
+    if (!tensor.defined()) return "tensor(undefined)";
+    const Array& value = tensor.value();
+    return "tensor(" + detail::format_values(value, options, "tensor(") + ", dtype=" + dtype_name(value.dtype()) +
+           ", shape=" + shape_str(value.shape()) + ", requires_grad=" + (tensor.requires_grad() ? "true" : "false") +
+           (tensor.name().empty() ? "" : ", name=" + quoted(tensor.name())) + ")";
+}
+
+std::ostream& operator<<(std::ostream& os, const Tensor& tensor) { return os << to_string(tensor); }
 
 }  // namespace xgrad
