@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include <chrono>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -198,17 +199,27 @@ Dataset load_or_generate(const std::string& path, bool quiet) {
     return flower_dataset();
 }
 
+namespace {
+double steady_seconds() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
 Progress::Progress(std::string label, std::size_t total)
-    : label_(std::move(label)), total_(total), enabled_(isatty(STDERR_FILENO) && total > 0) {}
+    : label_(std::move(label)), total_(total), enabled_(isatty(STDERR_FILENO) && total > 0),
+      started_(steady_seconds()) {}
 
 void Progress::update(std::size_t done) {
     if (!enabled_) return;
-    const std::size_t percent = done * 100 / total_;
+    const std::size_t percent = std::min<std::size_t>(done * 100 / total_, 100);
     if (percent == last_percent_) return;
     last_percent_ = percent;
     const std::size_t width = 30, filled = percent * width / 100;
-    std::fprintf(stderr, "\r%s [%s%s] %3zu%%", label_.c_str(), std::string(filled, '#').c_str(),
-                 std::string(width - filled, ' ').c_str(), percent);
+    const double elapsed = steady_seconds() - started_;
+    const double left = done ? elapsed * static_cast<double>(total_ - std::min(done, total_)) / static_cast<double>(done) : 0;
+    const auto minutes = static_cast<long>(left) / 60, seconds = static_cast<long>(left) % 60;
+    std::fprintf(stderr, "\r%s [%s%s] %3zu%%  ETA %ld:%02ld ", label_.c_str(), std::string(filled, '#').c_str(),
+                 std::string(width - filled, ' ').c_str(), percent, minutes, seconds);
     std::fflush(stderr);
 }
 

@@ -83,7 +83,8 @@ std::string default_football_path();
 /// Loads data.mat if it exists; otherwise says so and generates the flower dataset.
 Dataset load_or_generate(const std::string& path, bool quiet);
 
-/// A progress bar on stderr, drawn only when stderr is a terminal.
+/// A progress bar on stderr with the time left (from the mean pace so far), drawn only when stderr
+/// is a terminal: nothing of it reaches a log or a pipe.
 class Progress {
 public:
     Progress(std::string label, std::size_t total);
@@ -94,6 +95,7 @@ private:
     std::string label_;
     std::size_t total_, last_percent_ = 101;
     bool enabled_;
+    double started_;  // seconds on a steady clock
 };
 
 /// `text` as a gnuplot single-quoted string: only the quote itself is special, and it is doubled.

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "framework/errors.hpp"
+
 namespace xgrad::examples {
 
 struct Json::Impl {
@@ -50,6 +52,44 @@ Json& Json::push_back(Json value) {
 std::string Json::dump() const {
     // replace: a name that is not UTF-8 (a file name, say) must not make the whole file unwritable.
     return impl_->value.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+Json Json::parse(const std::string& text, const std::string& where) {
+    Json json;
+    try {
+        json.impl_->value = nlohmann::ordered_json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+        throw IoError(where + ": not valid JSON (" + e.what() + ")");
+    }
+    return json;
+}
+
+Json Json::at(const std::string& key) const {
+    if (!impl_->value.is_object() || !impl_->value.contains(key))
+        throw IoError("JSON: no member '" + key + "'");
+    Json json;
+    json.impl_->value = impl_->value.at(key);
+    return json;
+}
+
+Json Json::at(std::size_t index) const {
+    if (!impl_->value.is_array() || index >= impl_->value.size())
+        throw IoError("JSON: no element " + std::to_string(index));
+    Json json;
+    json.impl_->value = impl_->value.at(index);
+    return json;
+}
+
+std::size_t Json::size() const { return impl_->value.size(); }
+
+std::string Json::as_string() const {
+    if (!impl_->value.is_string()) throw IoError("JSON: expected a string, got " + impl_->value.dump());
+    return impl_->value.get<std::string>();
+}
+
+double Json::as_double() const {
+    if (!impl_->value.is_number()) throw IoError("JSON: expected a number, got " + impl_->value.dump());
+    return impl_->value.get<double>();
 }
 
 }  // namespace xgrad::examples

@@ -41,6 +41,15 @@ public:
     /// The text, indented by two spaces, with a final newline.
     std::string dump() const;
 
+    /// Reading back (checkpoints): parse throws IoError naming `where` on malformed text; the
+    /// accessors throw IoError naming the missing key or the wrong type.
+    static Json parse(const std::string& text, const std::string& where);
+    Json at(const std::string& key) const;
+    Json at(std::size_t index) const;
+    std::size_t size() const;
+    std::string as_string() const;
+    double as_double() const;
+
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;

@@ -1,0 +1,321 @@
+// Fashion-MNIST end to end: a CNN (two conv + pool blocks, two linear layers, dropout) or an MLP
+// (784-256-256-10) trained batch-first on Debian's dataset-fashion-mnist, with the dropout scale
+// question asked on real data (--scale). Prints one line per epoch; writes curves, a confusion
+// matrix, a grid of misclassified test images and a checkpoint that --resume continues from.
+//
+//   fashion_mnist --model cnn --epochs 5 --optimizer adam --learning-rate 0.001 --out runs/cnn
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "common/cli.hpp"
+#include "common/json.hpp"
+#include "xgrad.hpp"
+
+using namespace xgrad;
+namespace ex = xgrad::examples;
+
+namespace {
+
+struct Settings {
+    std::string model = "cnn", optimizer = "adam", scale = "constant", out = "fashion_mnist_out", json, data_root;
+    std::string dtype = "float32";
+    std::size_t epochs = 5, batch_size = 64, threads = 2, train_limit = 0, test_limit = 0;
+    double learning_rate = 0.001, keep_prob = 0.5, keep_prob_2d = 1.0;
+    std::uint32_t seed = 0;
+    bool resume = false, no_plots = false;
+};
+
+/// The two models of the issue, batch-first. Dropout counts per example along axis 0.
+std::shared_ptr<Sequential> make_model(const Settings& s, DType dtype, Generator& gen) {
+    const DropoutOptions drop{.keep_prob = s.keep_prob, .scale = parse_scale(s.scale), .example_axis = 0};
+    auto net = std::make_shared<Sequential>();
+    auto linear = [&](std::size_t in, std::size_t out) {
+        return std::make_shared<Linear>(in, out, LinearOptions{.init = Init::he, .weight_name = "weight",
+                                                               .bias_name = "bias", .dtype = dtype, .generator = &gen,
+                                                               .layout = Layout::batch_first});
+    };
+    if (s.model == "cnn") {
+        const ConvOptions conv{.padding = 1, .dtype = dtype, .generator = &gen};
+        net->add(std::make_shared<Conv2d>(1, 32, 3, conv), "conv1");
+        net->add(std::make_shared<ReLU>());
+        net->add(std::make_shared<MaxPool2d>(2));
+        net->add(std::make_shared<Conv2d>(32, 64, 3, conv), "conv2");
+        net->add(std::make_shared<ReLU>());
+        net->add(std::make_shared<MaxPool2d>(2));
+        if (s.keep_prob_2d < 1.0)
+            net->add(std::make_shared<Dropout2d>(DropoutOptions{.keep_prob = s.keep_prob_2d, .scale = drop.scale}));
+        net->add(std::make_shared<Flatten>());
+        net->add(linear(64 * 7 * 7, 128), "fc1");
+        net->add(std::make_shared<ReLU>());
+        if (s.keep_prob < 1.0) net->add(std::make_shared<Dropout>(drop));
+        net->add(linear(128, 10), "fc2");
+    } else {
+        net->add(std::make_shared<Flatten>());
+        net->add(linear(784, 256), "fc1");
+        net->add(std::make_shared<ReLU>());
+        if (s.keep_prob < 1.0) net->add(std::make_shared<Dropout>(drop));
+        net->add(linear(256, 256), "fc2");
+        net->add(std::make_shared<ReLU>());
+        if (s.keep_prob < 1.0) net->add(std::make_shared<Dropout>(drop));
+        net->add(linear(256, 10), "fc3");
+    }
+    return net;
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const Settings& s, const std::vector<Tensor>& parameters) {
+    if (s.optimizer == "sgd") return std::make_unique<SGD>(parameters, s.learning_rate);
+    if (s.optimizer == "momentum") return std::make_unique<Momentum>(parameters, s.learning_rate, 0.9);
+    return std::make_unique<Adam>(parameters, s.learning_rate);
+}
+
+/// The first `limit` examples of a dataset (all when limit is 0): CI's small slices.
+data::TensorDataset first(const data::TensorDataset& d, std::size_t limit, DType dtype) {
+    const std::size_t n = limit == 0 ? d.size() : std::min(limit, d.size());
+    const Tensor inputs = slice(constant(d.inputs()), 0, 0, static_cast<std::int64_t>(n));
+    const Tensor targets = slice(constant(d.targets()), 0, 0, static_cast<std::int64_t>(n));
+    return data::TensorDataset(inputs.value().astype(dtype), targets.value());
+}
+
+struct EpochResult {
+    double train_loss = 0, train_accuracy = 0, test_accuracy = 0, seconds = 0;
+};
+
+/// The model's predicted classes for a whole dataset, in evaluation mode, batch by batch.
+Tensor predict(Module& model, const data::TensorDataset& d, std::size_t batch_size) {
+    NoGradGuard no_grad;
+    const bool was_training = model.training();
+    model.eval();
+    std::vector<Tensor> predicted;
+    data::DataLoader loader(d, {.batch_size = batch_size});
+    for (const data::Batch& batch : loader) predicted.push_back(argmax(model(batch.inputs), 1));
+    model.train(was_training);
+    return concat(predicted, 0);
+}
+
+/// The checkpoint: model (parameters and buffers), optimizer state and progress, each written
+/// atomically; checkpoint.json names the complete set last, so an interrupted save leaves the
+/// previous checkpoint in force.
+struct Checkpoint {
+    std::string folder;
+    std::string model_path(std::size_t epoch) const { return folder + "/model-epoch" + std::to_string(epoch) + ".npz"; }
+    std::string optimizer_path(std::size_t epoch) const {
+        return folder + "/optimizer-epoch" + std::to_string(epoch) + ".npz";
+    }
+    std::string index_path() const { return folder + "/checkpoint.json"; }
+};
+
+void save_checkpoint(const Checkpoint& c, Module& model, const Optimizer& optimizer, std::size_t epochs_done,
+                     const std::vector<EpochResult>& history, const Settings& s) {
+    save_parameters(model, c.model_path(epochs_done));
+    optimizer.save_state(c.optimizer_path(epochs_done));
+    ex::Json curves = ex::Json::array();
+    for (const EpochResult& r : history)
+        curves.push_back(ex::Json::object({{"train_loss", r.train_loss}, {"train_accuracy", r.train_accuracy},
+                                           {"test_accuracy", r.test_accuracy}, {"seconds", r.seconds}}));
+    const ex::Json index = ex::Json::object({{"epochs_done", epochs_done}, {"model", s.model}, {"seed", s.seed},
+                                             {"model_file", c.model_path(epochs_done)},
+                                             {"optimizer_file", c.optimizer_path(epochs_done)}, {"history", curves}});
+    write_file_atomic(c.index_path(), index.dump());
+    // The previous epoch's files are no longer named by the index: remove them.
+    if (epochs_done > 0) {
+        std::error_code ignored;
+        std::filesystem::remove(c.model_path(epochs_done - 1), ignored);
+        std::filesystem::remove(c.optimizer_path(epochs_done - 1), ignored);
+    }
+}
+
+/// Restores a checkpoint: returns the epochs already done and fills the history.
+std::size_t load_checkpoint(const Checkpoint& c, Module& model, Optimizer& optimizer, std::vector<EpochResult>& history,
+                            const Settings& s) {
+    const ex::Json index = ex::Json::parse(read_file(c.index_path()), c.index_path());
+    if (index.at("model").as_string() != s.model)
+        throw ValueError("--resume: " + c.index_path() + " is a checkpoint of the " + index.at("model").as_string() +
+                         " model, not " + s.model);
+    load_parameters(model, index.at("model_file").as_string());
+    optimizer.load_state(index.at("optimizer_file").as_string());
+    const ex::Json curves = index.at("history");
+    for (std::size_t i = 0; i < curves.size(); ++i) {
+        const ex::Json e = curves.at(i);
+        history.push_back({e.at("train_loss").as_double(), e.at("train_accuracy").as_double(),
+                           e.at("test_accuracy").as_double(), e.at("seconds").as_double()});
+    }
+    return static_cast<std::size_t>(index.at("epochs_done").as_double());
+}
+
+void plot_curves(const std::string& picture, const std::vector<EpochResult>& history) {
+    std::ostringstream rows;
+    for (std::size_t e = 0; e < history.size(); ++e)
+        rows << e + 1 << " " << ex::repr(history[e].train_loss) << " " << ex::repr(history[e].train_accuracy) << " "
+             << ex::repr(history[e].test_accuracy) << "\n";
+    ex::run_gnuplot(picture, ex::gnuplot_datablock("h", rows.str()) +
+                                 "set multiplot layout 1,2\nset grid\nset xlabel 'epoch'\nset title 'training loss'\n"
+                                 "plot $h using 1:2 with linespoints lw 2 title 'train loss'\n"
+                                 "set title 'accuracy'\nset key bottom right\n"
+                                 "plot $h using 1:3 with linespoints lw 2 title 'train', "
+                                 "$h using 1:4 with linespoints lw 2 title 'test'\nunset multiplot\n",
+                    1100, 450);
+}
+
+void plot_confusion(const std::string& picture, const Array& labels, const Array& predicted) {
+    std::vector<std::size_t> counts(100, 0);
+    for (std::size_t i = 0; i < labels.size(); ++i)
+        ++counts[static_cast<std::size_t>(labels.flat(i)) * 10 + static_cast<std::size_t>(predicted.flat(i))];
+    std::ostringstream rows, tics;
+    for (std::size_t t = 0; t < 10; ++t) {
+        for (std::size_t p = 0; p < 10; ++p) rows << p << " " << t << " " << counts[t * 10 + p] << "\n";
+        rows << "\n";
+    }
+    const auto& names = data::FashionMnist::class_names();
+    for (std::size_t k = 0; k < 10; ++k) tics << (k ? ", " : "") << ex::gnuplot_quote(names[k]) << " " << k;
+    std::ostringstream labels_cmd;
+    for (std::size_t t = 0; t < 10; ++t)
+        for (std::size_t p = 0; p < 10; ++p)
+            labels_cmd << "set label '" << counts[t * 10 + p] << "' at " << p << "," << t << " center front font ',8'\n";
+    ex::run_gnuplot(picture, ex::gnuplot_datablock("m", rows.str()) + labels_cmd.str() +
+                                 "set title 'confusion matrix (test set): rows true, columns predicted'\n"
+                                 "set xtics (" + tics.str() + ") rotate by 45 right\nset ytics (" + tics.str() + ")\n"
+                                 "set yrange [9.5:-0.5]\nset xrange [-0.5:9.5]\nset palette defined (0 'white', 1 '#2166ac')\n"
+                                 "set cbrange [0:*]\nplot $m using 1:2:3 with image notitle\n",
+                    850, 800);
+}
+
+void plot_misclassified(const std::string& picture, const Array& images, const Array& labels, const Array& predicted) {
+    const auto& names = data::FashionMnist::class_names();
+    std::ostringstream script;
+    script << "set multiplot layout 4,4 title 'misclassified test images: true → predicted'\nunset xtics\nunset ytics\n"
+              "unset colorbox\nset palette gray negative\nset yrange [27.5:-0.5]\nset xrange [-0.5:27.5]\nset size ratio -1\n";
+    std::size_t shown = 0;
+    for (std::size_t i = 0; i < labels.size() && shown < 16; ++i) {
+        if (labels.flat(i) == predicted.flat(i)) continue;
+        std::ostringstream rows;
+        for (std::size_t y = 0; y < 28; ++y) {
+            for (std::size_t x = 0; x < 28; ++x) rows << x << " " << y << " " << images.flat(i * 784 + y * 28 + x) << "\n";
+            rows << "\n";
+        }
+        const std::string block = "img" + std::to_string(shown);
+        script << ex::gnuplot_datablock(block, rows.str()) << "set title "
+               << ex::gnuplot_quote(names[static_cast<std::size_t>(labels.flat(i))] + " → " +
+                                    names[static_cast<std::size_t>(predicted.flat(i))])
+               << " noenhanced font ',8'\nplot $" << block << " using 1:2:3 with image notitle\n";
+        ++shown;
+    }
+    script << "unset multiplot\n";
+    if (shown) ex::run_gnuplot(picture, script.str(), 900, 950);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Settings s;
+    ex::CommandLine app("fashion_mnist", "Trains a CNN or an MLP on Fashion-MNIST (Debian's dataset-fashion-mnist).");
+    app.option("--model", s.model, "cnn or mlp").one_of({"cnn", "mlp"}).show_default();
+    app.option("--epochs", s.epochs, "Epochs to train (in all, counting those a --resume continues)").range(1, 1e6).show_default();
+    app.option("--batch-size", s.batch_size, "Examples per step").range(1, 1e6).show_default();
+    app.option("--optimizer", s.optimizer, "sgd, momentum or adam").one_of({"sgd", "momentum", "adam"}).show_default();
+    app.option("--learning-rate", s.learning_rate, "Step size").positive().show_default();
+    app.option("--keep-prob", s.keep_prob, "Dropout keep probability before the last linear layer(s); 1 = no dropout")
+        .range(0, 1, ex::CommandLine::Ends::open_low).show_default();
+    app.option("--keep-prob-2d", s.keep_prob_2d, "CNN only: channel-wise dropout (dropout2d) after the conv blocks; 1 = off")
+        .range(0, 1, ex::CommandLine::Ends::open_low).show_default();
+    app.option("--scale", s.scale, "Dropout scale: constant, measured, per-example or classic")
+        .one_of({"constant", "measured", "per-example", "classic"}).show_default();
+    app.option("--seed", s.seed, "Seed of the weights, the shuffles and the dropout masks").show_default();
+    app.option("--threads", s.threads, "BLAS threads").range(1, 1024).show_default();
+    app.option("--dtype", s.dtype, "float32 or float64").one_of({"float32", "float64"}).show_default();
+    app.option("--train-limit", s.train_limit, "Train on the first N examples only (0: all 60 000)").show_default();
+    app.option("--test-limit", s.test_limit, "Test on the first N examples only (0: all 10 000)").show_default();
+    app.option("--data", s.data_root, "Folder of the IDX files (default: the Debian package's)");
+    app.option("--out", s.out, "Folder for the pictures and the checkpoint (\"\": none)").show_default();
+    app.option("--json", s.json, "Also write the settings and every epoch's figures to this JSON file");
+    app.flag("--resume", s.resume, "Continue from the checkpoint in --out");
+    app.flag("--no-plots", s.no_plots, "Do not draw the pictures");
+    app.parse_or_exit(argc, argv);
+    try {
+        ex::check_output_folder("--out", s.out, true);
+        ex::check_output_file("--json", s.json);
+        if (s.resume && s.out.empty()) throw ValueError("--resume needs --out (the folder holding the checkpoint)");
+        set_num_threads(s.threads);
+        const DType dtype = s.dtype == "float32" ? DType::f32 : DType::f64;
+        const data::FashionMnist full = s.data_root.empty() ? data::fashion_mnist() : data::fashion_mnist(s.data_root);
+        const data::TensorDataset train = first(full.train, s.train_limit, dtype);
+        const data::TensorDataset test = first(full.test, s.test_limit, dtype);
+
+        Generator weights(s.seed);
+        auto model = make_model(s, dtype, weights);
+        auto optimizer = make_optimizer(s, model->parameters());
+        const Checkpoint checkpoint{s.out};
+        std::vector<EpochResult> history;
+        std::size_t start = 0;
+        if (s.resume) {
+            start = load_checkpoint(checkpoint, *model, *optimizer, history, s);
+            std::cout << "resumed after epoch " << start << " from " << checkpoint.index_path() << "\n";
+        }
+        data::DataLoader loader(train, {.batch_size = s.batch_size, .shuffle = true, .seed = s.seed});
+        std::cout << s.model << ": " << model->parameters().size() << " parameter tensors, " << train.size()
+                  << " training and " << test.size() << " test examples, " << loader.size() << " steps per epoch\n";
+        for (std::size_t epoch = start; epoch < s.epochs; ++epoch) {
+            const auto started = std::chrono::steady_clock::now();
+            // Dropout masks come from a stream fixed by (seed, epoch), so a resumed run draws the
+            // masks an uninterrupted one would have.
+            global_generator().seed(data::DataLoader::epoch_seed(s.seed + 1, epoch));
+            loader.set_epoch(epoch);
+            model->train();
+            double loss_sum = 0, correct = 0, seen = 0;
+            ex::Progress progress("epoch " + std::to_string(epoch + 1), loader.size());
+            std::size_t step = 0;
+            for (const data::Batch& batch : loader) {
+                const Tensor logits = (*model)(batch.inputs);
+                const Tensor loss = cross_entropy(logits, batch.targets);
+                optimizer->zero_grad();
+                loss.backward();
+                optimizer->step();
+                const double n = static_cast<double>(batch.targets.size());
+                loss_sum += loss.item() * n;
+                correct += sum(argmax(logits, 1) == batch.targets).item();
+                seen += n;
+                progress.update(++step);
+            }
+            const Tensor predicted = predict(*model, test, 500);
+            EpochResult r;
+            r.train_loss = loss_sum / seen;
+            r.train_accuracy = correct / seen;
+            r.test_accuracy = mean(predicted == constant(test.targets())).item();
+            r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            history.push_back(r);
+            std::cout << "epoch " << epoch + 1 << ": train loss " << std::fixed << std::setprecision(4) << r.train_loss
+                      << ", train accuracy " << r.train_accuracy << ", test accuracy " << r.test_accuracy << ", "
+                      << std::setprecision(1) << r.seconds << " seconds" << std::defaultfloat << std::endl;
+            if (!s.out.empty()) save_checkpoint(checkpoint, *model, *optimizer, epoch + 1, history, s);
+        }
+        if (!s.out.empty() && !s.no_plots && !history.empty()) {
+            const Tensor predicted = predict(*model, test, 500);
+            plot_curves(s.out + "/curves.png", history);
+            plot_confusion(s.out + "/confusion.png", test.targets(), predicted.value());
+            plot_misclassified(s.out + "/misclassified.png", test.inputs(), test.targets(), predicted.value());
+            std::cout << "wrote " << s.out << "/curves.png, confusion.png, misclassified.png\n";
+        }
+        if (!s.json.empty()) {
+            ex::Json epochs = ex::Json::array();
+            for (const EpochResult& r : history)
+                epochs.push_back(ex::Json::object({{"train_loss", r.train_loss}, {"train_accuracy", r.train_accuracy},
+                                                   {"test_accuracy", r.test_accuracy}, {"seconds", r.seconds}}));
+            const ex::Json report = ex::Json::object(
+                {{"model", s.model}, {"optimizer", s.optimizer}, {"learning_rate", s.learning_rate},
+                 {"batch_size", s.batch_size}, {"keep_prob", s.keep_prob}, {"keep_prob_2d", s.keep_prob_2d},
+                 {"scale", s.scale}, {"seed", s.seed}, {"threads", s.threads}, {"dtype", s.dtype},
+                 {"train_examples", train.size()}, {"test_examples", test.size()}, {"epochs", epochs}});
+            write_file_atomic(s.json, report.dump());
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "fashion_mnist: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}
