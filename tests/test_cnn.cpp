@@ -119,6 +119,35 @@ BOOST_AUTO_TEST_CASE(batch_norm_keeps_running_statistics_and_switches_with_eval)
     BOOST_TEST(contains(message_of<ValueError>([&] { one(constant(Array({1, 2}, {1, 2}))); }), "more than one value"));
 }
 
+BOOST_AUTO_TEST_CASE(dropout_on_images_counts_per_example_over_c_h_w_and_dropout2d_per_channel_map) {
+    const Tensor x = parameter(Array::ones({2, 3, 2, 2}), "x");  // recorded, so dropout_state can read the node
+    // Element-wise dropout, per-example scale along the batch axis: each example's kept units of
+    // its C·H·W = 12 set its own scale 12 / kept.
+    const Tensor y = dropout(x, {.keep_prob = 0.5, .scale = DropoutScale::per_example, .example_axis = 0});
+    const DropoutState state = dropout_state(y);
+    BOOST_REQUIRE_EQUAL(state.scales.size(), 2u);
+    for (std::size_t n = 0; n < 2; ++n) {
+        double kept = 0;
+        for (std::size_t k = 0; k < 12; ++k) kept += state.mask[n * 12 + k];
+        BOOST_TEST(state.scales[n] == 12.0 / kept);
+        for (std::size_t k = 0; k < 12; ++k)
+            BOOST_TEST(y.value().flat(n * 12 + k) == (state.mask[n * 12 + k] ? 12.0 / kept : 0.0));
+    }
+    // dropout2d: one bit per (example, channel) map, constant over the map's H·W elements; per
+    // example the scale is C / kept maps.
+    const Tensor z = dropout2d(x, {.keep_prob = 0.5, .scale = DropoutScale::per_example});
+    for (std::size_t n = 0; n < 2; ++n) {
+        double kept = 0;
+        for (std::size_t c = 0; c < 3; ++c) kept += z.value().flat((n * 3 + c) * 4) != 0.0;
+        for (std::size_t c = 0; c < 3; ++c)
+            for (std::size_t k = 0; k < 4; ++k) {
+                const double v = z.value().flat((n * 3 + c) * 4 + k), first = z.value().flat((n * 3 + c) * 4);
+                BOOST_TEST(v == first);  // one decision per map
+                BOOST_TEST((v == 0.0 || v == 3.0 / kept));
+            }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(conv_errors_name_the_shapes) {
     const Tensor x = constant(Array({1, 3, 5, 5}));
     std::string msg = message_of<ShapeError>([&] { conv2d(x, constant(Array({4, 2, 3, 3}))); });
