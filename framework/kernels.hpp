@@ -133,6 +133,16 @@ inline Array operator*(const Array& a, double c) { return map(a, [c](auto x) { r
 /// x copied into a broadcast-compatible larger shape (any dtype).
 Array broadcast_to(const Array& x, const Shape& shape);
 
+/// An array seen as (outer, n, inner) around `axis`: the row-major layout every op that walks one
+/// axis (joins, cuts, index_select, reductions) addresses whole blocks with.
+struct AxisBlocks {
+    std::size_t outer = 1, n = 0, inner = 1;
+    AxisBlocks(const Shape& shape, std::size_t axis) : n(shape[axis]) {
+        for (std::size_t i = 0; i < axis; ++i) outer *= shape[i];
+        for (std::size_t i = axis + 1; i < shape.size(); ++i) inner *= shape[i];
+    }
+};
+
 /// Row-major element strides of a contiguous array of `shape`.
 std::vector<std::ptrdiff_t> contiguous_strides(const Shape& shape);
 
@@ -202,10 +212,7 @@ template <class Combine>
 Array reduce_axis(const Array& x, std::size_t axis, Combine combine, double empty_value) {
     // x seen as (outer, n, inner): reduce the middle axis.
     const Shape& s = x.shape();
-    std::size_t outer = 1, inner = 1;
-    for (std::size_t i = 0; i < axis; ++i) outer *= s[i];
-    for (std::size_t i = axis + 1; i < s.size(); ++i) inner *= s[i];
-    const std::size_t n = s[axis];
+    const auto [outer, n, inner] = AxisBlocks(s, axis);
     Shape out_shape = s;
     out_shape[axis] = 1;
     if (n == 0) return Array::full(out_shape, empty_value, x.dtype());

@@ -11,6 +11,15 @@ namespace xgrad {
 
 namespace {
 
+/// A copy of `options` with one field changed: each setter hands the whole set to set_options,
+/// which validates it, so a setter can never leave a combination set_options would refuse.
+template <class Options, class Value>
+Options with(Options options, Value Options::*field, Value value) {
+    options.*field = value;
+    return options;
+}
+
+
 /// ValueError "Adam: beta1 = 1.5 is outside [0, 1)" unless value lies in the range (NaN never does).
 void check_range(const std::string& who, const char* what, double value, double lo, double hi, bool lo_open,
                  bool hi_open) {
@@ -191,20 +200,10 @@ void SGD::set_options(const SGDOptions& options) {
     check(options);
     options_ = options;
 }
-void SGD::set_momentum(double momentum) {
-    SGDOptions o = options_;
-    o.momentum = momentum;
-    set_options(o);
-}
-void SGD::set_nesterov(bool nesterov) {
-    SGDOptions o = options_;
-    o.nesterov = nesterov;
-    set_options(o);
-}
+void SGD::set_momentum(double momentum) { set_options(with(options_, &SGDOptions::momentum, momentum)); }
+void SGD::set_nesterov(bool nesterov) { set_options(with(options_, &SGDOptions::nesterov, nesterov)); }
 void SGD::set_weight_decay(double weight_decay) {
-    SGDOptions o = options_;
-    o.weight_decay = weight_decay;
-    set_options(o);
+    set_options(with(options_, &SGDOptions::weight_decay, weight_decay));
 }
 
 std::map<std::string, double> SGD::hyper_parameters() const {
@@ -264,15 +263,9 @@ void Momentum::set_options(const MomentumOptions& options) {
     check(options);
     options_ = options;
 }
-void Momentum::set_beta(double beta) {
-    MomentumOptions o = options_;
-    o.beta = beta;
-    set_options(o);
-}
+void Momentum::set_beta(double beta) { set_options(with(options_, &MomentumOptions::beta, beta)); }
 void Momentum::set_weight_decay(double weight_decay) {
-    MomentumOptions o = options_;
-    o.weight_decay = weight_decay;
-    set_options(o);
+    set_options(with(options_, &MomentumOptions::weight_decay, weight_decay));
 }
 
 std::map<std::string, double> Momentum::hyper_parameters() const {
@@ -330,25 +323,11 @@ void Adam::set_options(const AdamOptions& options) {
     check_weight_decay(name(), options.weight_decay);
     options_ = options;
 }
-void Adam::set_beta1(double beta1) {
-    AdamOptions o = options_;
-    o.beta1 = beta1;
-    set_options(o);
-}
-void Adam::set_beta2(double beta2) {
-    AdamOptions o = options_;
-    o.beta2 = beta2;
-    set_options(o);
-}
-void Adam::set_epsilon(double epsilon) {
-    AdamOptions o = options_;
-    o.epsilon = epsilon;
-    set_options(o);
-}
+void Adam::set_beta1(double beta1) { set_options(with(options_, &AdamOptions::beta1, beta1)); }
+void Adam::set_beta2(double beta2) { set_options(with(options_, &AdamOptions::beta2, beta2)); }
+void Adam::set_epsilon(double epsilon) { set_options(with(options_, &AdamOptions::epsilon, epsilon)); }
 void Adam::set_weight_decay(double weight_decay) {
-    AdamOptions o = options_;
-    o.weight_decay = weight_decay;
-    set_options(o);
+    set_options(with(options_, &AdamOptions::weight_decay, weight_decay));
 }
 
 std::map<std::string, double> Adam::hyper_parameters() const {
@@ -410,25 +389,13 @@ void RMSprop::set_options(const RMSpropOptions& options) {
     check(options);
     options_ = options;
 }
-void RMSprop::set_alpha(double alpha) {
-    RMSpropOptions o = options_;
-    o.alpha = alpha;
-    set_options(o);
-}
-void RMSprop::set_epsilon(double epsilon) {
-    RMSpropOptions o = options_;
-    o.epsilon = epsilon;
-    set_options(o);
-}
+void RMSprop::set_alpha(double alpha) { set_options(with(options_, &RMSpropOptions::alpha, alpha)); }
+void RMSprop::set_epsilon(double epsilon) { set_options(with(options_, &RMSpropOptions::epsilon, epsilon)); }
 void RMSprop::set_momentum(double momentum) {
-    RMSpropOptions o = options_;
-    o.momentum = momentum;
-    set_options(o);
+    set_options(with(options_, &RMSpropOptions::momentum, momentum));
 }
 void RMSprop::set_weight_decay(double weight_decay) {
-    RMSpropOptions o = options_;
-    o.weight_decay = weight_decay;
-    set_options(o);
+    set_options(with(options_, &RMSpropOptions::weight_decay, weight_decay));
 }
 
 std::map<std::string, double> RMSprop::hyper_parameters() const {

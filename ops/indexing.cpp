@@ -90,15 +90,6 @@ std::size_t checked_index(std::int64_t index, std::size_t size, const char* op, 
     return static_cast<std::size_t>(index < 0 ? index + n : index);
 }
 
-/// x seen as (outer, n, inner) around `axis`.
-struct AxisBlocks {
-    std::size_t outer = 1, n = 0, inner = 1;
-    AxisBlocks(const Shape& shape, std::size_t axis) : n(shape[axis]) {
-        for (std::size_t i = 0; i < axis; ++i) outer *= shape[i];
-        for (std::size_t i = axis + 1; i < shape.size(); ++i) inner *= shape[i];
-    }
-};
-
 // Y[o, j, i] = X[o, idx[j], i] along axis; dX[o, idx[j], i] += G[o, j, i]
 struct IndexSelectOp final : Op {
     int axis;

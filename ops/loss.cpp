@@ -175,26 +175,17 @@ struct CrossEntropyOp final : Op {
     InputKind input_kind(std::size_t i) const override { return i == 0 ? InputKind::floating : InputKind::integer; }
     bool backward_reads_result() const override { return false; }
 
-    struct Blocks {
-        std::size_t outer = 1, classes = 0, inner = 1;
-    };
-    Blocks blocks(const Array& z) const {
-        const std::size_t ax = normalize_axis(axis, z.ndim(), "cross_entropy");
-        Blocks b;
-        b.classes = z.shape()[ax];
-        for (std::size_t i = 0; i < ax; ++i) b.outer *= z.shape()[i];
-        for (std::size_t i = ax + 1; i < z.ndim(); ++i) b.inner *= z.shape()[i];
-        return b;
-    }
+    /// The logits as (outer, classes, inner): example (o, i) has class c at (o·classes + c)·inner + i.
+    AxisBlocks blocks(const Array& z) const { return {z.shape(), normalize_axis(axis, z.ndim(), "cross_entropy")}; }
     Array forward(const Inputs& x) override {
         const Array& z = *x[0];
         if (z.ndim() == 0) throw ShapeError("cross_entropy: logits must have a classes axis, got a 0-d tensor");
         const std::size_t ax = normalize_axis(axis, z.ndim(), "cross_entropy");
         check_labels("cross_entropy", z, *x[1], ax);
-        const Blocks b = blocks(z);
+        const AxisBlocks b = blocks(z);
         const Array log_p = log_softmax_along(z, ax);
         const std::int64_t* label = x[1]->data<std::int64_t>();
-        const double eps = smoothing, share = b.classes ? smoothing / static_cast<double>(b.classes) : 0.0;
+        const double eps = smoothing, share = b.n ? smoothing / static_cast<double>(b.n) : 0.0;
         Array losses = Array::uninitialized(x[1]->shape(), z.dtype());
         dispatch(z.dtype(), [&](auto tag) {
             using T = decltype(tag);
@@ -203,10 +194,10 @@ struct CrossEntropyOp final : Op {
             for (std::size_t o = 0; o < b.outer; ++o)
                 for (std::size_t i = 0; i < b.inner; ++i) {
                     const std::size_t example = o * b.inner + i;
-                    const T* row = lp + o * b.classes * b.inner + i;  // class c at row[c * inner]
+                    const T* row = lp + o * b.n * b.inner + i;  // class c at row[c * inner]
                     double loss = -(1 - eps) * row[static_cast<std::size_t>(label[example]) * b.inner];
                     if (eps > 0)
-                        for (std::size_t c = 0; c < b.classes; ++c) loss -= share * row[c * b.inner];
+                        for (std::size_t c = 0; c < b.n; ++c) loss -= share * row[c * b.inner];
                     out[example] = static_cast<T>(loss);
                 }
         });
@@ -218,11 +209,11 @@ struct CrossEntropyOp final : Op {
     Grads backward(const BackwardArgs& a) const override {
         const Array& z = *a.inputs[0];
         const std::size_t ax = normalize_axis(axis, z.ndim(), "cross_entropy");
-        const Blocks b = blocks(z);
+        const AxisBlocks b = blocks(z);
         Array grad = softmax_along(z, ax);
         const std::int64_t* label = a.inputs[1]->data<std::int64_t>();
         const std::size_t examples = a.inputs[1]->size();
-        const double share = b.classes ? smoothing / static_cast<double>(b.classes) : 0.0;
+        const double share = b.n ? smoothing / static_cast<double>(b.n) : 0.0;
         dispatch(z.dtype(), [&](auto tag) {
             using T = decltype(tag);
             T* d = grad.data<T>();
@@ -233,9 +224,9 @@ struct CrossEntropyOp final : Op {
                     const double weight = reduction == Reduction::none ? double(g[example])
                                           : reduction == Reduction::sum ? double(g[0])
                                                                         : double(g[0]) / static_cast<double>(examples);
-                    T* row = d + o * b.classes * b.inner + i;
+                    T* row = d + o * b.n * b.inner + i;
                     row[static_cast<std::size_t>(label[example]) * b.inner] -= static_cast<T>(1 - smoothing);
-                    for (std::size_t c = 0; c < b.classes; ++c)
+                    for (std::size_t c = 0; c < b.n; ++c)
                         row[c * b.inner] = static_cast<T>((row[c * b.inner] - share) * weight);
                 }
         });

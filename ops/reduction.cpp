@@ -123,10 +123,7 @@ Array arg_extreme(const Array& x, std::size_t axis, bool largest, bool keepdims,
     if (s[axis] == 0)
         throw ValueError(std::string(op) + ": axis " + std::to_string(axis) + " of shape " + shape_str(s) +
                          " is empty; there is no index to return");
-    std::size_t outer = 1, inner = 1;
-    for (std::size_t i = 0; i < axis; ++i) outer *= s[i];
-    for (std::size_t i = axis + 1; i < s.size(); ++i) inner *= s[i];
-    const std::size_t n = s[axis];
+    const auto [outer, n, inner] = AxisBlocks(s, axis);
     Array out = Array::uninitialized(reduced_shape(s, axis, keepdims), DType::i64);
     std::int64_t* o = out.data<std::int64_t>();
     detail::dispatch_any(x.dtype(), [&](auto tag) {

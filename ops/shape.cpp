@@ -129,15 +129,6 @@ struct BroadcastToOp final : Op {
     }
 };
 
-/// x seen as (outer, n, inner) around `axis`: how joins and cuts address whole blocks.
-struct AxisBlocks {
-    std::size_t outer = 1, n = 0, inner = 1;
-    AxisBlocks(const Shape& shape, std::size_t axis) : n(shape[axis]) {
-        for (std::size_t i = 0; i < axis; ++i) outer *= shape[i];
-        for (std::size_t i = axis + 1; i < shape.size(); ++i) inner *= shape[i];
-    }
-};
-
 /// The part [begin, begin + count) of x along axis, as a strided view's copy.
 Array cut(const Array& x, std::size_t axis, std::size_t begin, std::size_t count) {
     Shape shape = x.shape();
