@@ -16,6 +16,7 @@
 #include <sstream>
 #include <unordered_set>
 
+#include "common/checkpoint.hpp"
 #include "common/cli.hpp"
 #include "common/json.hpp"
 #include "xgrad.hpp"
@@ -267,19 +268,6 @@ struct Schedule {
     }
 };
 
-/// The checkpoint: model and optimizer state, each written atomically; checkpoint.json names the
-/// complete set last, so an interrupted save leaves the previous checkpoint in force.
-struct Checkpoint {
-    std::string folder;
-    std::string model_path(std::size_t epoch) const {
-        return folder + "/model-epoch" + std::to_string(epoch) + ".npz";
-    }
-    std::string optimizer_path(std::size_t epoch) const {
-        return folder + "/optimizer-epoch" + std::to_string(epoch) + ".npz";
-    }
-    std::string index_path() const { return folder + "/checkpoint.json"; }
-};
-
 /// What a checkpoint must agree on with the command line to be continued: the data and the model.
 ex::Json run_identity(const Settings& s) {
     return ex::Json::object({{"words", s.words_path}, {"words_limit", s.words_limit}, {"seq_len", s.seq_len},
@@ -287,48 +275,22 @@ ex::Json run_identity(const Settings& s) {
                              {"layers", s.layers}});
 }
 
-void save_checkpoint(const Checkpoint& c, Module& model, const Optimizer& optimizer, std::size_t epochs_done,
-                     const std::vector<EpochResult>& history, const Settings& s) {
-    save_parameters(model, c.model_path(epochs_done));
-    optimizer.save_state(c.optimizer_path(epochs_done));
-    ex::Json curves = ex::Json::array();
-    for (const EpochResult& r : history) curves.push_back(to_json(r));
-    const ex::Json index = ex::Json::object({{"epochs_done", epochs_done}, {"run", run_identity(s)},
-                                             {"model_file", c.model_path(epochs_done)},
-                                             {"optimizer_file", c.optimizer_path(epochs_done)}, {"history", curves}});
-    write_file_atomic(c.index_path(), index.dump());
-    // The previous epoch's files are no longer named by the index: remove them.
-    if (epochs_done > 0) {
-        std::error_code ignored;
-        std::filesystem::remove(c.model_path(epochs_done - 1), ignored);
-        std::filesystem::remove(c.optimizer_path(epochs_done - 1), ignored);
-    }
-}
-
 /// Restores a checkpoint: returns the epochs already done, fills the history and brings the
 /// schedule to the next epoch: a plateau schedule by replaying the validation losses (before the
 /// optimizer's state is loaded: it scales the rate it finds), a closed-form one by set_epoch after
 /// (so that it gives this run's rate: cosine's horizon is this command line's --epochs).
-std::size_t load_checkpoint(const Checkpoint& c, Module& model, Optimizer& optimizer, Schedule& schedule,
+std::size_t load_checkpoint(const ex::Checkpoint& c, Module& model, Optimizer& optimizer, Schedule& schedule,
                             std::vector<EpochResult>& history, const Settings& s) {
-    const ex::Json index = ex::Json::parse(read_file(c.index_path()), c.index_path());
-    const ex::Json saved = index.at("run"), wanted = run_identity(s);
-    for (const char* key : {"words", "words_limit", "seq_len", "seed", "embedding", "hidden", "layers"}) {
-        auto text = [key](const ex::Json& run) { std::string t = run.at(key).dump(); t.pop_back(); return t; };
-        if (text(saved) != text(wanted))
-            throw ValueError("--resume: " + c.index_path() + " is a checkpoint of a run with " + key + " " +
-                             text(saved) + ", not " + text(wanted));
-    }
-    load_parameters(model, index.at("model_file").as_string());
-    const ex::Json curves = index.at("history");
-    for (std::size_t i = 0; i < curves.size(); ++i) {
-        history.push_back(from_json(curves.at(i)));
+    const ex::Checkpoint::Index saved = c.read(run_identity(s));
+    ex::Checkpoint::restore_model(model, saved);
+    for (std::size_t i = 0; i < saved.history.size(); ++i) {
+        history.push_back(from_json(saved.history.at(i)));
         if (schedule.plateau) schedule.plateau->step(history.back().validation_loss);
     }
-    optimizer.load_state(index.at("optimizer_file").as_string());
+    ex::Checkpoint::restore_optimizer(optimizer, saved);
     if (schedule.scheduler && !schedule.plateau)
         schedule.scheduler->set_epoch(static_cast<std::int64_t>(history.size()));
-    return static_cast<std::size_t>(index.at("epochs_done").as_double());
+    return saved.epochs_done;
 }
 
 void plot_curves(const std::string& picture, const std::vector<EpochResult>& history, const Baselines& b) {
@@ -420,7 +382,7 @@ int main(int argc, char** argv) {
         CharModel model(s, gen);
         auto optimizer = make_optimizer(s, model.parameters());
         Schedule schedule(s, *optimizer);
-        const Checkpoint checkpoint{s.out};
+        const ex::Checkpoint checkpoint(s.out);
         std::vector<EpochResult> history;
         std::size_t start = 0;
         if (s.resume) {
@@ -484,7 +446,11 @@ int main(int argc, char** argv) {
             if (!r.samples.empty())
                 std::cout << "\n  " << novel << " of " << r.samples.size() << " samples are novel (temperature "
                           << s.temperature << ")" << std::endl;
-            if (!s.out.empty()) save_checkpoint(checkpoint, model, *optimizer, epoch + 1, history, s);
+            if (!s.out.empty()) {
+                ex::Json curves = ex::Json::array();
+                for (const EpochResult& done : history) curves.push_back(to_json(done));
+                checkpoint.save(model, *optimizer, epoch + 1, run_identity(s), curves);
+            }
         }
         if (!history.empty()) {
             const double v = history.back().validation_loss;

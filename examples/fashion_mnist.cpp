@@ -14,6 +14,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/checkpoint.hpp"
 #include "common/cli.hpp"
 #include "common/json.hpp"
 #include "xgrad.hpp"
@@ -99,54 +100,27 @@ Tensor predict(Module& model, const data::TensorDataset& d, std::size_t batch_si
     return concat(predicted, 0);
 }
 
-/// The checkpoint: model (parameters and buffers), optimizer state and progress, each written
-/// atomically; checkpoint.json names the complete set last, so an interrupted save leaves the
-/// previous checkpoint in force.
-struct Checkpoint {
-    std::string folder;
-    std::string model_path(std::size_t epoch) const { return folder + "/model-epoch" + std::to_string(epoch) + ".npz"; }
-    std::string optimizer_path(std::size_t epoch) const {
-        return folder + "/optimizer-epoch" + std::to_string(epoch) + ".npz";
-    }
-    std::string index_path() const { return folder + "/checkpoint.json"; }
-};
-
-void save_checkpoint(const Checkpoint& c, Module& model, const Optimizer& optimizer, std::size_t epochs_done,
-                     const std::vector<EpochResult>& history, const Settings& s) {
-    save_parameters(model, c.model_path(epochs_done));
-    optimizer.save_state(c.optimizer_path(epochs_done));
-    ex::Json curves = ex::Json::array();
-    for (const EpochResult& r : history)
-        curves.push_back(ex::Json::object({{"train_loss", r.train_loss}, {"train_accuracy", r.train_accuracy},
-                                           {"test_accuracy", r.test_accuracy}, {"seconds", r.seconds}}));
-    const ex::Json index = ex::Json::object({{"epochs_done", epochs_done}, {"model", s.model}, {"seed", s.seed},
-                                             {"model_file", c.model_path(epochs_done)},
-                                             {"optimizer_file", c.optimizer_path(epochs_done)}, {"history", curves}});
-    write_file_atomic(c.index_path(), index.dump());
-    // The previous epoch's files are no longer named by the index: remove them.
-    if (epochs_done > 0) {
-        std::error_code ignored;
-        std::filesystem::remove(c.model_path(epochs_done - 1), ignored);
-        std::filesystem::remove(c.optimizer_path(epochs_done - 1), ignored);
-    }
+/// What a checkpoint must agree on with the command line to be continued.
+ex::Json run_identity(const Settings& s) {
+    return ex::Json::object({{"model", s.model}, {"seed", s.seed}, {"dtype", s.dtype}});
 }
 
-/// Restores a checkpoint: returns the epochs already done and fills the history.
-std::size_t load_checkpoint(const Checkpoint& c, Module& model, Optimizer& optimizer, std::vector<EpochResult>& history,
-                            const Settings& s) {
-    const ex::Json index = ex::Json::parse(read_file(c.index_path()), c.index_path());
-    if (index.at("model").as_string() != s.model)
-        throw ValueError("--resume: " + c.index_path() + " is a checkpoint of the " + index.at("model").as_string() +
-                         " model, not " + s.model);
-    load_parameters(model, index.at("model_file").as_string());
-    optimizer.load_state(index.at("optimizer_file").as_string());
-    const ex::Json curves = index.at("history");
-    for (std::size_t i = 0; i < curves.size(); ++i) {
-        const ex::Json e = curves.at(i);
+ex::Json to_json(const std::vector<EpochResult>& history) {
+    ex::Json epochs = ex::Json::array();
+    for (const EpochResult& r : history)
+        epochs.push_back(ex::Json::object({{"train_loss", r.train_loss}, {"train_accuracy", r.train_accuracy},
+                                           {"test_accuracy", r.test_accuracy}, {"seconds", r.seconds}}));
+    return epochs;
+}
+
+std::vector<EpochResult> history_from(const ex::Json& epochs) {
+    std::vector<EpochResult> history;
+    for (std::size_t i = 0; i < epochs.size(); ++i) {
+        const ex::Json e = epochs.at(i);
         history.push_back({e.at("train_loss").as_double(), e.at("train_accuracy").as_double(),
                            e.at("test_accuracy").as_double(), e.at("seconds").as_double()});
     }
-    return static_cast<std::size_t>(index.at("epochs_done").as_double());
+    return history;
 }
 
 void plot_curves(const std::string& picture, const std::vector<EpochResult>& history) {
@@ -250,11 +224,15 @@ int main(int argc, char** argv) {
         Generator weights(s.seed);
         auto model = make_model(s, dtype, weights);
         auto optimizer = make_optimizer(s, model->parameters());
-        const Checkpoint checkpoint{s.out};
+        const ex::Checkpoint checkpoint(s.out);
         std::vector<EpochResult> history;
         std::size_t start = 0;
         if (s.resume) {
-            start = load_checkpoint(checkpoint, *model, *optimizer, history, s);
+            const ex::Checkpoint::Index saved = checkpoint.read(run_identity(s));
+            ex::Checkpoint::restore_model(*model, saved);
+            ex::Checkpoint::restore_optimizer(*optimizer, saved);
+            history = history_from(saved.history);
+            start = saved.epochs_done;
             std::cout << "resumed after epoch " << start << " from " << checkpoint.index_path() << "\n";
         }
         data::DataLoader loader(train, {.batch_size = s.batch_size, .shuffle = true, .seed = s.seed});
@@ -292,7 +270,7 @@ int main(int argc, char** argv) {
             std::cout << "epoch " << epoch + 1 << ": train loss " << std::fixed << std::setprecision(4) << r.train_loss
                       << ", train accuracy " << r.train_accuracy << ", test accuracy " << r.test_accuracy << ", "
                       << std::setprecision(1) << r.seconds << " seconds" << std::defaultfloat << std::endl;
-            if (!s.out.empty()) save_checkpoint(checkpoint, *model, *optimizer, epoch + 1, history, s);
+            if (!s.out.empty()) checkpoint.save(*model, *optimizer, epoch + 1, run_identity(s), to_json(history));
         }
         if (!s.out.empty() && !s.no_plots && !history.empty()) {
             const Tensor predicted = predict(*model, test, 500);
@@ -302,10 +280,7 @@ int main(int argc, char** argv) {
             std::cout << "wrote " << s.out << "/curves.png, confusion.png, misclassified.png\n";
         }
         if (!s.json.empty()) {
-            ex::Json epochs = ex::Json::array();
-            for (const EpochResult& r : history)
-                epochs.push_back(ex::Json::object({{"train_loss", r.train_loss}, {"train_accuracy", r.train_accuracy},
-                                                   {"test_accuracy", r.test_accuracy}, {"seconds", r.seconds}}));
+            const ex::Json epochs = to_json(history);
             const ex::Json report = ex::Json::object(
                 {{"model", s.model}, {"optimizer", s.optimizer}, {"learning_rate", s.learning_rate},
                  {"batch_size", s.batch_size}, {"keep_prob", s.keep_prob}, {"keep_prob_2d", s.keep_prob_2d},

@@ -82,6 +82,13 @@ Json Json::at(std::size_t index) const {
 
 std::size_t Json::size() const { return impl_->value.size(); }
 
+std::vector<std::string> Json::keys() const {
+    if (!impl_->value.is_object()) throw IoError("JSON: expected an object, got " + impl_->value.dump());
+    std::vector<std::string> out;
+    for (const auto& item : impl_->value.items()) out.push_back(item.key());
+    return out;
+}
+
 std::string Json::as_string() const {
     if (!impl_->value.is_string()) throw IoError("JSON: expected a string, got " + impl_->value.dump());
     return impl_->value.get<std::string>();

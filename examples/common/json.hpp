@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace xgrad::examples {
 
@@ -47,6 +48,8 @@ public:
     Json at(const std::string& key) const;
     Json at(std::size_t index) const;
     std::size_t size() const;
+    /// An object's keys, in order.
+    std::vector<std::string> keys() const;
     std::string as_string() const;
     double as_double() const;
 
