@@ -2,14 +2,19 @@
 // in the same run — see bench/compare). Numbers match docs/performance.md's table rows:
 //   (1) regnet step  (2) hand-written step  (3) MLP step  (4) GEMM-only  (5) per-op overhead
 //   (6) growth with batch/width and graph size  (7) memory saved for backward  — plus DOT export
-//   of a 10 000-node graph and the cost of anomaly detection when off.
+//   of a 10 000-node graph and the cost of anomaly detection when off; the Fashion-MNIST CNN step,
+//   its second convolution alone and the gemms it performs (its floor); an LSTM training step.
+// The JSON context names the OpenBLAS build and core type the gemms ran on (openblas_*).
 
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 #include <sys/resource.h>
 
+#include <dlfcn.h>
+
 #include <chrono>
 #include <cmath>
+#include <string>
 
 #include "hand_written.hpp"
 #include "xgrad.hpp"
@@ -46,6 +51,7 @@ void regnet_step(benchmark::State& state, double keep_prob, DropoutScale scale, 
         sgd.step();
         benchmark::DoNotOptimize(cost.item());
     }
+    state.counters["blas_threads"] = static_cast<double>(num_threads());
 }
 
 void BM_RegnetStep(benchmark::State& s) { regnet_step(s, 1.0, DropoutScale::constant, false); }
@@ -92,6 +98,13 @@ double saved_bytes(const Tensor& root) {
     return bytes;
 }
 
+double peak_rss_MB() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);  // the process's peak so far: bench/compare runs
+                                     // the CNN and the LSTM apart
+    return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
 void mlp_step(benchmark::State& state, bool with_dropout) {
     set_num_threads(2);
     const auto batch = static_cast<std::size_t>(state.range(0)), width = static_cast<std::size_t>(state.range(1));
@@ -105,11 +118,10 @@ void mlp_step(benchmark::State& state, bool with_dropout) {
         loss.backward();
         sgd.step();
     }
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    state.counters["peak_rss_MB"] = static_cast<double>(usage.ru_maxrss) / 1024.0;
+    state.counters["peak_rss_MB"] = peak_rss_MB();
     state.counters["saved_for_backward_B"] = masks;  // (7): dropout masks, bit-packed
     state.counters["GFLOP"] = 2.0 * (784.0 * width + width * width + width * 10.0) * batch * 3 / 1e9;
+    state.counters["blas_threads"] = static_cast<double>(num_threads());
 }
 void BM_MlpStep(benchmark::State& s) { mlp_step(s, true); }
 void BM_MlpStepNoDropout(benchmark::State& s) { mlp_step(s, false); }
@@ -132,6 +144,181 @@ void BM_MlpGemmOnly(benchmark::State& state) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, w, 784, b, 1, H1.data(), b, X.data(), b, 0, dW1.data(), 784);
         benchmark::ClobberMemory();
     }
+}
+
+std::size_t graph_nodes(const Tensor& root) { return topological_order(root.node_ref()).size(); }
+
+// The CNN of examples/fashion_mnist.cpp (make_model, --model cnn, its defaults: dropout 0.5 constant,
+// no Dropout2d) at batch 64 on 28×28 float32 images, cross_entropy and Adam: one training step.
+struct Cnn {
+    static constexpr std::size_t batch = 64;
+    Generator gen{7};
+    std::shared_ptr<Sequential> net = std::make_shared<Sequential>();
+    Tensor X, labels;
+    Cnn() {
+        const ConvOptions conv{.padding = 1, .dtype = DType::f32, .generator = &gen};
+        auto linear = [&](std::size_t in, std::size_t out) {
+            return std::make_shared<Linear>(in, out, LinearOptions{.init = Init::he, .dtype = DType::f32,
+                                                                   .generator = &gen, .layout = Layout::batch_first});
+        };
+        net->add(std::make_shared<Conv2d>(1, 32, 3, conv), "conv1");
+        net->add(std::make_shared<ReLU>());
+        net->add(std::make_shared<MaxPool2d>(2));
+        net->add(std::make_shared<Conv2d>(32, 64, 3, conv), "conv2");
+        net->add(std::make_shared<ReLU>());
+        net->add(std::make_shared<MaxPool2d>(2));
+        net->add(std::make_shared<Flatten>());
+        net->add(linear(64 * 7 * 7, 128), "fc1");
+        net->add(std::make_shared<ReLU>());
+        net->add(std::make_shared<Dropout>(DropoutOptions{.keep_prob = 0.5, .example_axis = 0, .generator = &gen}));
+        net->add(linear(128, 10), "fc2");
+        X = constant(gen.rand({batch, 1, 28, 28}, DType::f32));
+        Array t({batch}, DType::i64);
+        for (std::size_t j = 0; j < batch; ++j) t.set_flat(j, static_cast<double>(j % 10));
+        labels = constant(t);
+    }
+};
+
+// Multiply-adds of one CNN step, ×2 for FLOPs: the forward products and, in backward, dW for every
+// layer and dX for all but conv1 (its input is data).
+double cnn_gflop() {
+    const double n = Cnn::batch;
+    const double conv1 = 32.0 * 9 * 784 * n, conv2 = 64.0 * 288 * 196 * n, fc1 = 128.0 * 3136 * n, fc2 = 10.0 * 128 * n;
+    return 2.0 * (2 * conv1 + 3 * conv2 + 3 * fc1 + 3 * fc2) / 1e9;
+}
+
+void BM_CnnStep(benchmark::State& state) {
+    set_num_threads(2);
+    Cnn cnn;
+    Adam adam(cnn.net->parameters(), 0.001);
+    std::size_t nodes = 0;
+    double forward_s = 0;
+    for (auto _ : state) {
+        const auto start = std::chrono::steady_clock::now();
+        Tensor loss = cross_entropy((*cnn.net)(cnn.X), cnn.labels);
+        forward_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        nodes = graph_nodes(loss);
+        adam.zero_grad();
+        loss.backward();
+        adam.step();
+    }
+    state.counters["peak_rss_MB"] = peak_rss_MB();
+    state.counters["nodes"] = static_cast<double>(nodes);
+    state.counters["forward_ms"] = forward_s * 1e3 / static_cast<double>(state.iterations());
+    state.counters["GFLOP"] = cnn_gflop();
+    state.counters["blas_threads"] = static_cast<double>(num_threads());
+}
+
+// The CNN's second convolution alone, forward + backward (dX, dW, db): (64, 32, 14, 14) → 64
+// channels, 3×3, padding 1 — im2col, gemms, col2im.
+void BM_Conv2dForwardBackward(benchmark::State& state) {
+    set_num_threads(2);
+    Generator gen{7};
+    Conv2d conv(32, 64, 3, ConvOptions{.padding = 1, .dtype = DType::f32, .generator = &gen});
+    Tensor x = parameter(gen.rand({64, 32, 14, 14}, DType::f32), "x");
+    const Array grad_out = Array::ones({64, 64, 14, 14}, DType::f32);
+    for (auto _ : state) {
+        Tensor y = conv(x);
+        x.zero_grad();
+        conv.weight.zero_grad();
+        conv.bias.zero_grad();
+        y.backward(grad_out);
+    }
+    state.counters["GFLOP"] = 2.0 * 3 * 64 * 288 * 196 * 64 / 1e9;
+    state.counters["blas_threads"] = static_cast<double>(num_threads());
+}
+
+/// One row-major sgemm: C (m×n) = op(A)·op(B) + beta·C, op(A) m×k, leading dimensions of the
+/// stored (untransposed) matrices.
+void sgemm(bool ta, bool tb, int m, int n, int k, const float* a, const float* b, float beta, float* c) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a,
+                ta ? m : k, b, tb ? k : n, beta, c, n);
+}
+
+// The floor of BM_CnnStep: the 326 gemms its step performs, with xgrad's shapes, transposes and betas
+// (ops/conv.cpp: one gemm per image per product; ops/linalg.cpp: batch-first linear), on buffers
+// prepared once — no im2col, col2im, pooling, activations, dropout, loss or Adam.
+void BM_CnnGemmFloor(benchmark::State& state) {
+    set_num_threads(2);
+    constexpr int n = Cnn::batch;
+    auto buffer = [](std::size_t size) { return std::vector<float>(size, 0.01f); };
+    // conv1: W (32, 9), cols (9, 784), Y (n, 32, 784); conv2: W (64, 288), cols (288, 196),
+    // Y (n, 64, 196), dcols (288, 196); fc1: X (n, 3136), W (128, 3136); fc2: X (n, 128), W (10, 128).
+    auto w1 = buffer(32 * 9), cols1 = buffer(9 * 784), y1 = buffer(n * 32 * 784), dw1 = buffer(w1.size());
+    auto w2 = buffer(64 * 288), cols2 = buffer(288 * 196), y2 = buffer(n * 64 * 196), dw2 = buffer(w2.size()),
+         dcols2 = buffer(288 * 196);
+    auto x3 = buffer(n * 3136), w3 = buffer(128 * 3136), y3 = buffer(n * 128), dx3 = buffer(x3.size()),
+         dw3 = buffer(w3.size());
+    auto w4 = buffer(10 * 128), y4 = buffer(n * 10), dx4 = buffer(n * 128), dw4 = buffer(w4.size());
+    for (auto _ : state) {
+        for (int i = 0; i < n; ++i)  // conv1 forward: Y[i] = W·cols + b (bias written first)
+            sgemm(false, false, 32, 784, 9, w1.data(), cols1.data(), 1, y1.data() + i * 32 * 784);
+        for (int i = 0; i < n; ++i)  // conv2 forward
+            sgemm(false, false, 64, 196, 288, w2.data(), cols2.data(), 1, y2.data() + i * 64 * 196);
+        sgemm(false, true, n, 128, 3136, x3.data(), w3.data(), 1, y3.data());  // fc1: Y = X·Wᵀ + b
+        sgemm(false, true, n, 10, 128, y3.data(), w4.data(), 1, y4.data());    // fc2
+        sgemm(false, false, n, 128, 10, y4.data(), w4.data(), 0, dx4.data());  // fc2: dX = G·W
+        sgemm(true, false, 10, 128, n, y4.data(), y3.data(), 0, dw4.data());   //      dW = Gᵀ·X
+        sgemm(false, false, n, 3136, 128, dx4.data(), w3.data(), 0, dx3.data());  // fc1: dX = G·W
+        sgemm(true, false, 128, 3136, n, dx4.data(), x3.data(), 0, dw3.data());   //      dW = Gᵀ·X
+        for (int i = 0; i < n; ++i) {  // conv2: dW += dY[i]·colsᵀ, dcols = Wᵀ·dY[i]
+            sgemm(false, true, 64, 288, 196, y2.data() + i * 64 * 196, cols2.data(), 1, dw2.data());
+            sgemm(true, false, 288, 196, 64, w2.data(), y2.data() + i * 64 * 196, 0, dcols2.data());
+        }
+        for (int i = 0; i < n; ++i)  // conv1: dW += dY[i]·colsᵀ (no dX: its input is data)
+            sgemm(false, true, 32, 9, 784, y1.data() + i * 32 * 784, cols1.data(), 1, dw1.data());
+        benchmark::ClobberMemory();
+    }
+    state.counters["GFLOP"] = cnn_gflop();
+    state.counters["blas_threads"] = static_cast<double>(num_threads());
+}
+
+// A training step of a one-layer LSTM (input 64, hidden 256, batch first) over a batch of 32
+// sequences of 32 steps, a batch-first Linear head onto 28 classes (examples/char_rnn.cpp's
+// vocabulary) and cross_entropy over every step, Adam. The inputs are dense (N, T, 64) floats, as
+// an embedding would give. Counters: the recorded graph's node count and the forward pass's time
+// (building the graph, arithmetic included).
+struct LstmTask {
+    static constexpr std::size_t batch = 32, steps = 32, input = 64, hidden = 256, classes = 28;
+    Generator gen{7};
+    LSTM lstm{input, hidden, SequenceOptions{.batch_first = true, .cell = {.dtype = DType::f32, .generator = &gen}}};
+    Linear head{hidden, classes, LinearOptions{.dtype = DType::f32, .generator = &gen, .layout = Layout::batch_first}};
+    Tensor X, labels;
+    LstmTask() {
+        X = constant(gen.randn({batch, steps, input}, DType::f32));
+        Array t({batch, steps}, DType::i64);
+        for (std::size_t j = 0; j < t.size(); ++j) t.set_flat(j, static_cast<double>((j * 7) % classes));
+        labels = constant(t);
+    }
+    std::vector<Tensor> parameters() const {
+        std::vector<Tensor> p = lstm.parameters();
+        for (const Tensor& t : head.parameters()) p.push_back(t);
+        return p;
+    }
+    Tensor loss() { return cross_entropy(head(lstm(X)), labels, 2); }
+};
+
+void BM_LstmStep(benchmark::State& state) {
+    set_num_threads(2);
+    LstmTask task;
+    Adam adam(task.parameters(), 0.001);
+    std::size_t nodes = 0;
+    double forward_s = 0;
+    for (auto _ : state) {
+        const auto start = std::chrono::steady_clock::now();
+        Tensor loss = task.loss();
+        forward_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        nodes = graph_nodes(loss);
+        adam.zero_grad();
+        loss.backward();
+        adam.step();
+    }
+    const double forward_ms = forward_s * 1e3 / static_cast<double>(state.iterations());
+    state.counters["peak_rss_MB"] = peak_rss_MB();
+    state.counters["nodes"] = static_cast<double>(nodes);
+    state.counters["forward_ms"] = forward_ms;
+    state.counters["forward_ns_per_node"] = forward_ms * 1e6 / static_cast<double>(nodes);
+    state.counters["blas_threads"] = static_cast<double>(num_threads());
 }
 
 // (5) Forward + backward of a chain of N scalar ops: the per-node overhead.
@@ -190,6 +377,11 @@ BENCHMARK(BM_HandWrittenStepDropout)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MlpStep)->Args({256, 1024})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_MlpStepNoDropout)->Args({256, 1024})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_MlpGemmOnly)->Args({256, 1024})->Unit(benchmark::kMillisecond)->UseRealTime();
+// Registered in this order so that, run alone as bench/compare runs them, each peak_rss_MB is its own.
+BENCHMARK(BM_CnnStep)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Conv2dForwardBackward)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_CnnGemmFloor)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_LstmStep)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_PerOpOverhead)->Arg(1000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_GraphBuild)->Arg(1000)->Arg(10000)->Arg(100000)->Arg(1000000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DotExport)->Arg(10000)->Unit(benchmark::kMillisecond);
@@ -203,4 +395,20 @@ BENCHMARK(BM_MlpStep)->Name("Growth/MlpStepWidth")->ArgsProduct({{256}, {64, 256
 BENCHMARK(BM_MlpGemmOnly)->Name("Growth/GemmOnlyWidth")->ArgsProduct({{256}, {64, 256, 1024, 2048, 4096}})
     ->Unit(benchmark::kMillisecond)->UseRealTime();
 
-BENCHMARK_MAIN();
+// BENCHMARK_MAIN, plus the OpenBLAS build and core type in the JSON context (looked up at run time,
+// as framework/threads.cpp does: xgrad links whichever BLAS the system provides).
+int main(int argc, char** argv) {
+    using Text = char* (*)();
+    using Number = int (*)();
+    const std::pair<const char*, const char*> texts[] = {{"openblas_get_config", "openblas_config"},
+                                                         {"openblas_get_corename", "openblas_corename"}};
+    for (const auto& [symbol, key] : texts)
+        if (auto f = reinterpret_cast<Text>(dlsym(RTLD_DEFAULT, symbol))) benchmark::AddCustomContext(key, f());
+    if (auto f = reinterpret_cast<Number>(dlsym(RTLD_DEFAULT, "openblas_get_parallel")))  // 0 serial, 1 pthreads, 2 OpenMP
+        benchmark::AddCustomContext("openblas_parallel", std::to_string(f()));
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
