@@ -238,6 +238,7 @@ int main(int argc, char** argv) {
         data::DataLoader loader(train, {.batch_size = s.batch_size, .shuffle = true, .seed = s.seed});
         std::cout << s.model << ": " << model->parameters().size() << " parameter tensors, " << train.size()
                   << " training and " << test.size() << " test examples, " << loader.size() << " steps per epoch\n";
+        Tensor predicted;  // the test set's predicted classes after the last epoch trained here
         for (std::size_t epoch = start; epoch < s.epochs; ++epoch) {
             const auto started = std::chrono::steady_clock::now();
             // Dropout masks come from a stream fixed by (seed, epoch), so a resumed run draws the
@@ -260,7 +261,7 @@ int main(int argc, char** argv) {
                 seen += n;
                 progress.update(++step);
             }
-            const Tensor predicted = predict(*model, test, 500);
+            predicted = predict(*model, test, 500);
             EpochResult r;
             r.train_loss = loss_sum / seen;
             r.train_accuracy = correct / seen;
@@ -273,7 +274,8 @@ int main(int argc, char** argv) {
             if (!s.out.empty()) checkpoint.save(*model, *optimizer, epoch + 1, run_identity(s), to_json(history));
         }
         if (!s.out.empty() && !s.no_plots && !history.empty()) {
-            const Tensor predicted = predict(*model, test, 500);
+            // The last epoch's predictions, unless every epoch was done before this (resumed) run.
+            if (!predicted.defined()) predicted = predict(*model, test, 500);
             plot_curves(s.out + "/curves.png", history);
             plot_confusion(s.out + "/confusion.png", test.targets(), predicted.value());
             plot_misclassified(s.out + "/misclassified.png", test.inputs(), test.targets(), predicted.value());

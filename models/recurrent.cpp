@@ -183,9 +183,11 @@ SequenceOutput RecurrentLayer::run(const Tensor& x, const LSTMState& initial) {
         final_h.push_back(h);
         if (kind_ == Kind::lstm) final_c.push_back(c);
         const bool drop_between = l + 1 < layers && (between.keep_prob < 1.0 || between.scale == DropoutScale::classic);
-        if (drop_between)
-            for (Tensor& o : outputs) o = dropout(o, DropoutOptions{between.keep_prob, between.scale, between.training, 0,
-                                                                    between.generator});
+        if (drop_between) {
+            DropoutOptions per_step = between;
+            per_step.example_axis = 0;  // a row of a step's (N, H) output is one sequence
+            for (Tensor& o : outputs) o = dropout(o, per_step);
+        }
         inputs = std::move(outputs);
     }
     SequenceOutput out;

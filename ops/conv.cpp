@@ -216,11 +216,8 @@ struct Conv2dOp final : Op {
                 }
         });
         if (has_bias && a.wants(2)) {  // Σ over images and positions, per output channel
-            db = Array({out_channels}, G.dtype());
-            const Array per_image = sum_keepdims(G.reshaped({g.n * out_channels, L}), 1);
-            for (std::size_t n = 0; n < g.n; ++n)
-                for (std::size_t o = 0; o < out_channels; ++o)
-                    db.set_flat(o, db.flat(o) + per_image.flat(n * out_channels + o));
+            // G as (N, C_out, L): the reducer over positions, then over images.
+            db = sum_keepdims(sum_keepdims(G.reshaped({g.n, out_channels, L}), 2), 0).reshaped({out_channels});
         }
         if (!has_bias) return {std::move(dx), std::move(dw)};
         return {std::move(dx), std::move(dw), std::move(db)};

@@ -270,7 +270,7 @@ Tensor huber_loss(const Tensor& pred, const Tensor& target, double delta, Reduct
     const Tensor size = abs(d);
     // ½d² inside ±delta; delta·(|d| - ½delta) outside: the two pieces meet with equal slope.
     const Tensor quadratic = square(d) * 0.5, linear_part = (size - 0.5 * delta) * delta;
-    return reduce(where(less(size, constant(Array::scalar(delta, size.dtype()))), quadratic, linear_part), reduction);
+    return reduce(where(less(size, delta), quadratic, linear_part), reduction);
 }
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& labels, int axis, Reduction reduction) {

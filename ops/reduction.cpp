@@ -107,7 +107,7 @@ struct ExtremeOp final : Op {
     Grads backward(const BackwardArgs& a) const override {
         Array flat;
         const Array& in = as_reduced(*a.inputs[0], axis, flat);
-        const std::size_t ax = reduction_axis(axis, in, "max");
+        const std::size_t ax = reduction_axis(axis, in, name().c_str());
         const Shape kept = reduced_shape(in.shape(), ax, true);
         const Array y = a.result.reshaped(kept);
         const Array ties = zip(in, y, [](auto v, auto m) { return v == m ? decltype(v)(1) : decltype(v)(0); }, "max");
