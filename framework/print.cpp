@@ -242,11 +242,19 @@ private:
             s += line;
         } else {
             // Outer axes: one sub-array per line, a blank line between blocks of each further axis.
-            const std::string line_break = "," + std::string(shape_.size() - axis - 1, '\n');
-            for (std::size_t k = 0; k < items.size(); ++k)
-                s += indent + item(items[k]) + (k + 1 < items.size() ? line_break : "");
+            // (Appended piece by piece: GCC 12 warns falsely, -Wrestrict, on one-expression concatenations.)
+            std::string line_break = ",";
+            line_break.append(shape_.size() - axis - 1, '\n');
+            for (std::size_t k = 0; k < items.size(); ++k) {
+                s += indent;
+                s += item(items[k]);
+                if (k + 1 < items.size()) s += line_break;
+            }
         }
-        return "[" + s.substr(indent.size()) + "]";
+        std::string out = "[";
+        out += s.substr(indent.size());
+        out += "]";
+        return out;
     }
 
     const Shape& shape_;

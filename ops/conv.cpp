@@ -7,6 +7,7 @@
 
 #include "framework/engine.hpp"
 #include "framework/kernels.hpp"
+#include "framework/simd.hpp"
 #include "ops/ops.hpp"
 
 namespace xgrad {
@@ -57,65 +58,123 @@ Window window_of(const char* op, const Shape& x, std::size_t kh, std::size_t kw,
     return g;
 }
 
-/// im2col for one image and a range of channels: cols[(c·kh + i)·kw + j][oy·ow + ox] = the input at
-/// (c, oy·sh - ph + i·dh, ox·sw - pw + j·dw), 0 in the padding. Each row is one kernel tap.
+/// For a kernel column j: the output columns ox whose input column x = ox·sw − pw + j·dw lies inside
+/// the image, [lo, hi). Left of lo and right of hi the window reads padding.
+struct ColumnRange {
+    std::size_t lo = 0, hi = 0;
+    std::ptrdiff_t x0 = 0;  // the input column read by ox = 0
+};
+ColumnRange column_range(const Window& g, std::size_t j) {
+    ColumnRange r;
+    r.x0 = static_cast<std::ptrdiff_t>(j * g.dilation.w) - static_cast<std::ptrdiff_t>(g.padding.w);
+    const auto sw = static_cast<std::ptrdiff_t>(g.stride.w), w = static_cast<std::ptrdiff_t>(g.w);
+    const std::ptrdiff_t first = r.x0 < 0 ? (-r.x0 + sw - 1) / sw : 0;                   // x ≥ 0
+    const std::ptrdiff_t last = w - 1 - r.x0 < 0 ? -1 : (w - 1 - r.x0) / sw;             // x ≤ w − 1
+    r.lo = static_cast<std::size_t>(std::min<std::ptrdiff_t>(first, static_cast<std::ptrdiff_t>(g.ow)));
+    r.hi = std::max(r.lo, static_cast<std::size_t>(std::min<std::ptrdiff_t>(last + 1, static_cast<std::ptrdiff_t>(g.ow))));
+    return r;
+}
+
+/// The input row read by output row oy through kernel row i, or −1 in the padding.
+std::ptrdiff_t input_row(const Window& g, std::size_t oy, std::size_t i) {
+    const auto y = static_cast<std::ptrdiff_t>(oy * g.stride.h + i * g.dilation.h) - static_cast<std::ptrdiff_t>(g.padding.h);
+    return y >= 0 && y < static_cast<std::ptrdiff_t>(g.h) ? y : -1;
+}
+
+/// im2col for `count` images starting at `images` (each C·H·W) and channels [c0, c0 + channels):
+/// cols is (channels·kh·kw, count·L), row (c·kh + i)·kw + j (one kernel tap), column n·L + oy·ow + ox
+/// (image n's window at (oy, ox)); 0 where the window reads padding. Whole images side by side make
+/// one wide matrix, so the convolution is one large gemm instead of one small gemm per image.
 template <class T>
-void image_to_columns(const T* image, std::size_t channels, const Window& g, T* cols) {
+void images_to_columns(const T* images, std::size_t count, std::size_t c0, std::size_t channels, const Window& g,
+                       T* cols) {
+    const std::size_t L = g.out_plane(), ld = count * L;
     for (std::size_t c = 0; c < channels; ++c)
         for (std::size_t i = 0; i < g.kh; ++i)
             for (std::size_t j = 0; j < g.kw; ++j) {
-                T* row = cols + ((c * g.kh + i) * g.kw + j) * g.out_plane();
-                const T* plane = image + c * g.plane();
-                for (std::size_t oy = 0; oy < g.oh; ++oy) {
-                    const auto y = static_cast<std::ptrdiff_t>(oy * g.stride.h + i * g.dilation.h) -
-                                   static_cast<std::ptrdiff_t>(g.padding.h);
-                    T* out = row + oy * g.ow;
-                    if (y < 0 || y >= static_cast<std::ptrdiff_t>(g.h)) {
-                        std::fill_n(out, g.ow, T(0));
-                        continue;
-                    }
-                    const T* line = plane + static_cast<std::size_t>(y) * g.w;
-                    const auto x0 = static_cast<std::ptrdiff_t>(j * g.dilation.w) - static_cast<std::ptrdiff_t>(g.padding.w);
-                    for (std::size_t ox = 0; ox < g.ow; ++ox) {
-                        const std::ptrdiff_t x = x0 + static_cast<std::ptrdiff_t>(ox * g.stride.w);
-                        out[ox] = x >= 0 && x < static_cast<std::ptrdiff_t>(g.w) ? line[x] : T(0);
+                const ColumnRange r = column_range(g, j);
+                T* row = cols + ((c * g.kh + i) * g.kw + j) * ld;
+                for (std::size_t n = 0; n < count; ++n) {
+                    const T* plane = images + (n * g.c + c0 + c) * g.plane();
+                    for (std::size_t oy = 0; oy < g.oh; ++oy) {
+                        T* out = row + n * L + oy * g.ow;
+                        const std::ptrdiff_t y = input_row(g, oy, i);
+                        if (y < 0) {
+                            std::fill_n(out, g.ow, T(0));
+                            continue;
+                        }
+                        const T* line = plane + static_cast<std::size_t>(y) * g.w + r.x0;  // at ox = 0
+                        std::fill(out, out + r.lo, T(0));
+                        if (g.stride.w == 1)
+                            std::copy(line + r.lo, line + r.hi, out + r.lo);
+                        else
+                            for (std::size_t ox = r.lo; ox < r.hi; ++ox) out[ox] = line[ox * g.stride.w];
+                        std::fill(out + r.hi, out + g.ow, T(0));
                     }
                 }
             }
 }
 
-/// col2im, the adjoint: adds each column entry back onto the input position it was read from.
+/// col2im, the adjoint of images_to_columns: adds each column entry back onto the input element it
+/// was read from (entries that read padding are dropped).
 template <class T>
-void columns_to_image(const T* cols, std::size_t channels, const Window& g, T* image) {
+void columns_to_images(const T* cols, std::size_t count, std::size_t c0, std::size_t channels, const Window& g,
+                       T* images) {
+    const std::size_t L = g.out_plane(), ld = count * L;
     for (std::size_t c = 0; c < channels; ++c)
         for (std::size_t i = 0; i < g.kh; ++i)
             for (std::size_t j = 0; j < g.kw; ++j) {
-                const T* row = cols + ((c * g.kh + i) * g.kw + j) * g.out_plane();
-                T* plane = image + c * g.plane();
-                for (std::size_t oy = 0; oy < g.oh; ++oy) {
-                    const auto y = static_cast<std::ptrdiff_t>(oy * g.stride.h + i * g.dilation.h) -
-                                   static_cast<std::ptrdiff_t>(g.padding.h);
-                    if (y < 0 || y >= static_cast<std::ptrdiff_t>(g.h)) continue;
-                    T* line = plane + static_cast<std::size_t>(y) * g.w;
-                    const T* in = row + oy * g.ow;
-                    const auto x0 = static_cast<std::ptrdiff_t>(j * g.dilation.w) - static_cast<std::ptrdiff_t>(g.padding.w);
-                    for (std::size_t ox = 0; ox < g.ow; ++ox) {
-                        const std::ptrdiff_t x = x0 + static_cast<std::ptrdiff_t>(ox * g.stride.w);
-                        if (x >= 0 && x < static_cast<std::ptrdiff_t>(g.w)) line[x] += in[ox];
+                const ColumnRange r = column_range(g, j);
+                const T* row = cols + ((c * g.kh + i) * g.kw + j) * ld;
+                for (std::size_t n = 0; n < count; ++n) {
+                    T* plane = images + (n * g.c + c0 + c) * g.plane();
+                    for (std::size_t oy = 0; oy < g.oh; ++oy) {
+                        const std::ptrdiff_t y = input_row(g, oy, i);
+                        if (y < 0) continue;
+                        const T* in = row + n * L + oy * g.ow;
+                        T* line = plane + static_cast<std::size_t>(y) * g.w + r.x0;
+                        if (g.stride.w == 1)
+                            for (std::size_t ox = r.lo; ox < r.hi; ++ox) line[ox] += in[ox];
+                        else
+                            for (std::size_t ox = r.lo; ox < r.hi; ++ox) line[ox * g.stride.w] += in[ox];
                     }
                 }
             }
 }
 
-/// Whether the columns of an image are the image itself: a 1×1 kernel, stride 1, no padding.
-bool columns_are_the_image(const Window& g) {
-    return g.kh == 1 && g.kw == 1 && g.stride.h == 1 && g.stride.w == 1 && g.padding.h == 0 && g.padding.w == 0;
+/// Σ row[0..n) in double, in 8 independent lanes (a loop the compiler vectorises; one running
+/// sum would be a chain of dependent additions).
+template <class T>
+double row_sum(const T* row, std::size_t n) {
+    double lanes[8] = {};
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (std::size_t k = 0; k < 8; ++k) lanes[k] += static_cast<double>(row[i + k]);
+    double total = 0;
+    for (; i < n; ++i) total += static_cast<double>(row[i]);
+    for (double lane : lanes) total += lane;
+    return total;
 }
 
-// For each image n and group g (input channels Cg = C/groups, output channels Og = O/groups,
-// K = Cg·kh·kw taps, L = oh·ow positions), with cols = im2col(x[n, group g]) of shape (K, L):
-//   Y[n, group g] = W_g (Og, K) · cols (K, L)  + b        (bias written first, gemm with beta = 1)
-//   dW_g += dY[n, g] · colsᵀ,  dcols = W_gᵀ · dY[n, g] → col2im into dX[n, group g],  db = Σ_{n,L} dY
+/// How many images one lowering pass takes: as many as have columns within 256 KiB (at least one), so
+/// the columns and the gemm's panels stay in cache. Measured on the CNN's second layer (bench
+/// BM_Conv2dForwardBackward, one thread): one image per gemm (225 KiB of columns) and a few are
+/// alike; the whole batch in one wide gemm (14 MiB) is 25–50% slower, its columns streaming from
+/// memory. Small images (the first layer's 1-channel 28×28) still share a gemm.
+std::size_t images_per_pass(const Window& g, std::size_t taps, std::size_t element_size) {
+    constexpr std::size_t budget = std::size_t{256} << 10;
+    const std::size_t per_image = std::max<std::size_t>(1, taps * g.out_plane() * element_size);
+    return std::clamp<std::size_t>(budget / per_image, 1, std::max<std::size_t>(g.n, 1));
+}
+
+// Images are lowered a pass at a time (all of them when they fit, see images_per_pass). For a pass of
+// B images, group g (Cg = C/groups input channels, Og = O/groups outputs, K = Cg·kh·kw taps, L = oh·ow
+// positions) and cols = im2col (K, B·L):
+//   Yᵍ (Og, B·L) = W_g (Og, K) · cols,   then Y[n, g·Og + o, l] = Yᵍ[o, n·L + l] + b[o]
+//   dYᵍ (Og, B·L) gathered from dY;  dW_g += dYᵍ · colsᵀ;  dcols = W_gᵀ · dYᵍ → col2im into dX;
+//   db = Σ_{n,l} dY.
+// Backward lowers the images again rather than keeping the columns from forward (K·L per image: 9×
+// the input for a 3×3 kernel): the second im2col costs less than the memory it would hold.
 struct Conv2dOp final : Op {
     Size2 stride, padding, dilation;
     std::size_t groups;
@@ -153,27 +212,37 @@ struct Conv2dOp final : Op {
             throw ShapeError("conv2d: bias must be (" + std::to_string(out_channels) + ",), got " +
                              shape_str(x[2]->shape()));
         Array Y = Array::uninitialized({g.n, out_channels, g.oh, g.ow}, X.dtype());
+        const std::size_t per_pass = images_per_pass(g, K, element_size(X.dtype()));
         dispatch(X.dtype(), [&](auto tag) {
             using T = decltype(tag);
+            const T* bias = has_bias ? x[2]->data<T>() : nullptr;
             T* y = Y.data<T>();
-            if (has_bias) {
-                const T* b = x[2]->data<T>();
-                for (std::size_t n = 0; n < g.n; ++n)
-                    for (std::size_t o = 0; o < out_channels; ++o) std::fill_n(y + (n * out_channels + o) * L, L, b[o]);
-            }
-            const bool direct = columns_are_the_image(g);
-            Array cols = direct ? Array() : Array::uninitialized({K, L}, X.dtype());
-            for (std::size_t n = 0; n < g.n; ++n)
+            Array cols = Array::uninitialized({K, per_pass * L}, X.dtype());
+            Array product = per_pass > 1 ? Array::uninitialized({og, per_pass * L}, X.dtype()) : Array();
+            for (std::size_t n0 = 0; n0 < g.n; n0 += per_pass) {
+                const std::size_t B = std::min(per_pass, g.n - n0);
                 for (std::size_t grp = 0; grp < groups; ++grp) {
-                    const std::size_t in_offset = (n * g.c + grp * cg) * g.plane();
-                    MatrixAt columns{&X, in_offset, K, L};
-                    if (!direct) {
-                        image_to_columns(X.data<T>() + in_offset, cg, g, cols.data<T>());
-                        columns = {&cols, 0, K, L};
+                    images_to_columns(X.data<T>() + n0 * g.c * g.plane(), B, grp * cg, cg, g, cols.data<T>());
+                    const MatrixAt weights{&W, grp * og * K, og, K}, columns{&cols, 0, K, B * L};
+                    if (B == 1) {  // one image: its group's outputs are one (Og, L) block of Y, written in place
+                        const std::size_t at = (n0 * out_channels + grp * og) * L;
+                        for (std::size_t o = 0; bias && o < og; ++o) std::fill_n(y + at + o * L, L, bias[grp * og + o]);
+                        gemm_into(weights, false, columns, false, Y, at, bias != nullptr);
+                        continue;
                     }
-                    gemm_into({&W, grp * og * K, og, K}, false, columns, false, Y, (n * out_channels + grp * og) * L,
-                              has_bias);
+                    gemm_into(weights, false, columns, false, product, 0, false);
+                    const T* p = product.data<T>();
+                    for (std::size_t o = 0; o < og; ++o) {
+                        const std::size_t channel = grp * og + o;
+                        const T b = bias ? bias[channel] : T(0);
+                        for (std::size_t n = 0; n < B; ++n) {
+                            const T* from = p + o * B * L + n * L;
+                            T* to = y + ((n0 + n) * out_channels + channel) * L;
+                            for (std::size_t l = 0; l < L; ++l) to[l] = from[l] + b;
+                        }
+                    }
                 }
+            }
         });
         return Y;
     }
@@ -184,45 +253,105 @@ struct Conv2dOp final : Op {
         const Window g = geometry(X, W);
         const std::size_t out_channels = W.shape()[0], og = out_channels / groups, cg = g.c / groups;
         const std::size_t K = cg * g.kh * g.kw, L = g.out_plane();
+        const std::size_t per_pass = images_per_pass(g, K, element_size(X.dtype()));
         Array dx, dw, db;
         if (a.wants(0)) dx = Array(X.shape(), X.dtype());
         if (a.wants(1)) dw = Array(W.shape(), W.dtype());
-        const bool direct = columns_are_the_image(g);
         dispatch(X.dtype(), [&](auto tag) {
             using T = decltype(tag);
-            Array cols = direct ? Array() : Array::uninitialized({K, L}, X.dtype());
-            Array dcols = direct || !a.wants(0) ? Array() : Array::uninitialized({K, L}, X.dtype());
-            for (std::size_t n = 0; n < g.n; ++n)
+            Array cols = a.wants(1) ? Array::uninitialized({K, per_pass * L}, X.dtype()) : Array();
+            Array dcols = a.wants(0) ? Array::uninitialized({K, per_pass * L}, X.dtype()) : Array();
+            Array dy = per_pass > 1 ? Array::uninitialized({og, per_pass * L}, X.dtype()) : Array();
+            for (std::size_t n0 = 0; n0 < g.n; n0 += per_pass) {
+                const std::size_t B = std::min(per_pass, g.n - n0);
                 for (std::size_t grp = 0; grp < groups; ++grp) {
-                    const std::size_t in_offset = (n * g.c + grp * cg) * g.plane();
-                    const MatrixAt dy{&G, (n * out_channels + grp * og) * L, og, L};
-                    const MatrixAt weights{&W, grp * og * K, og, K};
+                    // dYᵍ (Og, B·L) from dY (N, O, L): one image's is a block of dY as it is.
+                    MatrixAt dy_g{&G, (n0 * out_channels + grp * og) * L, og, L};
+                    if (B > 1) {
+                        T* d = dy.data<T>();
+                        for (std::size_t o = 0; o < og; ++o)
+                            for (std::size_t n = 0; n < B; ++n)
+                                std::copy_n(G.data<T>() + ((n0 + n) * out_channels + grp * og + o) * L, L,
+                                            d + o * B * L + n * L);
+                        dy_g = {&dy, 0, og, B * L};
+                    }
                     if (a.wants(1)) {
-                        MatrixAt columns{&X, in_offset, K, L};
-                        if (!direct) {
-                            image_to_columns(X.data<T>() + in_offset, cg, g, cols.data<T>());
-                            columns = {&cols, 0, K, L};
-                        }
-                        gemm_into(dy, false, columns, true, dw, grp * og * K, true);  // dW_g += dY·colsᵀ
+                        images_to_columns(X.data<T>() + n0 * g.c * g.plane(), B, grp * cg, cg, g, cols.data<T>());
+                        gemm_into(dy_g, false, {&cols, 0, K, B * L}, true, dw, grp * og * K, true);  // dW_g += dYᵍ·colsᵀ
                     }
                     if (a.wants(0)) {
-                        if (direct) {
-                            gemm_into(weights, true, dy, false, dx, in_offset, true);  // dX += W_gᵀ·dY
-                        } else {
-                            gemm_into(weights, true, dy, false, dcols, 0, false);  // dcols = W_gᵀ·dY
-                            columns_to_image(dcols.data<T>(), cg, g, dx.data<T>() + in_offset);
-                        }
+                        gemm_into({&W, grp * og * K, og, K}, true, dy_g, false, dcols, 0, false);  // dcols = W_gᵀ·dYᵍ
+                        columns_to_images(dcols.data<T>(), B, grp * cg, cg, g, dx.data<T>() + n0 * g.c * g.plane());
                     }
                 }
+            }
         });
-        if (has_bias && a.wants(2)) {  // Σ over images and positions, per output channel
-            // G as (N, C_out, L): the reducer over positions, then over images.
-            db = sum_keepdims(sum_keepdims(G.reshaped({g.n, out_channels, L}), 2), 0).reshaped({out_channels});
+        if (has_bias && a.wants(2)) {  // Σ over images and positions, per output channel, in double
+            db = Array::uninitialized({out_channels}, G.dtype());
+            dispatch(G.dtype(), [&](auto tag) {
+                using T = decltype(tag);
+                for (std::size_t o = 0; o < out_channels; ++o) {
+                    double total = 0;
+                    for (std::size_t n = 0; n < g.n; ++n) {
+                        const T* row = G.data<T>() + (n * out_channels + o) * L;
+                        total += row_sum(row, L);
+                    }
+                    db.data<T>()[o] = static_cast<T>(total);
+                }
+            });
         }
         if (!has_bias) return {std::move(dx), std::move(dw)};
         return {std::move(dx), std::move(dw), std::move(db)};
     }
 };
+
+// One kernel tap of max pooling over an output row: for ox in [lo, hi) the input element
+// plane[origin + ox·stride] replaces best[ox] (and its index where[ox]) when strictly larger, or when
+// it is the first NaN. Branch-free on distinct (restrict) arrays, so it vectorises.
+template <class T>
+[[gnu::always_inline]] inline void max_pool_tap_loop(const T* __restrict plane, T* __restrict best,
+                                                     std::uint32_t* __restrict where, std::size_t lo, std::size_t hi,
+                                                     std::ptrdiff_t origin, std::size_t stride) {
+    for (std::size_t ox = lo; ox < hi; ++ox) {
+        const auto at = static_cast<std::uint32_t>(origin + static_cast<std::ptrdiff_t>(ox * stride));
+        const T v = plane[at];
+        const bool take = (v > best[ox]) | ((v != v) & (best[ox] == best[ox]));
+        best[ox] = take ? v : best[ox];
+        where[ox] = take ? at : where[ox];
+    }
+}
+XGRAD_VECTOR_CLONES void max_pool_tap(const float* plane, float* best, std::uint32_t* where, std::size_t lo,
+                                      std::size_t hi, std::ptrdiff_t origin, std::size_t stride) {
+    max_pool_tap_loop(plane, best, where, lo, hi, origin, stride);
+}
+XGRAD_VECTOR_CLONES void max_pool_tap(const double* plane, double* best, std::uint32_t* where, std::size_t lo,
+                                      std::size_t hi, std::ptrdiff_t origin, std::size_t stride) {
+    max_pool_tap_loop(plane, best, where, lo, hi, origin, stride);
+}
+
+// One kernel tap of max pooling over a whole output plane whose windows lie inside the image: window k
+// reads plane[corner[k] + offset]. The same rules as max_pool_tap.
+template <class T>
+[[gnu::always_inline]] inline void max_pool_windows_loop(const T* __restrict plane, T* __restrict best,
+                                                         std::uint32_t* __restrict where,
+                                                         const std::uint32_t* __restrict corner, std::size_t n,
+                                                         std::uint32_t offset) {
+    for (std::size_t k = 0; k < n; ++k) {
+        const std::uint32_t at = corner[k] + offset;
+        const T v = plane[at];
+        const bool take = (v > best[k]) | ((v != v) & (best[k] == best[k]));
+        best[k] = take ? v : best[k];
+        where[k] = take ? at : where[k];
+    }
+}
+XGRAD_VECTOR_CLONES void max_pool_windows(const float* plane, float* best, std::uint32_t* where,
+                                          const std::uint32_t* corner, std::size_t n, std::uint32_t offset) {
+    max_pool_windows_loop(plane, best, where, corner, n, offset);
+}
+XGRAD_VECTOR_CLONES void max_pool_windows(const double* plane, double* best, std::uint32_t* where,
+                                          const std::uint32_t* corner, std::size_t n, std::uint32_t offset) {
+    max_pool_windows_loop(plane, best, where, corner, n, offset);
+}
 
 // Max pooling: y = the largest input in each window (padding counts as -inf, as PyTorch);
 // dx = g at the window's first largest element (its index saved in forward).
@@ -248,36 +377,65 @@ struct MaxPool2dOp final : Op {
         if (g.plane() > std::numeric_limits<std::uint32_t>::max())
             throw ShapeError("max_pool2d: planes of more than 2³² elements are not supported");
         Array Y = Array::uninitialized({g.n, g.c, g.oh, g.ow}, x[0]->dtype());
-        argmax.assign(Y.size(), 0);
+        argmax.resize(Y.size());
         dispatch(Y.dtype(), [&](auto tag) {
             using T = decltype(tag);
             const T* in = x[0]->data<T>();
             T* y = Y.data<T>();
+            // Row by row of the output, kernel tap by tap: for tap (i, j) the output columns whose
+            // window reads inside the image, [lo, hi), take a strided slice of input row
+            // oy·sh − ph + i. The inner loop is branch-free over a row, so it vectorises (one
+            // comparison per window at a time was a coin-toss branch per element).
+            // Each output starts at −inf and the index of its window's first element inside the image:
+            // strictly larger values replace it (ties keep the first), the first NaN replaces and stays
+            // (PyTorch's rules), and a window of −inf keeps its first element.
+            std::vector<ColumnRange> taps(g.kw);
+            for (std::size_t j = 0; j < g.kw; ++j) taps[j] = column_range(g, j);
+            std::vector<std::uint32_t> first_column(g.ow);  // the first column inside each window
+            for (std::size_t ox = 0; ox < g.ow; ++ox) {
+                const auto left = static_cast<std::ptrdiff_t>(ox * g.stride.w) - static_cast<std::ptrdiff_t>(g.padding.w);
+                first_column[ox] = static_cast<std::uint32_t>(std::max<std::ptrdiff_t>(left, 0));
+            }
+            const T lowest = -std::numeric_limits<T>::infinity();
+            if (g.padding.h == 0 && g.padding.w == 0) {
+                // Every window lies inside the image: for tap (i, j), window k reads corner[k] + i·w + j,
+                // a loop over the whole output plane (rows of 7 or 14 outputs are too short to vectorise).
+                std::vector<std::uint32_t> corner(g.out_plane());
+                for (std::size_t oy = 0; oy < g.oh; ++oy)
+                    for (std::size_t ox = 0; ox < g.ow; ++ox)
+                        corner[oy * g.ow + ox] = static_cast<std::uint32_t>(oy * g.stride.h * g.w + ox * g.stride.w);
+                for (std::size_t p = 0; p < g.n * g.c; ++p) {
+                    T* best = y + p * g.out_plane();
+                    std::uint32_t* where = argmax.data() + p * g.out_plane();
+                    std::fill_n(best, g.out_plane(), lowest);
+                    std::copy(corner.begin(), corner.end(), where);
+                    for (std::size_t i = 0; i < g.kh; ++i)
+                        for (std::size_t j = 0; j < g.kw; ++j)
+                            max_pool_windows(in + p * g.plane(), best, where, corner.data(), g.out_plane(),
+                                             static_cast<std::uint32_t>(i * g.w + j));
+                }
+                return;
+            }
             for (std::size_t p = 0; p < g.n * g.c; ++p) {
                 const T* plane = in + p * g.plane();
-                for (std::size_t oy = 0; oy < g.oh; ++oy)
+                for (std::size_t oy = 0; oy < g.oh; ++oy) {
+                    T* best = y + (p * g.oh + oy) * g.ow;
+                    std::uint32_t* where = argmax.data() + (p * g.oh + oy) * g.ow;
+                    const auto top = static_cast<std::ptrdiff_t>(oy * g.stride.h) - static_cast<std::ptrdiff_t>(g.padding.h);
+                    const auto first_row = static_cast<std::uint32_t>(std::max<std::ptrdiff_t>(top, 0));
                     for (std::size_t ox = 0; ox < g.ow; ++ox) {
-                        T best = -std::numeric_limits<T>::infinity();
-                        std::size_t where = 0;
-                        bool found = false;
-                        for (std::size_t i = 0; i < g.kh; ++i) {
-                            const auto yy = static_cast<std::ptrdiff_t>(oy * g.stride.h + i) - static_cast<std::ptrdiff_t>(g.padding.h);
-                            if (yy < 0 || yy >= static_cast<std::ptrdiff_t>(g.h)) continue;
-                            for (std::size_t j = 0; j < g.kw; ++j) {
-                                const auto xx = static_cast<std::ptrdiff_t>(ox * g.stride.w + j) - static_cast<std::ptrdiff_t>(g.padding.w);
-                                if (xx < 0 || xx >= static_cast<std::ptrdiff_t>(g.w)) continue;
-                                const std::size_t at = static_cast<std::size_t>(yy) * g.w + static_cast<std::size_t>(xx);
-                                const T v = plane[at];
-                                if (!found || v > best || v != v) {  // NaN wins, as PyTorch
-                                    best = v, where = at, found = true;
-                                    if (v != v) break;
-                                }
-                            }
-                        }
-                        const std::size_t k = (p * g.oh + oy) * g.ow + ox;
-                        y[k] = best;
-                        argmax[k] = static_cast<std::uint32_t>(where);
+                        best[ox] = lowest;
+                        where[ox] = first_row * static_cast<std::uint32_t>(g.w) + first_column[ox];
                     }
+                    for (std::size_t i = 0; i < g.kh; ++i) {
+                        const std::ptrdiff_t row = input_row(g, oy, i);
+                        if (row < 0) continue;
+                        for (const ColumnRange& tap : taps) {
+                            const auto origin = static_cast<std::ptrdiff_t>(row) * static_cast<std::ptrdiff_t>(g.w) + tap.x0;
+                            max_pool_tap(plane, best, where, tap.lo, tap.hi, origin, g.stride.w);
+                        }
+                    }
+                }
             }
         });
         return Y;

@@ -165,4 +165,66 @@ BOOST_AUTO_TEST_CASE(conv_errors_name_the_shapes) {
                         "groups"));
 }
 
+// conv2d lowers a pass of several images into one gemm when their columns are small (see
+// images_per_pass in ops/conv.cpp) and one image at a time otherwise. Here 7 images of 2 × 34 × 34
+// with 2 groups make passes of 3, 3 and 1 images; the result, dX, dW and db must equal those of the
+// images convolved one at a time, which always takes the one-image path.
+BOOST_AUTO_TEST_CASE(conv_lowering_in_passes_equals_one_image_at_a_time) {
+    Generator gen(3);
+    Tensor x = parameter(gen.randn({7, 2, 34, 34}), "x"), w = parameter(gen.randn({4, 1, 3, 3}), "w"),
+                 b = parameter(gen.randn({4}), "b");
+    const Tensor upstream = constant(gen.randn({7, 4, 34, 34}));
+    const Tensor y = conv2d(x, w, b, 1, 1, 1, 2);
+    sum(y * upstream).backward();
+    const Array dx = x.grad(), dw = w.grad(), db = b.grad();
+    x.zero_grad(), w.zero_grad(), b.zero_grad();
+    std::vector<Tensor> parts;
+    for (std::int64_t i = 0; i < 7; ++i) {
+        const Tensor yi = conv2d(slice(x, 0, i, i + 1), w, b, 1, 1, 1, 2);
+        sum(yi * slice(upstream, 0, i, i + 1)).backward();
+        parts.push_back(yi);
+    }
+    auto relative = [](const Array& a, const Array& b) {
+        double worst = 0;
+        for (std::size_t i = 0; i < a.size(); ++i)
+            worst = std::max(worst, std::abs(a.flat(i) - b.flat(i)) / std::max(1.0, std::abs(b.flat(i))));
+        return worst;
+    };
+    BOOST_TEST(relative(y.value(), concat(parts, 0).value()) < 1e-12);
+    BOOST_TEST(relative(dx, x.grad()) < 1e-12);
+    BOOST_TEST(relative(dw, w.grad()) < 1e-12);
+    BOOST_TEST(relative(db, b.grad()) < 1e-12);
+    BOOST_TEST(std::abs(dx.flat(0)) > 0);  // the comparison sees real values
+}
+
+// Max pooling's gradient goes to the window's first largest element; the first NaN wins and stays;
+// a window of −inf keeps its first element. Both kernels: windows inside the image (padding 0) and
+// padded windows, float64 and float32.
+BOOST_AUTO_TEST_CASE(max_pool_routes_the_gradient_to_the_first_largest_nan_first) {
+    const double nan = std::nan(""), inf = INFINITY;
+    for (DType dtype : {DType::f64, DType::f32}) {
+        // one (1, 1, 2, 2) plane per case: values, the expected output, the index that gets the gradient
+        struct Case {
+            std::vector<double> values;
+            double out;
+            std::size_t winner;
+        };
+        for (const Case& c : {Case{{1, 1, 1, 1}, 1, 0}, Case{{1, 2, 2, 0}, 2, 1}, Case{{1, nan, nan, 5}, nan, 1},
+                              Case{{-inf, -inf, -inf, -inf}, -inf, 0}, Case{{nan, 7, 8, 9}, nan, 0}}) {
+            Tensor x = parameter(Array({1, 1, 2, 2}, c.values, dtype), "x");
+            const Tensor y = max_pool2d(x, 2);  // one window, inside the image
+            const double got = y.value().flat(0);
+            BOOST_TEST((std::isnan(c.out) ? std::isnan(got) : got == c.out));
+            y.backward(Array::ones({1, 1, 1, 1}, dtype));
+            for (std::size_t i = 0; i < 4; ++i) BOOST_TEST(x.grad().flat(i) == (i == c.winner ? 1.0 : 0.0));
+            // Padded: kernel 3, padding 1 over the same plane — one window per corner, each reading all 4.
+            x.zero_grad();
+            const Tensor padded = max_pool2d(x, 3, Size2{1}, 1);
+            BOOST_TEST((padded.shape() == Shape{1, 1, 2, 2}));
+            padded.backward(Array::ones({1, 1, 2, 2}, dtype));
+            for (std::size_t i = 0; i < 4; ++i) BOOST_TEST(x.grad().flat(i) == (i == c.winner ? 4.0 : 0.0));
+        }
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
