@@ -90,10 +90,10 @@ LSTMCell::LSTMCell(std::size_t input_size, std::size_t hidden_size, const Recurr
 LSTMState LSTMCell::step(const Tensor& x, const LSTMState& state) {
     const Tensor h = checked_state("LSTMCell", x, state.h);
     const Tensor c = checked_state("LSTMCell", x, state.c);
-    const std::vector<Tensor> gates = split(input_part(x) + hidden_part(h), std::vector<std::size_t>(4, hidden_size_), 1);
-    const Tensor i = sigmoid(gates[0]), f = sigmoid(gates[1]), g = tanh(gates[2]), o = sigmoid(gates[3]);
-    const Tensor c_next = f * c + i * g;
-    return {o * tanh(c_next), c_next};
+    // The gates' element-wise part is one fused op (ops/recurrent.cpp): [h' | c'].
+    const Tensor next = lstm_cell(input_part(x) + hidden_part(h), c);
+    const auto H = static_cast<std::int64_t>(hidden_size_);
+    return {slice(next, 1, 0, H), slice(next, 1, H, 2 * H)};
 }
 
 GRUCell::GRUCell(std::size_t input_size, std::size_t hidden_size, const RecurrentOptions& options,

@@ -81,7 +81,7 @@ struct SigmoidOp final : Op {
 // y = tanh x; dy/dx = 1 - y²
 struct TanhOp final : Op {
     std::string name() const override { return "tanh"; }
-    Array forward(const Inputs& x) override { return map(*x[0], [](auto v) { return std::tanh(v); }); }
+    Array forward(const Inputs& x) override { return map(*x[0], [](auto v) { return tanh_value(v); }); }
     Grads backward(const BackwardArgs& a) const override {
         return {zip(std::move(a.grad_out), a.result, [](auto g, auto y) { return g * (1 - y * y); }, "tanh")};
     }

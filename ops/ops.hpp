@@ -249,6 +249,13 @@ Tensor avg_pool2d(const Tensor& x, Size2 kernel, std::optional<Size2> stride = s
 /// Averages over windows that tile (H, W) into output_size: output i covers [⌊i·H/out⌋, ⌈(i+1)·H/out⌉).
 Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size);
 
+// ---- ops/recurrent.cpp -------------------------------------------------------------------------
+/// One LSTM step's element-wise part, fused: gates (N, 4H) are the pre-activations in PyTorch's order
+/// [i | f | g | o] (x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh), c (N, H) the previous cell state. Returns
+/// [h' | c'] (N, 2H) with c' = σ(f)⊙c + σ(i)⊙tanh(g) and h' = σ(o)⊙tanh(c') — the composed ops'
+/// values, as one node (LSTMCell and LSTM use it; slice the halves apart).
+Tensor lstm_cell(const Tensor& gates, const Tensor& c);
+
 // ---- ops/normalization.cpp ---------------------------------------------------------------------
 /// Batch normalisation over axis 1 of (N, C) or (N, C, …). Training: normalises with the batch's
 /// mean and (biased) variance per channel and updates the running statistics in place,

@@ -630,6 +630,12 @@ void normalization_cases(Cases& c) {
           [](V x) { return layer_norm(x[0], {8}); });
     c.add("layer_norm_f32", {c.normal({3, 4}, 1, f32), c.normal({4}, 1, f32), c.normal({4}, 1, f32)},
           [](V x) { return layer_norm(x[0], {4}, x[1], x[2]); });
+    // lstm_cell: saturated gates too (pre-activations up to ±40)
+    c.add("lstm_cell", {c.normal({3, 8}), c.normal({3, 2})}, [](V x) { return lstm_cell(x[0], x[1]); });
+    c.add("lstm_cell_saturated", {c.uniform({2, 12}, -40, 40), c.normal({2, 3}, 3)},
+          [](V x) { return lstm_cell(x[0], x[1]); });
+    c.add("lstm_cell_f32", {c.normal({4, 16}, 1, f32), c.normal({4, 4}, 1, f32)},
+          [](V x) { return lstm_cell(x[0], x[1]); });
 }
 
 /// Dropout's mask comes from its own generator seeded `seed`: numpy's RandomState(seed).rand(shape).

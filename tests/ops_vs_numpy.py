@@ -261,6 +261,14 @@ def layer_norm(x, ndim, w=None, b=None, eps=1e-5):
     return y.astype(x.dtype)
 
 
+def lstm_cell(gates, c):
+    """[h' | c'] of one LSTM step from the pre-activations [i | f | g | o] and the cell state."""
+    sigmoid = lambda v: 1 / (1 + np.exp(-v))
+    i, f, g, o = np.split(gates, 4, axis=1)
+    c_next = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+    return np.concatenate([sigmoid(o) * np.tanh(c_next), c_next], axis=1)
+
+
 def with_reductions(prefix, f):
     """The cases "<prefix>mean", "<prefix>sum", "<prefix>none" (the C++ table's reduction loop)."""
     def case(how):
@@ -622,6 +630,9 @@ EXPECTED = {
     "layer_norm_large_eps": lambda x: layer_norm(x, 1, eps=0.1),
     "layer_norm_offset_values": lambda x: layer_norm(x, 1),
     "layer_norm_f32": lambda x, w, b: layer_norm(x, 1, w, b),
+    "lstm_cell": lstm_cell,
+    "lstm_cell_saturated": lstm_cell,
+    "lstm_cell_f32": lstm_cell,
     # dropout (seeds and options as in the C++ table)
     "dropout_constant_keep_0_8": lambda x: dropout(x, 1, 0.8),
     "dropout_constant_keep_0_5": lambda x: dropout(x, 2, 0.5),

@@ -246,6 +246,8 @@ std::vector<OpCase> op_table() {
         {"layer_norm last axis", {{2, 3, 4}, {4}, {4}}, [](V x) { return layer_norm(x[0], {4}, x[1], x[2]); }},
         {"layer_norm two axes", {{2, 3, 4}, {3, 4}, {3, 4}}, [](V x) { return layer_norm(x[0], {3, 4}, x[1], x[2]); }},
         {"layer_norm no affine", {{3, 5}}, [](V x) { return layer_norm(x[0], {5}); }},
+        {"lstm_cell", {{3, 8}, {3, 2}}, [](V x) { return lstm_cell(x[0], x[1]); }},
+        {"lstm_cell one row", {{1, 20}, {1, 5}}, [](V x) { return lstm_cell(x[0], x[1]); }},
         {"dropout2d constant", {{2, 3, 2, 2}}, [](V x) { return dropout2d(x[0], {.keep_prob = 0.6}); }},
         {"dropout2d per-example", {{2, 4, 3}}, [](V x) {
              return dropout2d(x[0], {.keep_prob = 0.6, .scale = DropoutScale::per_example});

@@ -1,7 +1,9 @@
 // Forward values against hand-computed ones, float32 against float64, and shape errors.
 
+#include <bit>
 #include <cmath>
 
+#include "framework/kernels.hpp"
 #include "helpers.hpp"
 
 using namespace xgrad;
@@ -14,6 +16,25 @@ Tensor c(Shape shape, std::vector<double> v) { return constant(Array(std::move(s
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(ops)
+
+// float32 tanh goes through exp in double (kernels::tanh_value): it must equal tanh computed in double
+// and rounded to float. Every 251st of the 2³² bit patterns (17 million floats: subnormals, the
+// series/exp boundary at 0.0625, saturation, ±inf, NaN payloads), and the boundary's neighbours.
+BOOST_AUTO_TEST_CASE(float32_tanh_is_tanh_in_double_rounded) {
+    std::size_t mismatches = 0, checked = 0;
+    auto check = [&](std::uint32_t bits) {
+        const float x = std::bit_cast<float>(bits);
+        const float got = kernels::tanh_value(x), expected = static_cast<float>(std::tanh(static_cast<double>(x)));
+        ++checked;
+        if (std::isnan(x) ? !std::isnan(got) : std::bit_cast<std::uint32_t>(got) != std::bit_cast<std::uint32_t>(expected))
+            ++mismatches;
+    };
+    for (std::uint64_t bits = 0; bits <= 0xffffffffu; bits += 251) check(static_cast<std::uint32_t>(bits));
+    const auto boundary = std::bit_cast<std::uint32_t>(0.0625f);
+    for (std::uint32_t d = 0; d < 64; ++d) check(boundary - 32 + d), check((boundary - 32 + d) | 0x80000000u);
+    BOOST_TEST(checked > 17000000u);
+    BOOST_TEST(mismatches == 0u);
+}
 
 BOOST_AUTO_TEST_CASE(arithmetic_with_broadcasting) {
     Tensor a = c({2, 3}, {1, 2, 3, 4, 5, 6});
