@@ -35,11 +35,12 @@ const Dataset& regnet_data() {
     return data;
 }
 
-void regnet_step(benchmark::State& state, double keep_prob, DropoutScale scale, bool anomaly) {
+void regnet_step(benchmark::State& state, double keep_prob, DropoutScale scale, bool anomaly, bool fused = false) {
     set_num_threads(1);
     RegNetConfig config;
     config.keep_prob = keep_prob;
     config.scale = scale;
+    config.fused = fused;
     auto model = make_regularization_net(config);
     SGD sgd(model->parameters(), 0.3);
     const Tensor X = constant(regnet_data().train.X), Y = constant(regnet_data().train.Y);
@@ -58,6 +59,8 @@ void BM_RegnetStep(benchmark::State& s) { regnet_step(s, 1.0, DropoutScale::cons
 void BM_RegnetStepDropoutConstant(benchmark::State& s) { regnet_step(s, 0.86, DropoutScale::constant, false); }
 void BM_RegnetStepDropoutMeasured(benchmark::State& s) { regnet_step(s, 0.86, DropoutScale::measured, false); }
 void BM_RegnetStepAnomalyOn(benchmark::State& s) { regnet_step(s, 1.0, DropoutScale::constant, true); }
+// The hidden layers as LinearReLUDropout (linear_relu_dropout: one node, one pass each way).
+void BM_RegnetStepDropoutFused(benchmark::State& s) { regnet_step(s, 0.86, DropoutScale::constant, false, true); }
 
 void hand_written(benchmark::State& state, double keep_prob, bool measured) {
     set_num_threads(1);
@@ -372,6 +375,7 @@ BENCHMARK(BM_RegnetStep)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_RegnetStepDropoutConstant)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_RegnetStepDropoutMeasured)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_RegnetStepAnomalyOn)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RegnetStepDropoutFused)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_HandWrittenStep)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_HandWrittenStepDropout)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MlpStep)->Args({256, 1024})->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -95,19 +95,35 @@ Linear::Linear(std::size_t in, std::size_t out, const LinearOptions& options) : 
     bias = register_parameter(options.bias_name, Tensor(Array(bias_shape, options.dtype)));
 }
 
-Tensor Linear::forward(const Tensor& x) {
+void Linear::check_input(const Tensor& x) const {
     if (layout_ == Layout::batch_first) {
         if (x.ndim() == 0 || x.shape().back() != weight.shape()[1])
             throw ShapeError("Linear(" + weight.name() + "): input of shape " + shape_str(x.shape()) +
                              " does not fit weight " + shape_str(weight.shape()) + " (expected (…, " +
                              std::to_string(weight.shape()[1]) + "): batch first)");
-        return xgrad::linear(x, weight, bias, Layout::batch_first);
+        return;
     }
     if (x.ndim() != 2 || x.shape()[0] != weight.shape()[1])
         throw ShapeError("Linear(" + weight.name() + "): input of shape " + shape_str(x.shape()) +
                          " does not fit weight " + shape_str(weight.shape()) + " (expected (" +
                          std::to_string(weight.shape()[1]) + ", m): features × examples)");
-    return xgrad::linear(x, weight, bias);
+}
+
+Tensor Linear::forward(const Tensor& x) {
+    check_input(x);
+    return xgrad::linear(x, weight, bias, layout_);
+}
+
+LinearReLUDropout::LinearReLUDropout(std::size_t in, std::size_t out, const LinearOptions& linear, DropoutOptions dropout)
+    : Linear(in, out, linear), dropout(dropout) {
+    dropout.validate("LinearReLUDropout");
+}
+
+Tensor LinearReLUDropout::forward(const Tensor& x) {
+    check_input(x);
+    DropoutOptions o = dropout;
+    o.training = training();
+    return linear_relu_dropout(x, weight, bias, layout(), o);
 }
 
 Dropout::Dropout(DropoutOptions options) : options(options) { options.validate("Dropout"); }

@@ -20,7 +20,7 @@ std::string numbered(const char* prefix, std::size_t l) {
 }  // namespace
 
 RegularizationNet::RegularizationNet(const std::vector<std::size_t>& layer_dims, double keep_prob, DropoutScale scale,
-                                     Generator& gen) {
+                                     Generator& gen, bool fused) {
     if (layer_dims.size() < 2) throw ValueError("RegularizationNet: layer_dims needs at least an input and an output size");
     layers_ = register_module("", std::make_shared<Sequential>());
     const std::size_t L = layer_dims.size() - 1;
@@ -36,16 +36,19 @@ RegularizationNet::RegularizationNet(const std::vector<std::size_t>& layer_dims,
             m->set_scope_name(layer);
             layers_->add(std::move(m));
         };
+        DropoutOptions d;
+        d.keep_prob = keep_prob;
+        d.scale = scale;
+        if (fused && l < L && keep_prob < 1.0) {  // one module, one node: the same values
+            linears_.push_back(std::make_shared<LinearReLUDropout>(layer_dims[l - 1], layer_dims[l], lo, d));
+            add(linears_.back());
+            continue;
+        }
         linears_.push_back(std::make_shared<Linear>(layer_dims[l - 1], layer_dims[l], lo));
         add(linears_.back());
         if (l < L) {
             add(std::make_shared<ReLU>());
-            if (keep_prob < 1.0) {
-                DropoutOptions d;
-                d.keep_prob = keep_prob;
-                d.scale = scale;
-                add(std::make_shared<Dropout>(d));
-            }
+            if (keep_prob < 1.0) add(std::make_shared<Dropout>(d));
         } else {
             add(std::make_shared<Sigmoid>());
         }
@@ -82,7 +85,8 @@ double RegularizationNet::accuracy(const LabeledData& data) {
 std::unique_ptr<RegularizationNet> make_regularization_net(const RegNetConfig& config) {
     DropoutOptions{.keep_prob = config.keep_prob}.validate("regularization net");
     seed(config.seed);
-    return std::make_unique<RegularizationNet>(config.layer_dims, config.keep_prob, config.scale, global_generator());
+    return std::make_unique<RegularizationNet>(config.layer_dims, config.keep_prob, config.scale, global_generator(),
+                                               config.fused);
 }
 
 TrainReport train(RegularizationNet& model, const Dataset& data, const RegNetConfig& config,

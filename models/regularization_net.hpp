@@ -26,13 +26,16 @@ struct RegNetConfig {
     bool reseed_each_step = false;
     std::uint32_t mask_seed = 1;
     std::size_t record_every = 1000;  ///< the notebook keeps every 1000th cost for its plot
+    /// Hidden layers with dropout as LinearReLUDropout modules (one node each, the same values);
+    /// off: Linear, ReLU and Dropout modules, one node per op, as the DOT pictures show them.
+    bool fused = false;
 };
 
 class RegularizationNet : public Module {
 public:
     /// Draws W_l = randn(n_l, n_{l-1}) / sqrt(n_{l-1}) from gen in layer order; biases are zeros.
     RegularizationNet(const std::vector<std::size_t>& layer_dims, double keep_prob, DropoutScale scale,
-                      Generator& gen);
+                      Generator& gen, bool fused = false);
     /// A_L: probabilities of shape (1, m).
     Tensor forward(const Tensor& X) override;
     /// Mean binary cross-entropy of A_L against Y, plus λ/(2m)·Σ||W||² when λ > 0.

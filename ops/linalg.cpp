@@ -5,6 +5,7 @@
 
 #include "framework/engine.hpp"
 #include "framework/kernels.hpp"
+#include "ops/linear.hpp"
 #include "ops/ops.hpp"
 
 namespace xgrad {
@@ -167,46 +168,6 @@ struct MatmulOp final : Op {
     }
 };
 
-// Y = W·X + b with W (out, in), X (in, m), b (out, 1) broadcast over the m examples — a layer in one
-// node. The bias is written into Y and the product accumulated onto it by one gemm (beta = 1), so
-// there is no add pass and no broadcast gradient to reduce:
-//   dW = G·Xᵀ,  dX = Wᵀ·G,  db = Σ over the examples of G (a contiguous row sum)
-struct LinearOp final : Op {
-    std::string name() const override { return "linear"; }
-    bool backward_reads_input(std::size_t i) const override { return i != 2; }
-    bool backward_reads_result() const override { return false; }
-    Array forward(const Inputs& x) override {
-        const Array& X = *x[0];
-        const Array& W = *x[1];
-        const Array& b = *x[2];
-        if (W.ndim() != 2 || X.ndim() != 2 || W.shape()[1] != X.shape()[0] || b.shape() != Shape{W.shape()[0], 1})
-            throw ShapeError("linear: weight " + shape_str(W.shape()) + ", input " + shape_str(X.shape()) +
-                             " and bias " + shape_str(b.shape()) +
-                             " do not fit (need W (out, in), X (in, m), b (out, 1))");
-        if (W.dtype() != X.dtype() || W.dtype() != b.dtype())
-            throw DTypeError(std::string("linear: weight ") + dtype_name(W.dtype()) + ", input " +
-                             dtype_name(X.dtype()) + " and bias " + dtype_name(b.dtype()) + " mixed");
-        const std::size_t rows = W.shape()[0], cols = X.shape()[1];
-        Array Y = Array::uninitialized({rows, cols}, W.dtype());
-        dispatch(W.dtype(), [&](auto tag) {
-            using T = decltype(tag);
-            const T* bias = b.data<T>();
-            T* y = Y.data<T>();
-            for (std::size_t r = 0; r < rows; ++r) std::fill_n(y + r * cols, cols, bias[r]);
-        });
-        gemm_accumulate(W, X, false, false, Y);
-        return Y;
-    }
-    Grads backward(const BackwardArgs& a) const override {
-        const Array& G = a.grad_out;
-        const Array& X = *a.inputs[0];
-        const Array& W = *a.inputs[1];
-        return {a.wants(0) ? gemm(W, G, true, false) : Array(),   // dX = Wᵀ·G
-                a.wants(1) ? gemm(G, X, false, true) : Array(),   // dW = G·Xᵀ
-                a.wants(2) ? sum_keepdims(G, 1) : Array()};       // db = Σ_examples G
-    }
-};
-
 /// The rows a batch-first input stacks: the product of all but its last axis.
 std::size_t leading_rows(const Array& x) {
     std::size_t rows = 1;
@@ -214,20 +175,44 @@ std::size_t leading_rows(const Array& x) {
     return rows;
 }
 
-// PyTorch's layout: Y = X·Wᵀ + b with X (…, in), W (out, in), b (out,), any leading axes seen as
-// one stack of rows (M, in). As above, the bias is written first and the product accumulated:
-//   dX = G·W,  dW = Gᵀ·X,  db = Σ over the rows of G
-struct LinearBatchFirstOp final : Op {
+// A linear layer in one node, in either layout (docs/api-guide.md, "Layouts"):
+//   features_first (the course's):  Y = W·X + b,  W (out, in), X (in, m), b (out, 1) broadcast over examples
+//     dX = Wᵀ·G,  dW = G·Xᵀ,  db = Σ over the examples of G (a contiguous row sum)
+//   batch_first (PyTorch's):  Y = X·Wᵀ + b,  X (…, in) with its leading axes one stack of rows (M, in), b (out,)
+//     dX = G·W,  dW = Gᵀ·X,  db = Σ over the rows of G
+// The bias is written into Y and the product accumulated onto it by one gemm (beta = 1): no add pass,
+// no broadcast gradient to reduce. linear_relu_dropout (ops/dropout.cpp) shares these two functions.
+struct LinearOp final : Op {
+    Layout layout;
+    explicit LinearOp(Layout layout) : layout(layout) {}
     std::string name() const override { return "linear"; }
-    std::string label() const override { return "linear(batch_first)"; }
+    std::string label() const override { return layout == Layout::batch_first ? "linear(batch_first)" : "linear"; }
     bool backward_reads_input(std::size_t i) const override { return i != 2; }
     bool backward_reads_result() const override { return false; }
-    Array forward(const Inputs& x) override {
-        const Array& X = *x[0];
-        const Array& W = *x[1];
-        const Array& b = *x[2];
+    Array forward(const Inputs& x) override { return detail::linear_forward("linear", *x[0], *x[1], *x[2], layout); }
+    Grads backward(const BackwardArgs& a) const override {
+        return detail::linear_backward(a.grad_out, *a.inputs[0], *a.inputs[1], layout, a.needs_grad);
+    }
+};
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
+    return apply_op(std::make_unique<MatmulOp>(transpose_a, transpose_b), {a, b});
+}
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Layout layout) {
+    return apply_op(std::make_unique<LinearOp>(layout), {x, weight, bias});
+}
+
+namespace detail {
+
+Array linear_forward(const char* op, const Array& X, const Array& W, const Array& b, Layout layout) {
+    if (W.dtype() != X.dtype() || W.dtype() != b.dtype())
+        throw DTypeError(std::string(op) + ": weight " + dtype_name(W.dtype()) + ", input " + dtype_name(X.dtype()) +
+                         " and bias " + dtype_name(b.dtype()) + " mixed");
+    if (layout == Layout::batch_first) {
         if (W.ndim() != 2 || X.ndim() < 1 || X.shape().back() != W.shape()[1] || b.shape() != Shape{W.shape()[0]})
-            throw ShapeError("linear: weight " + shape_str(W.shape()) + ", input " + shape_str(X.shape()) +
+            throw ShapeError(std::string(op) + ": weight " + shape_str(W.shape()) + ", input " + shape_str(X.shape()) +
                              " and bias " + shape_str(b.shape()) +
                              " do not fit the batch-first layout (need W (out, in), X (…, in), b (out,))");
         const std::size_t out = W.shape()[0], in = W.shape()[1], rows = leading_rows(X);
@@ -243,34 +228,43 @@ struct LinearBatchFirstOp final : Op {
         gemm_into({&X, 0, rows, in}, false, {&W, 0, out, in}, true, Y, 0, true);
         return Y;
     }
-    Grads backward(const BackwardArgs& a) const override {
-        const Array& G = a.grad_out;
-        const Array& X = *a.inputs[0];
-        const Array& W = *a.inputs[1];
-        const std::size_t out = W.shape()[0], in = W.shape()[1], rows = leading_rows(X);
-        const MatrixAt g{&G, 0, rows, out};
-        Array dx, dw, db;
-        if (a.wants(0)) {
-            dx = Array::uninitialized(X.shape(), X.dtype());
-            gemm_into(g, false, {&W, 0, out, in}, false, dx, 0, false);  // dX = G·W
-        }
-        if (a.wants(1)) {
-            dw = Array::uninitialized(W.shape(), W.dtype());
-            gemm_into(g, true, {&X, 0, rows, in}, false, dw, 0, false);  // dW = Gᵀ·X
-        }
-        if (a.wants(2)) db = sum_keepdims(G.reshaped({rows, out}), 0).reshaped({out});
+    if (W.ndim() != 2 || X.ndim() != 2 || W.shape()[1] != X.shape()[0] || b.shape() != Shape{W.shape()[0], 1})
+        throw ShapeError(std::string(op) + ": weight " + shape_str(W.shape()) + ", input " + shape_str(X.shape()) +
+                         " and bias " + shape_str(b.shape()) + " do not fit (need W (out, in), X (in, m), b (out, 1))");
+    const std::size_t rows = W.shape()[0], cols = X.shape()[1];
+    Array Y = Array::uninitialized({rows, cols}, W.dtype());
+    dispatch(W.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        const T* bias = b.data<T>();
+        T* y = Y.data<T>();
+        for (std::size_t r = 0; r < rows; ++r) std::fill_n(y + r * cols, cols, bias[r]);
+    });
+    gemm_accumulate(W, X, false, false, Y);
+    return Y;
+}
+
+Grads linear_backward(const Array& G, const Array& X, const Array& W, Layout layout, const std::vector<bool>& wants) {
+    if (layout == Layout::features_first) {
+        Array dx = wants[0] ? gemm(W, G, true, false) : Array();  // dX = Wᵀ·G
+        Array dw = wants[1] ? gemm(G, X, false, true) : Array();  // dW = G·Xᵀ
+        Array db = wants[2] ? sum_keepdims(G, 1) : Array();       // db = Σ_examples G
         return {std::move(dx), std::move(dw), std::move(db)};
     }
-};
-
-}  // namespace
-
-Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
-    return apply_op(std::make_unique<MatmulOp>(transpose_a, transpose_b), {a, b});
+    const std::size_t out = W.shape()[0], in = W.shape()[1], rows = leading_rows(X);
+    const MatrixAt g{&G, 0, rows, out};
+    Array dx, dw, db;
+    if (wants[0]) {
+        dx = Array::uninitialized(X.shape(), X.dtype());
+        gemm_into(g, false, {&W, 0, out, in}, false, dx, 0, false);  // dX = G·W
+    }
+    if (wants[1]) {
+        dw = Array::uninitialized(W.shape(), W.dtype());
+        gemm_into(g, true, {&X, 0, rows, in}, false, dw, 0, false);  // dW = Gᵀ·X
+    }
+    if (wants[2]) db = sum_keepdims(G.reshaped({rows, out}), 0).reshaped({out});
+    return {std::move(dx), std::move(dw), std::move(db)};
 }
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Layout layout) {
-    if (layout == Layout::batch_first) return apply_op(std::make_unique<LinearBatchFirstOp>(), {x, weight, bias});
-    return apply_op(std::make_unique<LinearOp>(), {x, weight, bias});
-}
+
+}  // namespace detail
 
 }  // namespace xgrad

@@ -304,6 +304,13 @@ Tensor dropout(const Tensor& x, const DropoutOptions& options);
 /// taken as 0, the batch axis). y = x ⊙ (D·s broadcast over the map); dx = g ⊙ (D·s).
 Tensor dropout2d(const Tensor& x, const DropoutOptions& options);
 
+/// dropout(relu(linear(x, weight, bias, layout)), options) fused into one node for the layers that ask
+/// for it: one element-wise pass forward (ReLU, mask, scale) and one backward, the same mask draws and
+/// the same bits as the three ops. dropout_state works on its result. Outside training, or with
+/// keep_prob 1, it records the unfused ops (there is no mask to fuse).
+Tensor linear_relu_dropout(const Tensor& x, const Tensor& weight, const Tensor& bias, Layout layout,
+                           const DropoutOptions& options);
+
 /// What a dropout node saved: for tests, reports and DOT export.
 struct DropoutState {
     double keep_prob = 1.0;

@@ -682,6 +682,32 @@ void dropout_cases(Cases& c) {
             options.generator = &g;
             return s.op(x[0], options);
         });
+    // linear_relu_dropout: x, W, b in either layout; the mask is drawn over the linear output's shape.
+    struct Fused {
+        const char* name;
+        std::uint64_t seed;
+        DropoutOptions options;
+        Layout layout;
+        DType dtype;
+    };
+    for (const Fused& f : std::vector<Fused>{
+             {"linear_relu_dropout_features_first", 31, {.keep_prob = 0.7}, Layout::features_first, f64},
+             {"linear_relu_dropout_batch_first_measured", 32, {.keep_prob = 0.6, .scale = measured},
+              Layout::batch_first, f64},
+             {"linear_relu_dropout_per_example", 33, {.keep_prob = 0.5, .scale = per_example, .example_axis = 1},
+              Layout::features_first, f64},
+             {"linear_relu_dropout_batch_first_f32", 34, {.keep_prob = 0.8}, Layout::batch_first, f32}}) {
+        const bool batch_first = f.layout == Layout::batch_first;
+        // features_first: W (5, 4), X (4, 6), b (5, 1); batch_first: X (6, 4), W (5, 4), b (5,)
+        const Shape x_shape = batch_first ? Shape{6, 4} : Shape{4, 6}, b_shape = batch_first ? Shape{5} : Shape{5, 1};
+        c.add(f.name, {c.normal(x_shape, 1, f.dtype), c.normal({5, 4}, 1, f.dtype), c.normal(b_shape, 1, f.dtype)},
+              [f](V x) {
+                  Generator g(f.seed);
+                  DropoutOptions options = f.options;
+                  options.generator = &g;
+                  return linear_relu_dropout(x[0], x[1], x[2], f.layout, options);
+              });
+    }
 }
 
 }  // namespace

@@ -179,6 +179,14 @@ def dropout2d(x, seed, keep, scale="constant", training=True):
     return x * factor.astype(x.dtype)
 
 
+def linear_relu_dropout(x, w, b, seed, keep, scale="constant", batch_first=False, example_axis=1):
+    """dropout(relu(linear)): the mask drawn over the linear output's shape, as dropout draws it."""
+    z = x @ w.T + b if batch_first else w @ x + b
+    y = np.maximum(z, 0)
+    kept = np.random.RandomState(seed).rand(*y.shape) < keep
+    return y * dropout_factor(kept, keep, scale, example_axis).astype(y.dtype)
+
+
 def conv2d(x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
     """PyTorch's conv2d (cross-correlation) as a sum over kernel offsets of strided input views."""
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
@@ -652,6 +660,11 @@ EXPECTED = {
     "dropout2d_classic_training": lambda x: dropout2d(x, 24, 0.7, "classic"),
     "dropout2d_classic_evaluation": lambda x: dropout2d(x, 25, 0.7, "classic", training=False),
     "dropout2d_big_f32": lambda x: dropout2d(x, 26, 0.8),
+    "linear_relu_dropout_features_first": lambda x, w, b: linear_relu_dropout(x, w, b, 31, 0.7),
+    "linear_relu_dropout_batch_first_measured":
+        lambda x, w, b: linear_relu_dropout(x, w, b, 32, 0.6, "measured", batch_first=True),
+    "linear_relu_dropout_per_example": lambda x, w, b: linear_relu_dropout(x, w, b, 33, 0.5, "per_example"),
+    "linear_relu_dropout_batch_first_f32": lambda x, w, b: linear_relu_dropout(x, w, b, 34, 0.8, batch_first=True),
 }
 
 

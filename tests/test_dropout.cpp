@@ -261,4 +261,47 @@ BOOST_AUTO_TEST_CASE(without_replay_the_check_fails) {
     BOOST_TEST(report.difference > 1e-2, report.summary());
 }
 
+// linear_relu_dropout is dropout(relu(linear(...))) in one node: the same mask draws, the same output
+// and the same gradients, bit for bit, in both layouts, every mode and both dtypes — including
+// linear outputs that are exactly 0, negative or inf (the ReLU gate is read from y in backward).
+BOOST_AUTO_TEST_CASE(linear_relu_dropout_equals_the_three_ops_bit_for_bit) {
+    for (DType dtype : {DType::f64, DType::f32})
+        for (Layout layout : {Layout::features_first, Layout::batch_first})
+            for (DropoutScale mode : all_modes) {
+                Generator data(5);
+                const bool batch_first = layout == Layout::batch_first;
+                Array x = data.randn(batch_first ? Shape{7, 4} : Shape{4, 7}).astype(dtype);
+                const Array w = data.randn({6, 4}).astype(dtype);
+                Array b = data.randn(batch_first ? Shape{6} : Shape{6, 1}).astype(dtype);
+                b.set_flat(0, 1e300);  // an overflowing unit: inf through ReLU and the mask (f32: inf already)
+                x.set_flat(1, 0.0);
+                const Array upstream = data.randn(batch_first ? Shape{7, 6} : Shape{6, 7}).astype(dtype);
+                DropoutOptions o = opts(0.6, mode);
+                o.example_axis = batch_first ? 0 : 1;
+                auto run = [&](bool fused) {
+                    Generator gen(11);
+                    o.generator = &gen;
+                    Tensor X = parameter(x, "x"), W = parameter(w, "w"), B = parameter(b, "b");
+                    const Tensor y = fused ? linear_relu_dropout(X, W, B, layout, o)
+                                           : dropout(relu(linear(X, W, B, layout)), o);
+                    const DropoutState state = dropout_state(y);
+                    y.backward(upstream);
+                    return std::vector<Array>{y.value(), X.grad(), W.grad(), B.grad(),
+                                              Array({state.mask.size()}, std::vector<double>(state.mask.begin(), state.mask.end()))};
+                };
+                const std::vector<Array> fused = run(true), unfused = run(false);
+                for (std::size_t k = 0; k < fused.size(); ++k)
+                    BOOST_TEST(fused[k].equals(unfused[k]), "output " << k << " differs: " << scale_name(mode)
+                                                                    << (batch_first ? " batch_first " : " features_first ")
+                                                                    << dtype_name(dtype));
+            }
+    // One node instead of three, and the unfused path where there is nothing to fuse.
+    const Tensor x = constant(Array::ones({2, 3})), w = parameter(Array::ones({4, 2}), "w"),
+                 b = parameter(Array({4, 1}), "b");
+    BOOST_TEST(topological_order(linear_relu_dropout(x, w, b, Layout::features_first, {.keep_prob = 0.5}).node_ref()).size() == 4u);
+    BOOST_TEST(linear_relu_dropout(x, w, b, Layout::features_first, {.keep_prob = 1.0}).node()->op->name() == "relu");
+    BOOST_TEST(contains(message_of<ValueError>([&] { linear_relu_dropout(x, w, b, Layout::features_first, {.keep_prob = 0}); }),
+                        "linear_relu_dropout"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -90,6 +90,17 @@ std::vector<OpCase> op_table() {
         {"linear", {{3, 4}, {4, 5}, {3, 1}}, [](V x) { return linear(x[1], x[0], x[2]); }},
         {"linear one example", {{3, 4}, {4, 1}, {3, 1}}, [](V x) { return linear(x[1], x[0], x[2]); }},
         {"linear W·X+b", {{3, 2}, {2, 5}, {3, 1}}, [](V x) { return matmul(x[0], x[1]) + x[2]; }},
+        // mask replayed by the checker; the ReLU kink is where W·X + b = 0, which these draws miss
+        {"linear_relu_dropout", {{3, 4}, {4, 5}, {3, 1}},
+         [](V x) { return linear_relu_dropout(x[1], x[0], x[2], Layout::features_first, {.keep_prob = 0.7}); }},
+        {"linear_relu_dropout batch-first measured", {{6, 4}, {3, 4}, {3}}, [](V x) {
+             return linear_relu_dropout(x[0], x[1], x[2], Layout::batch_first,
+                                        {.keep_prob = 0.6, .scale = DropoutScale::measured});
+         }},
+        {"linear_relu_dropout per-example", {{3, 4}, {4, 5}, {3, 1}}, [](V x) {
+             return linear_relu_dropout(x[1], x[0], x[2], Layout::features_first,
+                                        {.keep_prob = 0.5, .scale = DropoutScale::per_example});
+         }},
         {"transpose", {{3, 4}}, [](V x) { return transpose(x[0]); }},
         {"reshape", {{3, 4}}, [](V x) { return reshape(x[0], {2, 6}); }},
         {"sum all", {{3, 4}}, [](V x) { return sum(x[0]); }},
