@@ -150,6 +150,28 @@ void Generator::refill() {
     index_ = 0;
 }
 
+void Generator::discard(std::uint64_t n) {
+    const std::size_t ahead = buffer_size - index_;
+    if (n <= ahead) {
+        index_ += static_cast<std::size_t>(n);
+        return;
+    }
+    n -= ahead;
+    index_ = buffer_size;
+    if (kind_ == GeneratorKind::philox) {
+        // The buffer ends on a block boundary, so word n from here is word n % 4 of block block_ + n / 4.
+        block_ += n / 4;
+        if (n % 4) {
+            refill();
+            index_ = static_cast<std::size_t>(n % 4);
+        }
+        return;
+    }
+    for (; n > buffer_size; n -= buffer_size) twist_block(state_.data());
+    refill();
+    index_ = static_cast<std::size_t>(n);
+}
+
 void Generator::fill_uint32(std::uint32_t* out, std::size_t n) {
     // The words computed ahead come first; then whole blocks straight into out; the tail through the buffer.
     const std::size_t ahead = std::min(n, buffer_size - index_);

@@ -73,6 +73,10 @@ public:
         if (index_ >= buffer_size) refill();
         return words_[index_++];
     }
+    /// Skips the next n words, as n calls of next_uint32() would: O(1) for Philox (the block index
+    /// jumps; e.g. to give each rank its own range of one stream), O(n / 624) twists for MT19937.
+    /// Only the word stream moves: a cached Gaussian stays.
+    void discard(std::uint64_t n);
     /// Uniform on [0, 1) with 53 random bits: (a >> 5, b >> 6) of two words, as numpy.
     double uniform() { return static_cast<double>(uniform_bits()) / 9007199254740992.0; }
     /// The 53-bit integer k behind uniform() = k / 2^53 (so `uniform() < p` is `k < p·2^53`).

@@ -106,6 +106,31 @@ BOOST_AUTO_TEST_CASE(the_stream_is_the_documented_counter_sequence) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(discard_skips_words_and_the_block_index_carries) {
+    // discard(n) == n calls of next_uint32(), for both kinds, within and across buffers.
+    for (bool philox : {false, true}) {
+        for (std::uint64_t n : {0u, 1u, 3u, 4u, 5u, 623u, 624u, 625u, 1300u, 5000u}) {
+            Generator skip = philox ? Generator::philox(4, 9) : Generator(4);
+            Generator step = skip;
+            skip.next_uint32(), step.next_uint32();  // from an odd position
+            skip.discard(n);
+            for (std::uint64_t i = 0; i < n; ++i) step.next_uint32();
+            for (int i = 0; i < 10; ++i)
+                BOOST_TEST(skip.next_uint32() == step.next_uint32(), (philox ? "philox" : "mt") << ", n = " << n);
+        }
+    }
+    // Word 2^34 is block 2^32: the block index carries into counter word 1, as documented.
+    const std::uint64_t seed = 0xdeadbeef12345678ULL, stream = 3;
+    Generator gen = Generator::philox(seed, stream);
+    const std::uint64_t start = (1ULL << 34) - 6;
+    gen.discard(start);
+    for (std::uint64_t w = start; w < start + 12; ++w) {
+        const std::uint64_t b = w / 4;
+        const Block block = philox4x32({lo(b), hi(b), lo(stream), hi(stream)}, {lo(seed), hi(seed)});
+        BOOST_TEST(gen.next_uint32() == block[w % 4], "word " << w);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(streams_are_reproducible_distinct_and_split) {
     Generator a = Generator::philox(42, 3), b = Generator::philox(42, 3);
     for (int i = 0; i < 2000; ++i) BOOST_TEST(a.next_uint32() == b.next_uint32());
