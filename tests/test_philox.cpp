@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <thread>
 
 #include "helpers.hpp"
 
@@ -156,6 +157,24 @@ BOOST_AUTO_TEST_CASE(streams_are_reproducible_distinct_and_split) {
         for (int i = 0; i < 700; ++i) BOOST_TEST(child.next_uint32() == fresh.next_uint32(), "stream " << k);
     }
     BOOST_TEST(parent.split(9).split(2).next_uint32() == Generator::philox(7, 2).next_uint32());
+}
+
+BOOST_AUTO_TEST_CASE(per_thread_streams_do_not_depend_on_scheduling) {
+    // Each thread draws from its own split of one root: the masks are those of a sequential run.
+    const Generator root = Generator::philox(77);
+    constexpr std::size_t threads = 4, n = 100'000;
+    std::vector<std::vector<bool>> parallel(threads);
+    std::vector<std::thread> pool;
+    for (std::size_t t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] {
+            Generator own = root.split(t);
+            parallel[t] = mask_bits(own, 0.5, n);
+        });
+    for (std::thread& th : pool) th.join();
+    for (std::size_t t = 0; t < threads; ++t) {
+        Generator again = Generator::philox(77, t);
+        BOOST_TEST((parallel[t] == mask_bits(again, 0.5, n)), "thread " << t);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(seed_rekeys_and_keeps_the_stream) {
