@@ -13,7 +13,7 @@
 // stream is a pure function of (key, stream, w), so streams are independent and reproducible and
 // blocks of words are computed side by side in vector lanes. The stream of Generator::philox(seed, s):
 //
-//     block b = philox4x32_10(counter = {lo(b), hi(b), lo(s), hi(s)}, key = {lo(seed), hi(seed)})
+//     block b = philox4x32(counter = {lo(b), hi(b), lo(s), hi(s)}, key = {lo(seed), hi(seed)}), 10 rounds
 //     words   = block 0 [0], [1], [2], [3], block 1 [0], …        (word w = block w/4, element w%4)
 //
 // lo/hi are the low and high 32 bits of a 64-bit number. A stream holds 2^66 words (the block index
@@ -32,7 +32,7 @@ namespace xgrad {
 /// Which word source a Generator draws from.
 enum class GeneratorKind : std::uint8_t {
     mt19937_numpy,  ///< numpy's legacy RandomState, bit for bit (the default)
-    philox,         ///< Philox4x32-10, counter-based: fast block draws, independent streams
+    philox,         ///< Philox4x32-10, counter-based: independent, splittable, reproducible streams
 };
 
 /// One Philox4x32 block: `rounds` rounds of the Salmon et al. bijection (multipliers 0xD2511F53,
