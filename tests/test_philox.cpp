@@ -93,7 +93,7 @@ BOOST_AUTO_TEST_CASE(block_function_matches_the_known_answer_vectors) {
 }
 
 BOOST_AUTO_TEST_CASE(the_stream_is_the_documented_counter_sequence) {
-    // Word w of philox(seed, s) = philox4x32_10({lo(w/4), hi(w/4), lo(s), hi(s)}, {lo(seed), hi(seed)})[w % 4];
+    // Word w of philox(seed, s) = philox4x32({lo(w/4), hi(w/4), lo(s), hi(s)}, {lo(seed), hi(seed)})[w % 4];
     // seed and stream with high bits set, so a swapped or dropped half shows.
     const std::uint64_t seed = 0x0123456789abcdefULL, stream = 0xfedcba9876543210ULL;
     Generator gen = Generator::philox(seed, stream);
