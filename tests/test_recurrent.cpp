@@ -91,7 +91,11 @@ BOOST_AUTO_TEST_CASE(every_cell_passes_a_gradient_check_through_five_steps) {
     Generator gen(11);
     const RecurrentOptions options{.generator = &gen};
     std::vector<Tensor> xs;
-    for (int t = 0; t < 5; ++t) xs.push_back(parameter(gen.randn({2, 3}), "x" + std::to_string(t)));
+    for (int t = 0; t < 5; ++t) {
+        std::string name = "x";  // appended piece by piece: GCC 12 warns falsely on "x" + std::to_string(t)
+        name += std::to_string(t);
+        xs.push_back(parameter(gen.randn({2, 3}), name));
+    }
     Tensor h0 = parameter(gen.randn({2, 4}), "h0");
     Tensor c0 = parameter(gen.randn({2, 4}), "c0");
     RNNCell rnn(3, 4, options);
