@@ -35,8 +35,12 @@ const Dataset& regnet_data() {
     return data;
 }
 
-void regnet_step(benchmark::State& state, double keep_prob, DropoutScale scale, bool anomaly, bool fused = false) {
+void regnet_step(benchmark::State& state, double keep_prob, DropoutScale scale, bool anomaly, bool fused = false,
+                 bool philox = false) {
     set_num_threads(1);
+    // The masks come from the thread's generator: numpy's MT19937, or Philox for the fast path.
+    const Generator saved = global_generator();
+    if (philox) global_generator() = Generator::philox(3);
     RegNetConfig config;
     config.keep_prob = keep_prob;
     config.scale = scale;
@@ -53,6 +57,7 @@ void regnet_step(benchmark::State& state, double keep_prob, DropoutScale scale, 
         benchmark::DoNotOptimize(cost.item());
     }
     state.counters["blas_threads"] = static_cast<double>(num_threads());
+    global_generator() = saved;
 }
 
 void BM_RegnetStep(benchmark::State& s) { regnet_step(s, 1.0, DropoutScale::constant, false); }
@@ -61,6 +66,10 @@ void BM_RegnetStepDropoutMeasured(benchmark::State& s) { regnet_step(s, 0.86, Dr
 void BM_RegnetStepAnomalyOn(benchmark::State& s) { regnet_step(s, 1.0, DropoutScale::constant, true); }
 // The hidden layers as LinearReLUDropout (linear_relu_dropout: one node, one pass each way).
 void BM_RegnetStepDropoutFused(benchmark::State& s) { regnet_step(s, 0.86, DropoutScale::constant, false, true); }
+// ... with masks from a Philox generator (one 32-bit word per unit instead of two MT19937 words).
+void BM_RegnetStepDropoutFusedPhilox(benchmark::State& s) {
+    regnet_step(s, 0.86, DropoutScale::constant, false, true, true);
+}
 
 void hand_written(benchmark::State& state, double keep_prob, bool measured) {
     set_num_threads(1);
@@ -238,8 +247,8 @@ void sgemm(bool ta, bool tb, int m, int n, int k, const float* a, const float* b
                 ta ? m : k, b, tb ? k : n, beta, c, n);
 }
 
-// The floor of BM_CnnStep: the 326 gemms its step performs, with xgrad's shapes, transposes and betas
-// (ops/conv.cpp: one gemm per image per product; ops/linalg.cpp: batch-first linear), on buffers
+// The floor of BM_CnnStep: the 214 gemms its step performs, with xgrad's shapes, transposes and betas
+// (ops/conv.cpp: one gemm per pass of images per product; ops/linalg.cpp: batch-first linear), on buffers
 // prepared once — no im2col, col2im, pooling, activations, dropout, loss or Adam.
 void BM_CnnGemmFloor(benchmark::State& state) {
     set_num_threads(2);
@@ -247,15 +256,18 @@ void BM_CnnGemmFloor(benchmark::State& state) {
     auto buffer = [](std::size_t size) { return std::vector<float>(size, 0.01f); };
     // conv1: W (32, 9), cols (9, 784), Y (n, 32, 784); conv2: W (64, 288), cols (288, 196),
     // Y (n, 64, 196), dcols (288, 196); fc1: X (n, 3136), W (128, 3136); fc2: X (n, 128), W (10, 128).
-    auto w1 = buffer(32 * 9), cols1 = buffer(9 * 784), y1 = buffer(n * 32 * 784), dw1 = buffer(w1.size());
+    auto w1 = buffer(32 * 9), cols1 = buffer(9 * 9 * 784), y1 = buffer(n * 32 * 784), dw1 = buffer(w1.size());
     auto w2 = buffer(64 * 288), cols2 = buffer(288 * 196), y2 = buffer(n * 64 * 196), dw2 = buffer(w2.size()),
          dcols2 = buffer(288 * 196);
     auto x3 = buffer(n * 3136), w3 = buffer(128 * 3136), y3 = buffer(n * 128), dx3 = buffer(x3.size()),
          dw3 = buffer(w3.size());
     auto w4 = buffer(10 * 128), y4 = buffer(n * 10), dx4 = buffer(n * 128), dw4 = buffer(w4.size());
+    // conv1's columns are 9 × 784 floats (28 KiB) an image, so ops/conv.cpp lowers 9 images per gemm
+    // pass (its 256 KiB budget): 7 passes of 9 images and one of 1; conv2's (225 KiB) go one at a time.
+    const std::vector<int> conv1_passes = {9, 9, 9, 9, 9, 9, 9, 1};
     for (auto _ : state) {
-        for (int i = 0; i < n; ++i)  // conv1 forward: Y[i] = W·cols + b (bias written first)
-            sgemm(false, false, 32, 784, 9, w1.data(), cols1.data(), 1, y1.data() + i * 32 * 784);
+        for (int b : conv1_passes)  // conv1 forward, one pass: (32, b·784) = W·cols
+            sgemm(false, false, 32, b * 784, 9, w1.data(), cols1.data(), 0, y1.data());
         for (int i = 0; i < n; ++i)  // conv2 forward
             sgemm(false, false, 64, 196, 288, w2.data(), cols2.data(), 1, y2.data() + i * 64 * 196);
         sgemm(false, true, n, 128, 3136, x3.data(), w3.data(), 1, y3.data());  // fc1: Y = X·Wᵀ + b
@@ -268,8 +280,8 @@ void BM_CnnGemmFloor(benchmark::State& state) {
             sgemm(false, true, 64, 288, 196, y2.data() + i * 64 * 196, cols2.data(), 1, dw2.data());
             sgemm(true, false, 288, 196, 64, w2.data(), y2.data() + i * 64 * 196, 0, dcols2.data());
         }
-        for (int i = 0; i < n; ++i)  // conv1: dW += dY[i]·colsᵀ (no dX: its input is data)
-            sgemm(false, true, 32, 9, 784, y1.data() + i * 32 * 784, cols1.data(), 1, dw1.data());
+        for (int b : conv1_passes)  // conv1: dW += dYᵍ·colsᵀ per pass (no dX: its input is data)
+            sgemm(false, true, 32, 9, b * 784, y1.data(), cols1.data(), 1, dw1.data());
         benchmark::ClobberMemory();
     }
     state.counters["GFLOP"] = cnn_gflop();
@@ -390,6 +402,7 @@ BENCHMARK(BM_RegnetStepDropoutConstant)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_RegnetStepDropoutMeasured)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_RegnetStepAnomalyOn)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_RegnetStepDropoutFused)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RegnetStepDropoutFusedPhilox)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_HandWrittenStep)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_HandWrittenStepDropout)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MlpStep)->Args({256, 1024})->Unit(benchmark::kMillisecond)->UseRealTime();
