@@ -373,7 +373,7 @@ BOOST_AUTO_TEST_CASE(distributed_sampler_shards_are_disjoint_and_together_the_gl
         // Two processes, batch 2 each: batch b of both together is batch b of one process with 4.
         std::vector<std::vector<std::size_t>> shards;
         for (std::size_t r = 0; r < 2; ++r) {
-            auto sampler = std::make_shared<DistributedSampler>(10, 2, r, data::DistributedSamplerOptions{.seed = 5});
+            auto sampler = std::make_shared<DistributedSampler>(10, 2, r, xgrad::data::DistributedSamplerOptions{.seed = 5});
             BOOST_TEST(sampler->size() == 5u);
             DataLoader loader(ds, {.batch_size = 2, .sampler = sampler});
             BOOST_TEST(loader.size() == 3u);
