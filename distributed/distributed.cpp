@@ -254,6 +254,7 @@ struct DistributedDataParallel::State {
 
     MPI_Comm comm = MPI_COMM_NULL;
     std::size_t world = 1;
+    bool overlap = true;
     std::vector<Slot> slots;
     std::vector<Bucket> buckets;
     std::vector<MPI_Request> requests;  // one per bucket; MPI_REQUEST_NULL when none is open
@@ -275,6 +276,13 @@ struct DistributedDataParallel::State {
 
     void start(std::size_t k, bool in_backward) {
         Bucket& b = buckets[k];
+        if (!overlap) {
+            check(MPI_Allreduce(MPI_IN_PLACE, b.data(), as_int(b.elements, "DistributedDataParallel bucket"),
+                                mpi_type(b.dtype), MPI_SUM, comm),
+                  "MPI_Allreduce");
+            b.started = true;
+            return;
+        }
         check(MPI_Iallreduce(MPI_IN_PLACE, b.data(), as_int(b.elements, "DistributedDataParallel bucket"),
                              mpi_type(b.dtype), MPI_SUM, comm, &requests[k]),
               "MPI_Iallreduce");
@@ -297,6 +305,7 @@ struct DistributedDataParallel::State {
             s.ready = true;
             --b.pending;
         }
+        if (!overlap) return;  // synchronize() reduces every bucket
         while (next_to_start < buckets.size() && buckets[next_to_start].pending == 0) start(next_to_start++, true);
         // Open MPI has no progress thread: a test now and then moves the started reductions on.
         int done = 0;
@@ -356,6 +365,7 @@ DistributedDataParallel::DistributedDataParallel(Module& module, DdpOptions opti
     State& st = *state_;
     st.comm = comm("DistributedDataParallel");
     st.world = world_size();
+    st.overlap = options.overlap;
     if (options.broadcast) broadcast_parameters(module);
     const auto named = module.named_parameters();
     // Reverse registration order: backward reaches the last layers first, so their bucket fills
@@ -369,12 +379,12 @@ DistributedDataParallel::DistributedDataParallel(Module& module, DdpOptions opti
                              "; gradients are averaged in float32 or float64");
         const std::size_t bytes = parameter.size() * element_size(dtype);
         if (st.buckets.empty() || st.buckets.back().dtype != dtype ||
-            (st.buckets.back().elements > 0 &&
-             (st.buckets.back().elements * element_size(dtype) + bytes > options.bucket_bytes)))
-            st.buckets.push_back(State::Bucket{.dtype = dtype});
+            st.buckets.back().elements * element_size(dtype) + bytes > options.bucket_bytes) {
+            st.buckets.emplace_back();
+            st.buckets.back().dtype = dtype;
+        }
         State::Bucket& b = st.buckets.back();
-        st.slots.push_back(State::Slot{.name = name, .parameter = parameter, .bucket = st.buckets.size() - 1,
-                                       .offset = b.elements});
+        st.slots.push_back(State::Slot{name, parameter, st.buckets.size() - 1, b.elements, false});
         b.slots.push_back(st.slots.size() - 1);
         b.elements += parameter.size();
     }

@@ -113,6 +113,12 @@ struct DdpOptions {
     std::size_t bucket_bytes = std::size_t{1} << 20;
     /// Broadcast root's parameters and buffers when constructed (broadcast_parameters).
     bool broadcast = true;
+    /// Start each bucket's non-blocking allreduce from the hooks, during backward. false: reduce
+    /// every bucket with a blocking MPI_Allreduce in synchronize(), after backward — no overlap, but
+    /// Open MPI's blocking algorithms are faster than its non-blocking ones in shared memory, and
+    /// with no idle core (all of them computing) there is nothing for an overlap to use
+    /// (docs/distributed.md measures both on two cores).
+    bool overlap = true;
 };
 
 /// Averages the gradients of a module's parameters over all processes, overlapping the
@@ -124,6 +130,7 @@ struct DdpOptions {
 ///     while backward goes on through the layers below;
 ///   - synchronize() starts what is left (parameters this backward did not reach count zero), waits
 ///     for every bucket and writes each sum / world_size() into the parameters' gradients.
+/// With DdpOptions::overlap false, the hooks only fill the buckets and synchronize() reduces them.
 /// Call synchronize() after each backward and before the optimizer step. A second backward before
 /// synchronize() (gradient accumulation) is refused with a GraphError once its bucket has started:
 /// accumulate into grad() with the hooks of a module that is not wrapped, or synchronize each time.

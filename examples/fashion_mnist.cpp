@@ -35,7 +35,7 @@ struct Settings {
     std::size_t epochs = 5, batch_size = 64, threads = 2, train_limit = 0, test_limit = 0;
     double learning_rate = 0.001, keep_prob = 0.5, keep_prob_2d = 1.0;
     std::uint32_t seed = 0;
-    bool resume = false, no_plots = false, distributed = false, global_scale = false;
+    bool resume = false, no_plots = false, distributed = false, global_scale = false, no_overlap = false;
 };
 
 /// Where a data-parallel run stands: one process of world_size, or the only one.
@@ -232,6 +232,9 @@ int main(int argc, char** argv) {
     app.flag("--global-scale", s.global_scale,
              "With --distributed and --scale measured: count the kept units over the whole global batch (all "
              "processes) instead of each process's share");
+    app.flag("--no-overlap", s.no_overlap,
+             "With --distributed: reduce the gradients after backward with blocking allreduces instead of "
+             "overlapping non-blocking ones with backward");
     app.parse_or_exit(argc, argv);
     Ranks ranks;
 #ifdef XGRAD_HAVE_DISTRIBUTED
@@ -293,7 +296,7 @@ int main(int argc, char** argv) {
             loading.shuffle = false;
             loading.sampler = std::make_shared<data::DistributedSampler>(
                 train.size(), ranks.world_size, ranks.rank, data::DistributedSamplerOptions{.seed = s.seed});
-            ddp.emplace(*model);
+            ddp.emplace(*model, distributed::DdpOptions{.overlap = !s.no_overlap});
             synchronize_gradients = [&ddp] { ddp->synchronize(); };
             std::size_t count = 0;
             for (const Tensor& p : model->parameters()) count += p.size();

@@ -87,48 +87,51 @@ BOOST_AUTO_TEST_CASE(ddp_on_shards_of_the_global_batch_takes_the_single_process_
     auto reference = mlp(11);
     Momentum ref_opt(reference->parameters(), 0.1, 0.9);
     data::DataLoader ref_loader(ds, {.batch_size = global_batch, .shuffle = true, .seed = 9});
-    std::size_t steps = 0;
+    std::size_t ref_steps = 0;
     for (const data::Batch& batch : ref_loader) {
         ref_opt.zero_grad();
         cross_entropy((*reference)(batch.inputs), batch.targets).backward();
         ref_opt.step();
-        ++steps;
+        ++ref_steps;
     }
-    BOOST_TEST(steps == 10u);
+    BOOST_TEST(ref_steps == 10u);
 
     // p processes, batch 64 / p each, each starting from its own weights until rank 0's are broadcast;
-    // small buckets, so several are reduced while backward runs.
-    auto model = mlp(11 + 100 * dist::rank());
-    dist::DistributedDataParallel ddp(*model, {.bucket_bytes = 1024});
-    auto init = mlp(11);
-    for (std::size_t k = 0; k < model->parameters().size(); ++k)
-        BOOST_TEST(model->parameters()[k].value().equals(init->parameters()[k].value()));
-    // In reverse order: fc3 and fc2.bias (536 B), fc2.weight (2048 B), fc1.bias (128 B), fc1.weight (2560 B).
-    BOOST_TEST(ddp.bucket_bytes() == (std::vector<std::size_t>{536, 2048, 128, 2560}));
-    BOOST_TEST(ddp.bytes_per_step() == (20 * 16 + 16 + 16 * 16 + 16 + 16 * 3 + 3) * sizeof(double));
-    Momentum opt(model->parameters(), 0.1, 0.9);
-    auto sampler = std::make_shared<data::DistributedSampler>(ds.size(), p, dist::rank(),
-                                                              data::DistributedSamplerOptions{.seed = 9});
-    data::DataLoader loader(ds, {.batch_size = global_batch / p, .sampler = sampler});
-    steps = 0;
-    for (const data::Batch& batch : loader) {
-        opt.zero_grad();
-        cross_entropy((*model)(batch.inputs), batch.targets).backward();
-        ddp.synchronize();
-        opt.step();
-        ++steps;
-        // Every bucket was started by a gradient-ready hook, during backward, none by synchronize().
-        BOOST_TEST(ddp.buckets_started_in_backward() == 4u);
-    }
-    BOOST_TEST(steps == 10u);
-    const auto got = model->named_parameters(), want = reference->named_parameters();
-    for (std::size_t k = 0; k < got.size(); ++k) {
-        BOOST_TEST_CONTEXT(got[k].first) {
-            BOOST_TEST(relative_difference(got[k].second.value(), want[k].second.value()) <= 1e-12);
-            // And far from where it started: the comparison is not between two untrained models.
-            BOOST_TEST(relative_difference(got[k].second.value(), init->parameters()[k].value()) > 1e-3);
+    // small buckets, so several are reduced while backward runs (or all after it, without overlap).
+    const auto check_ddp = [&](bool overlap) {
+        auto model = mlp(11 + 100 * dist::rank());
+        dist::DistributedDataParallel ddp(*model, {.bucket_bytes = 1024, .overlap = overlap});
+        auto init = mlp(11);
+        for (std::size_t k = 0; k < model->parameters().size(); ++k)
+            BOOST_TEST(model->parameters()[k].value().equals(init->parameters()[k].value()));
+        // In reverse order: fc3 and fc2.bias (536 B), fc2.weight (2048 B), fc1.bias (128 B), fc1.weight (2560 B).
+        BOOST_TEST(ddp.bucket_bytes() == (std::vector<std::size_t>{536, 2048, 128, 2560}));
+        BOOST_TEST(ddp.bytes_per_step() == (20 * 16 + 16 + 16 * 16 + 16 + 16 * 3 + 3) * sizeof(double));
+        Momentum opt(model->parameters(), 0.1, 0.9);
+        std::size_t steps = 0;
+        auto sampler = std::make_shared<data::DistributedSampler>(ds.size(), p, dist::rank(),
+                                                                  data::DistributedSamplerOptions{.seed = 9});
+        data::DataLoader loader(ds, {.batch_size = global_batch / p, .sampler = sampler});
+        for (const data::Batch& batch : loader) {
+            opt.zero_grad();
+            cross_entropy((*model)(batch.inputs), batch.targets).backward();
+            ddp.synchronize();
+            opt.step();
+            ++steps;
+            // With overlap every bucket was started by a gradient-ready hook, during backward; without, none.
+            BOOST_TEST(ddp.buckets_started_in_backward() == (overlap ? 4u : 0u));
         }
-    }
+        BOOST_TEST(steps == 10u);
+        const auto got = model->named_parameters(), want = reference->named_parameters();
+        for (std::size_t k = 0; k < got.size(); ++k) {
+            BOOST_TEST_CONTEXT(got[k].first) {
+                BOOST_TEST(relative_difference(got[k].second.value(), want[k].second.value()) <= 1e-12);
+                // And far from where it started: the comparison is not between two untrained models.
+                BOOST_TEST(relative_difference(got[k].second.value(), init->parameters()[k].value()) > 1e-3);
+            }
+        }
+    };
+    for (const bool overlap : {true, false}) BOOST_TEST_CONTEXT("overlap " << overlap) check_ddp(overlap);
 }
 
 BOOST_AUTO_TEST_CASE(float32_with_one_bucket_averages_too) {
