@@ -47,41 +47,153 @@ XGRAD_VECTOR_CLONES std::uint64_t pack_below(const std::uint32_t* pairs, std::si
     return bits;
 }
 
+// Bit j of the result = (u_j < threshold) for count ≤ 64 words u_j: Philox's one-word Bernoulli draw.
+XGRAD_VECTOR_CLONES std::uint64_t pack_below32(const std::uint32_t* u, std::size_t count, std::uint32_t threshold) {
+    std::uint64_t bits = 0;
+    for (std::size_t j = 0; j < count; ++j) bits |= std::uint64_t{u[j] < threshold} << j;
+    return bits;
+}
+
+// Philox4x32 (Salmon et al. 2011). One round maps the block (x0, x1, x2, x3) under the key (k0, k1) to
+//   (hi(M1·x2) ^ x1 ^ k0,  lo(M1·x2),  hi(M0·x0) ^ x3 ^ k1,  lo(M0·x0))
+// with 64-bit products of 32-bit words; the key gains (W0, W1) (mod 2^32) after each round.
+constexpr std::uint32_t philox_m0 = 0xD2511F53u, philox_m1 = 0xCD9E8D57u;
+constexpr std::uint32_t philox_w0 = 0x9E3779B9u, philox_w1 = 0xBB67AE85u;  // golden ratio, √3 − 1
+
+[[gnu::always_inline]] inline void philox_round(std::uint32_t& x0, std::uint32_t& x1, std::uint32_t& x2,
+                                                std::uint32_t& x3, std::uint32_t& k0, std::uint32_t& k1) {
+    const std::uint64_t p0 = std::uint64_t{philox_m0} * x0, p1 = std::uint64_t{philox_m1} * x2;
+    x0 = static_cast<std::uint32_t>(p1 >> 32) ^ x1 ^ k0;
+    x1 = static_cast<std::uint32_t>(p1);
+    x2 = static_cast<std::uint32_t>(p0 >> 32) ^ x3 ^ k1;
+    x3 = static_cast<std::uint32_t>(p0);
+    k0 += philox_w0;
+    k1 += philox_w1;
+}
+
+// Blocks block .. block + count - 1 of `stream` into out[0 .. 4·count), in stream order. The ten
+// rounds are unrolled, so the loop over blocks is the innermost loop and the compiler runs 4 (SSE2),
+// 8 (AVX2) or 16 (AVX-512) blocks side by side, the products as vpmuludq.
+XGRAD_VECTOR_CLONES void philox_blocks(std::array<std::uint32_t, 2> key, std::uint64_t stream, std::uint64_t block,
+                                       std::size_t count, std::uint32_t* out) {
+    for (std::size_t j = 0; j < count; ++j) {
+        const std::uint64_t b = block + j;  // wraps after 2^64 blocks, as documented
+        std::uint32_t x0 = static_cast<std::uint32_t>(b), x1 = static_cast<std::uint32_t>(b >> 32);
+        std::uint32_t x2 = static_cast<std::uint32_t>(stream), x3 = static_cast<std::uint32_t>(stream >> 32);
+        std::uint32_t k0 = key[0], k1 = key[1];
+#pragma GCC unroll 10
+        for (int r = 0; r < 10; ++r) philox_round(x0, x1, x2, x3, k0, k1);
+        out[4 * j] = x0;
+        out[4 * j + 1] = x1;
+        out[4 * j + 2] = x2;
+        out[4 * j + 3] = x3;
+    }
+}
+
+constexpr std::uint32_t lo32(std::uint64_t v) { return static_cast<std::uint32_t>(v); }
+constexpr std::uint32_t hi32(std::uint64_t v) { return static_cast<std::uint32_t>(v >> 32); }
+
 }  // namespace
 
+std::array<std::uint32_t, 4> philox4x32(std::array<std::uint32_t, 4> x, std::array<std::uint32_t, 2> key,
+                                        int rounds) {
+    for (int r = 0; r < rounds; ++r) philox_round(x[0], x[1], x[2], x[3], key[0], key[1]);
+    return x;
+}
+
+Generator Generator::philox(std::uint64_t seed, std::uint64_t stream) {
+    Generator g;
+    g.kind_ = GeneratorKind::philox;
+    g.stream_ = stream;
+    g.seed(seed);
+    return g;
+}
+
+Generator Generator::split(std::uint64_t stream) const {
+    if (kind_ != GeneratorKind::philox)
+        throw ValueError("Generator::split: an MT19937 (numpy) generator has no independent streams; "
+                         "split a counter-based one: Generator::philox(seed).split(" + std::to_string(stream) + ")");
+    return philox((std::uint64_t{key_[1]} << 32) | key_[0], stream);
+}
+
 void Generator::seed(std::uint64_t seed) {
+    index_ = buffer_size;
+    has_gauss_ = false;
+    gauss_ = 0.0;
+    if (kind_ == GeneratorKind::philox) {
+        key_ = {lo32(seed), hi32(seed)};
+        block_ = 0;
+        return;
+    }
     if (seed > 0xffffffffULL)
         throw ValueError("Generator::seed: seed " + std::to_string(seed) +
                          " must be between 0 and 2**32 - 1 (as numpy requires)");
     // init_genrand, the routine numpy uses for an integer seed.
     state_[0] = static_cast<std::uint32_t>(seed);
-    for (std::size_t i = 1; i < state_size; ++i)
+    for (std::size_t i = 1; i < mt_n; ++i)
         state_[i] = 1812433253u * (state_[i - 1] ^ (state_[i - 1] >> 30)) + static_cast<std::uint32_t>(i);
-    index_ = state_size;
-    has_gauss_ = false;
-    gauss_ = 0.0;
 }
 
-void Generator::twist() {
-    static_assert(state_size == mt_n);
-    twist_block(state_.data());
+void Generator::produce(std::uint32_t* out) {
+    static_assert(buffer_size == mt_n && buffer_size % 4 == 0);
+    if (kind_ == GeneratorKind::philox) {
+        philox_blocks(key_, stream_, block_, buffer_size / 4, out);
+        block_ += buffer_size / 4;
+    } else {
+        twist_block(state_.data());
+        temper_block(state_.data(), out, mt_n);
+    }
+}
+
+void Generator::refill() {
+    produce(words_.data());
     index_ = 0;
 }
 
 void Generator::fill_uint32(std::uint32_t* out, std::size_t n) {
-    while (n > 0) {
-        if (index_ >= state_size) twist();
-        const std::size_t take = std::min(n, state_size - index_);
-        temper_block(state_.data() + index_, out, take);
-        index_ += take;
-        out += take;
-        n -= take;
+    // The words computed ahead come first; then whole blocks straight into out; the tail through the buffer.
+    const std::size_t ahead = std::min(n, buffer_size - index_);
+    std::copy_n(words_.data() + index_, ahead, out);
+    index_ += ahead;
+    out += ahead;
+    n -= ahead;
+    if (n == 0) return;
+    if (kind_ == GeneratorKind::philox) {
+        const std::size_t blocks = n / 4;
+        philox_blocks(key_, stream_, block_, blocks, out);
+        block_ += blocks;
+        out += 4 * blocks;
+        n -= 4 * blocks;
+    } else {
+        for (; n >= buffer_size; n -= buffer_size, out += buffer_size) produce(out);
     }
+    if (n == 0) return;
+    refill();
+    std::copy_n(words_.data(), n, out);
+    index_ = n;
 }
 
 void Generator::bernoulli_bits(double p, std::size_t n, std::uint64_t* words) {
     if (!(p >= 0.0 && p <= 1.0))
         throw ValueError("Generator::bernoulli_bits: p = " + std::to_string(p) + " must lie in [0, 1]");
+    if (kind_ == GeneratorKind::philox) {
+        // One word u per element, kept when u < t = round(p · 2^32) (p · 2^32 is exact): P = t / 2^32.
+        // t = 2^32 (p within 2^-33 of 1) does not fit a word: every element is kept, and the words
+        // are still drawn so the stream position does not depend on p.
+        const auto threshold = static_cast<std::uint64_t>(std::round(p * 0x1p32));
+        constexpr std::size_t chunk = 2048;  // words per pass (8 KB, stays in L1); a multiple of 64
+        std::uint32_t raw[chunk];
+        for (std::size_t done = 0; done < n; done += chunk) {
+            const std::size_t count = std::min(chunk, n - done);
+            fill_uint32(raw, count);
+            for (std::size_t j = 0; j < count; j += 64) {
+                const std::size_t m = std::min<std::size_t>(64, count - j);
+                words[(done + j) / 64] = threshold > 0xffffffffu ? ~std::uint64_t{0} >> (64 - m)
+                                                                  : pack_below32(raw + j, m, static_cast<std::uint32_t>(threshold));
+            }
+        }
+        return;
+    }
     // u = k / 2^53 < p exactly when k < p · 2^53 (a power-of-two scaling: exact), i.e. when k is
     // below the integer ceil(p · 2^53).
     const auto threshold = static_cast<std::uint64_t>(std::ceil(p * 0x1p53));
