@@ -311,6 +311,11 @@ int main(int argc, char** argv) {
             << " training and " << test.size() << " test examples, " << loader.size() << " steps per epoch\n";
         Tensor predicted;  // the test set's predicted classes after the last epoch trained here
         for (std::size_t epoch = start; epoch < s.epochs; ++epoch) {
+#ifdef XGRAD_HAVE_DISTRIBUTED
+            // The epoch's time is training time: not rank 0 waiting for the others to finish loading
+            // the data or for its own test pass of the last epoch to be over.
+            if (s.distributed) distributed::barrier();
+#endif
             const auto started = std::chrono::steady_clock::now();
             // Dropout masks come from a stream fixed by (seed, epoch), so a resumed run draws the
             // masks an uninterrupted one would have.
