@@ -18,5 +18,5 @@ PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" c++ "$src/tiny_model.cpp" -o "$work
 "$work/tiny_model_pc"
 if [ -x "$work/build/ddp_model" ]; then
   mpirun --allow-run-as-root --oversubscribe -np 2 "$work/build/ddp_model" | tee "$work/ddp_model.out"
-  grep -q "ddp_model: 2 processes averaged" "$work/ddp_model.out"
+  grep -q "ddp_model: 2 processes, one model" "$work/ddp_model.out"
 fi
