@@ -130,7 +130,8 @@ struct DdpOptions {
 ///     while backward goes on through the layers below;
 ///   - synchronize() starts what is left (parameters this backward did not reach count zero), waits
 ///     for every bucket and writes each sum / world_size() into the parameters' gradients.
-/// With DdpOptions::overlap false, the hooks only fill the buckets and synchronize() reduces them.
+/// With DdpOptions::overlap false, the hooks only fill the buckets and synchronize() reduces them,
+/// so several backward passes may accumulate gradients before one synchronize().
 /// Call synchronize() after each backward and before the optimizer step. A second backward before
 /// synchronize() (gradient accumulation) is refused with a GraphError once its bucket has started:
 /// accumulate into grad() with the hooks of a module that is not wrapped, or synchronize each time.

@@ -174,6 +174,20 @@ BOOST_AUTO_TEST_CASE(unused_parameters_count_zero_and_a_second_backward_is_refus
     ddp.synchronize();  // the first backward's buckets, still open, are completed
 }
 
+BOOST_AUTO_TEST_CASE(without_overlap_gradients_may_accumulate_before_synchronize) {
+    const std::size_t p = dist::world_size();
+    Generator gen(1);
+    Linear layer(3, 2, LinearOptions{.generator = &gen, .layout = Layout::batch_first});
+    dist::DistributedDataParallel ddp(layer, {.overlap = false});
+    const Tensor x = constant(Array::ones({1, 3}));
+    // Two backward passes (gradient accumulation), then one average: process r adds 1 and r + 1.
+    sum(layer(x)).backward();
+    (sum(layer(x)) * static_cast<double>(dist::rank() + 1)).backward();
+    BOOST_TEST(ddp.buckets_started_in_backward() == 0u);
+    ddp.synchronize();
+    BOOST_TEST(layer.bias.grad().flat(0) == 1.0 + static_cast<double>(p + 1) / 2.0);
+}
+
 BOOST_AUTO_TEST_CASE(broadcast_parameters_refuses_a_different_model_on_every_process) {
     Generator gen(1);
     // Rank 1's layer has 3 outputs, everyone else's 2.
