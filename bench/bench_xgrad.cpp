@@ -355,6 +355,20 @@ void BM_GraphBuild(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations() * n);
 }
 
+// A dropout mask of n units at keep_prob 0.86 from each generator kind (range 1: 0 = MT19937,
+// numpy's two words and a 53-bit compare per unit; 1 = Philox, one word per unit).
+void BM_BernoulliBits(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    Generator gen = state.range(1) ? Generator::philox(7) : Generator(7);
+    state.SetLabel(gen.is_philox() ? "philox" : "mt19937_numpy");
+    std::vector<std::uint64_t> words((n + 63) / 64);
+    for (auto _ : state) {
+        gen.bernoulli_bits(0.86, n, words.data());
+        benchmark::DoNotOptimize(words.data());
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));  // items/s = mask bits per second
+}
+
 // DOT export of a graph of 10 000 nodes (issue: "well under a second").
 void BM_DotExport(benchmark::State& state) {
     Tensor x = parameter(Array({2, 2}, {1, 2, 3, 4}), "x");
@@ -384,6 +398,7 @@ BENCHMARK(BM_CnnGemmFloor)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_LstmStep)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_PerOpOverhead)->Arg(1000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_GraphBuild)->Arg(1000)->Arg(10000)->Arg(100000)->Arg(1000000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BernoulliBits)->Args({1 << 16, 0})->Args({1 << 16, 1})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_DotExport)->Arg(10000)->Unit(benchmark::kMillisecond);
 // (6) growth: batch 1 … 4096 at width 1024, width 64 … 4096 at batch 256 (registered in the "growth" group).
 BENCHMARK(BM_MlpStep)->Name("Growth/MlpStep")->ArgsProduct({{1, 16, 64, 256, 1024, 4096}, {1024}})

@@ -150,6 +150,28 @@ void Generator::refill() {
     index_ = 0;
 }
 
+void Generator::discard(std::uint64_t n) {
+    const std::size_t ahead = buffer_size - index_;
+    if (n <= ahead) {
+        index_ += static_cast<std::size_t>(n);
+        return;
+    }
+    n -= ahead;
+    index_ = buffer_size;
+    if (kind_ == GeneratorKind::philox) {
+        // The buffer ends on a block boundary, so word n from here is word n % 4 of block block_ + n / 4.
+        block_ += n / 4;
+        if (n % 4) {
+            refill();
+            index_ = static_cast<std::size_t>(n % 4);
+        }
+        return;
+    }
+    for (; n > buffer_size; n -= buffer_size) twist_block(state_.data());
+    refill();
+    index_ = static_cast<std::size_t>(n);
+}
+
 void Generator::fill_uint32(std::uint32_t* out, std::size_t n) {
     // The words computed ahead come first; then whole blocks straight into out; the tail through the buffer.
     const std::size_t ahead = std::min(n, buffer_size - index_);
@@ -176,35 +198,40 @@ void Generator::fill_uint32(std::uint32_t* out, std::size_t n) {
 void Generator::bernoulli_bits(double p, std::size_t n, std::uint64_t* words) {
     if (!(p >= 0.0 && p <= 1.0))
         throw ValueError("Generator::bernoulli_bits: p = " + std::to_string(p) + " must lie in [0, 1]");
+    // Mask word by mask word (64 elements): packed straight from the words computed ahead when they
+    // hold all the group's words, else (a group straddling two buffers) from a copy of its words.
+    auto for_each_group = [&](std::size_t words_per_element, auto pack) {
+        std::uint32_t straddling[128];
+        for (std::size_t first = 0; first < n; first += 64) {
+            const std::size_t m = std::min<std::size_t>(64, n - first), need = m * words_per_element;
+            if (index_ >= buffer_size) refill();
+            const std::uint32_t* src = words_.data() + index_;
+            if (buffer_size - index_ >= need) {
+                index_ += need;
+            } else {
+                fill_uint32(straddling, need);
+                src = straddling;
+            }
+            words[first / 64] = pack(src, m);  // bits past n stay 0
+        }
+    };
     if (kind_ == GeneratorKind::philox) {
         // One word u per element, kept when u < t = round(p · 2^32) (p · 2^32 is exact): P = t / 2^32.
         // t = 2^32 (p within 2^-33 of 1) does not fit a word: every element is kept, and the words
-        // are still drawn so the stream position does not depend on p.
+        // are still consumed so the stream position does not depend on p.
         const auto threshold = static_cast<std::uint64_t>(std::round(p * 0x1p32));
-        constexpr std::size_t chunk = 2048;  // words per pass (8 KB, stays in L1); a multiple of 64
-        std::uint32_t raw[chunk];
-        for (std::size_t done = 0; done < n; done += chunk) {
-            const std::size_t count = std::min(chunk, n - done);
-            fill_uint32(raw, count);
-            for (std::size_t j = 0; j < count; j += 64) {
-                const std::size_t m = std::min<std::size_t>(64, count - j);
-                words[(done + j) / 64] = threshold > 0xffffffffu ? ~std::uint64_t{0} >> (64 - m)
-                                                                  : pack_below32(raw + j, m, static_cast<std::uint32_t>(threshold));
-            }
-        }
+        if (threshold > 0xffffffffu)
+            for_each_group(1, [](const std::uint32_t*, std::size_t m) { return ~std::uint64_t{0} >> (64 - m); });
+        else
+            for_each_group(1, [t = static_cast<std::uint32_t>(threshold)](const std::uint32_t* u, std::size_t m) {
+                return pack_below32(u, m, t);
+            });
         return;
     }
     // u = k / 2^53 < p exactly when k < p · 2^53 (a power-of-two scaling: exact), i.e. when k is
     // below the integer ceil(p · 2^53).
     const auto threshold = static_cast<std::uint64_t>(std::ceil(p * 0x1p53));
-    constexpr std::size_t chunk = 512;  // elements per pass: 1 024 words (4 KB), stays in L1
-    std::uint32_t raw[2 * chunk];
-    for (std::size_t done = 0; done < n; done += chunk) {
-        const std::size_t count = std::min(chunk, n - done);
-        fill_uint32(raw, 2 * count);
-        for (std::size_t j = 0; j < count; j += 64)
-            words[(done + j) / 64] = pack_below(raw + 2 * j, std::min<std::size_t>(64, count - j), threshold);
-    }
+    for_each_group(2, [threshold](const std::uint32_t* pairs, std::size_t m) { return pack_below(pairs, m, threshold); });
 }
 
 double Generator::normal() {

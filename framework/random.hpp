@@ -13,7 +13,7 @@
 // stream is a pure function of (key, stream, w), so streams are independent and reproducible and
 // blocks of words are computed side by side in vector lanes. The stream of Generator::philox(seed, s):
 //
-//     block b = philox4x32_10(counter = {lo(b), hi(b), lo(s), hi(s)}, key = {lo(seed), hi(seed)})
+//     block b = philox4x32(counter = {lo(b), hi(b), lo(s), hi(s)}, key = {lo(seed), hi(seed)}), 10 rounds
 //     words   = block 0 [0], [1], [2], [3], block 1 [0], …        (word w = block w/4, element w%4)
 //
 // lo/hi are the low and high 32 bits of a 64-bit number. A stream holds 2^66 words (the block index
@@ -32,7 +32,7 @@ namespace xgrad {
 /// Which word source a Generator draws from.
 enum class GeneratorKind : std::uint8_t {
     mt19937_numpy,  ///< numpy's legacy RandomState, bit for bit (the default)
-    philox,         ///< Philox4x32-10, counter-based: fast block draws, independent streams
+    philox,         ///< Philox4x32-10, counter-based: independent, splittable, reproducible streams
 };
 
 /// One Philox4x32 block: `rounds` rounds of the Salmon et al. bijection (multipliers 0xD2511F53,
@@ -73,6 +73,10 @@ public:
         if (index_ >= buffer_size) refill();
         return words_[index_++];
     }
+    /// Skips the next n words, as n calls of next_uint32() would: O(1) for Philox (the block index
+    /// jumps; e.g. to give each rank its own range of one stream), O(n / 624) twists for MT19937.
+    /// Only the word stream moves: a cached Gaussian stays.
+    void discard(std::uint64_t n);
     /// Uniform on [0, 1) with 53 random bits: (a >> 5, b >> 6) of two words, as numpy.
     double uniform() { return static_cast<double>(uniform_bits()) / 9007199254740992.0; }
     /// The 53-bit integer k behind uniform() = k / 2^53 (so `uniform() < p` is `k < p·2^53`).

@@ -107,7 +107,8 @@ struct DropoutOp final : Op {
         }
         Generator& gen = options.generator ? *options.generator : global_generator();
         mask = BitMask(n);
-        gen.bernoulli_bits(options.keep_prob, n, mask.words());  // numpy's rand(shape) < keep_prob
+        // numpy's rand(shape) < keep_prob from an MT19937 generator; one word per unit from a Philox one.
+        gen.bernoulli_bits(options.keep_prob, n, mask.words());
         if (MaskReplay* replay = MaskReplay::active()) replay->record(mask);
     }
 

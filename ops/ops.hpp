@@ -281,6 +281,8 @@ struct DropoutOptions {
     /// The axis that indexes examples, for per_example (1 = columns, the course's layout).
     int example_axis = 1;
     /// Where masks come from; nullptr = the calling thread's module-level generator (np.random's stream).
+    /// An MT19937 generator gives numpy's masks (rand(shape) < keep_prob); a Generator::philox one
+    /// draws one 32-bit word per unit (faster, and splittable into per-thread / per-rank streams).
     Generator* generator = nullptr;
     /// measured only: called with this mask's kept and total unit counts before the scale is
     /// computed, and may replace them with counts over more than this mask — data-parallel
@@ -293,7 +295,8 @@ struct DropoutOptions {
     void validate(const char* who = "dropout") const;
 };
 
-/// Draws D = rand(shape) < keep_prob in numpy's order, returns x ⊙ D · scale, and saves the
+/// Draws D = rand(shape) < keep_prob in numpy's order (Generator::bernoulli_bits: numpy's bits from an
+/// MT19937 generator, one word per unit from a Philox one), returns x ⊙ D · scale, and saves the
 /// bit-packed mask and the scale on the node for backward (grad_x = grad_out ⊙ D · scale).
 Tensor dropout(const Tensor& x, const DropoutOptions& options);
 

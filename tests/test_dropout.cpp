@@ -1,5 +1,6 @@
 // Dropout: the four scale modes, saved bit-packed mask and scale, evaluation behaviour, the
-// all-dropped case, bad keep_prob, numpy-identical masks, and gradient checks through replay.
+// all-dropped case, bad keep_prob, numpy-identical masks, gradient checks through replay, and the
+// same for masks from a Philox generator.
 
 #include <cmath>
 #include <limits>
@@ -245,6 +246,72 @@ BOOST_AUTO_TEST_CASE(gradient_checks_through_dropout_in_every_mode) {
             };
             const auto whole = xgrad::gradcheck(net, {W1, b1, W2, b2, W3, b3});
             BOOST_TEST(whole.passed, scale_name(mode) << " keep " << keep << " 3-layer net: " << whole.summary());
+        }
+    }
+}
+
+// The same two checks with a Philox generator: the mask is its one-word draw (u < round(p·2^32)),
+// forward and backward reuse it and the scale in every mode, and gradient checks replay it.
+BOOST_AUTO_TEST_CASE(philox_masks_are_reused_by_backward_in_every_mode) {
+    const Shape shape = {4, 50};
+    Generator data = Generator::philox(11);
+    Tensor x = parameter(data.randn(shape), "x");
+    const Array upstream = data.randn(shape);
+    const double threshold = std::round(0.7 * 0x1p32);
+    for (DropoutScale mode : all_modes) {
+        Generator gen = Generator::philox(5, 1), mirror = Generator::philox(5, 1);
+        x.zero_grad();
+        Tensor y = dropout(x, opts(0.7, mode, &gen));
+        const DropoutState s = dropout_state(y);
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < s.mask.size(); ++i) {
+            const bool expect = static_cast<double>(mirror.next_uint32()) < threshold;
+            BOOST_TEST(s.mask[i] == expect);
+            kept += expect;
+        }
+        BOOST_TEST(s.kept == kept);
+        BOOST_TEST(kept > 0u);
+        BOOST_TEST(kept < 200u);
+        std::vector<double> col_scale(50);
+        for (std::size_t j = 0; j < 50; ++j) {
+            std::size_t k = 0;
+            for (std::size_t r = 0; r < 4; ++r) k += s.mask[r * 50 + j];
+            col_scale[j] = k ? 4.0 / static_cast<double>(k) : 0.0;
+        }
+        y.backward(upstream);
+        for (std::size_t i = 0; i < 200; ++i) {
+            double scale = 1.0;
+            switch (mode) {
+                case DropoutScale::constant: scale = 1 / 0.7; break;
+                case DropoutScale::measured: scale = 200.0 / static_cast<double>(kept); break;
+                case DropoutScale::per_example: scale = col_scale[i % 50]; break;
+                case DropoutScale::classic: scale = 1.0; break;
+            }
+            const double d = s.mask[i] ? 1.0 : 0.0;
+            BOOST_TEST(std::abs(y.value().flat(i) - x.value().flat(i) * d * scale) < 1e-14);
+            BOOST_TEST(std::abs(x.grad().flat(i) - upstream.flat(i) * d * scale) < 1e-14);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(gradient_checks_through_philox_dropout_in_every_mode) {
+    Generator data = Generator::philox(21);
+    Tensor x = parameter(data.randn({5, 8}), "x");
+    Tensor W1 = parameter(scaled(data.randn({6, 5}), 0.5), "W1"), b1 = parameter(data.randn({6, 1}), "b1");
+    Tensor W2 = parameter(scaled(data.randn({1, 6}), 0.5), "W2"), b2 = parameter(data.randn({1, 1}), "b2");
+    Tensor X = constant(data.randn({5, 8})), Y = constant(Array({1, 8}, {1, 0, 0, 1, 1, 0, 1, 0}));
+    for (DropoutScale mode : all_modes) {
+        for (double keep : {0.5, 0.86}) {
+            Generator gen = Generator::philox(7, 3);
+            const DropoutOptions d = opts(keep, mode, &gen);
+            const auto single = xgrad::gradcheck([&] { return dropout(x, d); }, {x});
+            BOOST_TEST(single.passed, scale_name(mode) << " keep " << keep << " single op: " << single.summary());
+            auto net = [&] {
+                Tensor A1 = dropout(relu(matmul(W1, X) + b1), d);
+                return binary_cross_entropy(sigmoid(matmul(W2, A1) + b2), Y);
+            };
+            const auto whole = xgrad::gradcheck(net, {W1, b1, W2, b2});
+            BOOST_TEST(whole.passed, scale_name(mode) << " keep " << keep << " 2-layer net: " << whole.summary());
         }
     }
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <thread>
 
 #include "helpers.hpp"
 
@@ -92,7 +93,7 @@ BOOST_AUTO_TEST_CASE(block_function_matches_the_known_answer_vectors) {
 }
 
 BOOST_AUTO_TEST_CASE(the_stream_is_the_documented_counter_sequence) {
-    // Word w of philox(seed, s) = philox4x32_10({lo(w/4), hi(w/4), lo(s), hi(s)}, {lo(seed), hi(seed)})[w % 4];
+    // Word w of philox(seed, s) = philox4x32({lo(w/4), hi(w/4), lo(s), hi(s)}, {lo(seed), hi(seed)})[w % 4];
     // seed and stream with high bits set, so a swapped or dropped half shows.
     const std::uint64_t seed = 0x0123456789abcdefULL, stream = 0xfedcba9876543210ULL;
     Generator gen = Generator::philox(seed, stream);
@@ -100,6 +101,31 @@ BOOST_AUTO_TEST_CASE(the_stream_is_the_documented_counter_sequence) {
     BOOST_TEST((gen.kind() == GeneratorKind::philox));
     BOOST_TEST(gen.stream() == stream);
     for (std::uint64_t w = 0; w < 3000; ++w) {  // crosses several 624-word buffers
+        const std::uint64_t b = w / 4;
+        const Block block = philox4x32({lo(b), hi(b), lo(stream), hi(stream)}, {lo(seed), hi(seed)});
+        BOOST_TEST(gen.next_uint32() == block[w % 4], "word " << w);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(discard_skips_words_and_the_block_index_carries) {
+    // discard(n) == n calls of next_uint32(), for both kinds, within and across buffers.
+    for (bool philox : {false, true}) {
+        for (std::uint64_t n : {0u, 1u, 3u, 4u, 5u, 623u, 624u, 625u, 1300u, 5000u}) {
+            Generator skip = philox ? Generator::philox(4, 9) : Generator(4);
+            Generator step = skip;
+            skip.next_uint32(), step.next_uint32();  // from an odd position
+            skip.discard(n);
+            for (std::uint64_t i = 0; i < n; ++i) step.next_uint32();
+            for (int i = 0; i < 10; ++i)
+                BOOST_TEST(skip.next_uint32() == step.next_uint32(), (philox ? "philox" : "mt") << ", n = " << n);
+        }
+    }
+    // Word 2^34 is block 2^32: the block index carries into counter word 1, as documented.
+    const std::uint64_t seed = 0xdeadbeef12345678ULL, stream = 3;
+    Generator gen = Generator::philox(seed, stream);
+    const std::uint64_t start = (1ULL << 34) - 6;
+    gen.discard(start);
+    for (std::uint64_t w = start; w < start + 12; ++w) {
         const std::uint64_t b = w / 4;
         const Block block = philox4x32({lo(b), hi(b), lo(stream), hi(stream)}, {lo(seed), hi(seed)});
         BOOST_TEST(gen.next_uint32() == block[w % 4], "word " << w);
@@ -131,6 +157,24 @@ BOOST_AUTO_TEST_CASE(streams_are_reproducible_distinct_and_split) {
         for (int i = 0; i < 700; ++i) BOOST_TEST(child.next_uint32() == fresh.next_uint32(), "stream " << k);
     }
     BOOST_TEST(parent.split(9).split(2).next_uint32() == Generator::philox(7, 2).next_uint32());
+}
+
+BOOST_AUTO_TEST_CASE(per_thread_streams_do_not_depend_on_scheduling) {
+    // Each thread draws from its own split of one root: the masks are those of a sequential run.
+    const Generator root = Generator::philox(77);
+    constexpr std::size_t threads = 4, n = 100'000;
+    std::vector<std::vector<bool>> parallel(threads);
+    std::vector<std::thread> pool;
+    for (std::size_t t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] {
+            Generator own = root.split(t);
+            parallel[t] = mask_bits(own, 0.5, n);
+        });
+    for (std::thread& th : pool) th.join();
+    for (std::size_t t = 0; t < threads; ++t) {
+        Generator again = Generator::philox(77, t);
+        BOOST_TEST((parallel[t] == mask_bits(again, 0.5, n)), "thread " << t);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(seed_rekeys_and_keeps_the_stream) {
