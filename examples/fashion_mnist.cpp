@@ -4,6 +4,7 @@
 // matrix, a grid of misclassified test images and a checkpoint that --resume continues from.
 //
 //   fashion_mnist --model cnn --epochs 5 --optimizer adam --learning-rate 0.001 --out runs/cnn
+//   mpirun -np 2 fashion_mnist --distributed --model cnn --batch-size 32   (docs/distributed.md)
 
 #include <algorithm>
 #include <chrono>
@@ -12,12 +13,16 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "common/checkpoint.hpp"
 #include "common/cli.hpp"
 #include "common/json.hpp"
 #include "xgrad.hpp"
+#ifdef XGRAD_HAVE_DISTRIBUTED
+#include "distributed/distributed.hpp"
+#endif
 
 using namespace xgrad;
 namespace ex = xgrad::examples;
@@ -30,12 +35,22 @@ struct Settings {
     std::size_t epochs = 5, batch_size = 64, threads = 2, train_limit = 0, test_limit = 0;
     double learning_rate = 0.001, keep_prob = 0.5, keep_prob_2d = 1.0;
     std::uint32_t seed = 0;
-    bool resume = false, no_plots = false;
+    bool resume = false, no_plots = false, distributed = false, global_scale = false, no_overlap = false;
 };
 
-/// The two models of the issue, batch-first. Dropout counts per example along axis 0.
-std::shared_ptr<Sequential> make_model(const Settings& s, DType dtype, Generator& gen) {
-    const DropoutOptions drop{.keep_prob = s.keep_prob, .scale = parse_scale(s.scale), .example_axis = 0};
+/// Where a data-parallel run stands: one process of world_size, or the only one.
+struct Ranks {
+    std::size_t rank = 0, world_size = 1;
+    bool root() const { return rank == 0; }
+};
+
+/// The two models of the issue, batch-first. Dropout counts per example along axis 0; its masks
+/// come from `masks` (nullptr: the global generator) and a measured scale's counts go through
+/// `reduce_counts` when one is given (over all processes' masks).
+std::shared_ptr<Sequential> make_model(const Settings& s, DType dtype, Generator& gen, Generator* masks = nullptr,
+                                       std::function<void(std::size_t&, std::size_t&)> reduce_counts = {}) {
+    const DropoutOptions drop{.keep_prob = s.keep_prob, .scale = parse_scale(s.scale), .example_axis = 0,
+                              .generator = masks, .reduce_counts = reduce_counts};
     auto net = std::make_shared<Sequential>();
     auto linear = [&](std::size_t in, std::size_t out) {
         return std::make_shared<Linear>(in, out, LinearOptions{.init = Init::he, .weight_name = "weight",
@@ -51,7 +66,8 @@ std::shared_ptr<Sequential> make_model(const Settings& s, DType dtype, Generator
         net->add(std::make_shared<ReLU>());
         net->add(std::make_shared<MaxPool2d>(2));
         if (s.keep_prob_2d < 1.0)
-            net->add(std::make_shared<Dropout2d>(DropoutOptions{.keep_prob = s.keep_prob_2d, .scale = drop.scale}));
+            net->add(std::make_shared<Dropout2d>(DropoutOptions{.keep_prob = s.keep_prob_2d, .scale = drop.scale,
+                                                                .generator = masks, .reduce_counts = reduce_counts}));
         net->add(std::make_shared<Flatten>());
         net->add(linear(64 * 7 * 7, 128), "fc1");
         net->add(std::make_shared<ReLU>());
@@ -210,8 +226,37 @@ int main(int argc, char** argv) {
     app.option("--json", s.json, "Also write the settings and every epoch's figures to this JSON file");
     app.flag("--resume", s.resume, "Continue from the checkpoint in --out");
     app.flag("--no-plots", s.no_plots, "Do not draw the pictures");
+    app.flag("--distributed", s.distributed,
+             "Data-parallel over MPI (run under mpirun): --batch-size examples per process, gradients averaged, "
+             "rank 0 prints and writes");
+    app.flag("--global-scale", s.global_scale,
+             "With --distributed and --scale measured: count the kept units over the whole global batch (all "
+             "processes) instead of each process's share");
+    app.flag("--no-overlap", s.no_overlap,
+             "With --distributed: reduce the gradients after backward with blocking allreduces instead of "
+             "overlapping non-blocking ones with backward");
     app.parse_or_exit(argc, argv);
+    Ranks ranks;
+#ifdef XGRAD_HAVE_DISTRIBUTED
+    // MPI from here to the end of main: a failure on any process ends the whole job with its message.
+    std::optional<distributed::Environment> mpi;
+    if (s.distributed) {
+        mpi.emplace(argc, argv);
+        ranks = {mpi->rank(), mpi->world_size()};
+    }
+#endif
+    // Only rank 0 speaks; the others' lines would repeat its own.
+    std::ostream quiet(nullptr);
+    std::ostream& out = ranks.root() ? std::cout : quiet;
     try {
+#ifndef XGRAD_HAVE_DISTRIBUTED
+        if (s.distributed)
+            throw ValueError("--distributed: this build has no MPI (configure with XGRAD_DISTRIBUTED=ON and "
+                             "libopenmpi-dev installed)");
+#endif
+        if (s.global_scale && (!s.distributed || s.scale != "measured"))
+            throw ValueError("--global-scale needs --distributed and --scale measured (got --scale " + s.scale +
+                             (s.distributed ? ")" : ", no --distributed)"));
         ex::check_output_folder("--out", s.out, true);
         ex::check_output_file("--json", s.json);
         if (s.resume && s.out.empty()) throw ValueError("--resume needs --out (the folder holding the checkpoint)");
@@ -222,28 +267,63 @@ int main(int argc, char** argv) {
         const data::TensorDataset test = first(full.test, s.test_limit, dtype);
 
         Generator weights(s.seed);
-        auto model = make_model(s, dtype, weights);
+        Generator masks;  // each process's own dropout stream under --distributed, reseeded every epoch
+        std::function<void(std::size_t&, std::size_t&)> reduce_counts;
+#ifdef XGRAD_HAVE_DISTRIBUTED
+        if (s.global_scale) reduce_counts = distributed::global_dropout_counts();
+#endif
+        auto model = make_model(s, dtype, weights, s.distributed ? &masks : nullptr, reduce_counts);
         auto optimizer = make_optimizer(s, model->parameters());
         const ex::Checkpoint checkpoint(s.out);
         std::vector<EpochResult> history;
         std::size_t start = 0;
         if (s.resume) {
+            // Every process reads the checkpoint (--out must be a folder they all see). It holds
+            // nothing that depends on the number of processes, so a run may resume on any number.
             const ex::Checkpoint::Index saved = checkpoint.read(run_identity(s));
             ex::Checkpoint::restore_model(*model, saved);
             ex::Checkpoint::restore_optimizer(*optimizer, saved);
             history = history_from(saved.history);
             start = saved.epochs_done;
-            std::cout << "resumed after epoch " << start << " from " << checkpoint.index_path() << "\n";
+            out << "resumed after epoch " << start << " from " << checkpoint.index_path() << "\n";
         }
-        data::DataLoader loader(train, {.batch_size = s.batch_size, .shuffle = true, .seed = s.seed});
-        std::cout << s.model << ": " << model->parameters().size() << " parameter tensors, " << train.size()
-                  << " training and " << test.size() << " test examples, " << loader.size() << " steps per epoch\n";
+        data::DataLoaderOptions loading{.batch_size = s.batch_size, .shuffle = true, .seed = s.seed};
+        std::function<void()> synchronize_gradients;  // after backward, before the step: none on one process
+#ifdef XGRAD_HAVE_DISTRIBUTED
+        std::optional<distributed::DistributedDataParallel> ddp;
+        if (s.distributed) {
+            // Each process its shard of the epoch's order; rank 0's weights everywhere.
+            loading.shuffle = false;
+            loading.sampler = std::make_shared<data::DistributedSampler>(
+                train.size(), ranks.world_size, ranks.rank, data::DistributedSamplerOptions{.seed = s.seed});
+            ddp.emplace(*model, distributed::DdpOptions{.overlap = !s.no_overlap});
+            synchronize_gradients = [&ddp] { ddp->synchronize(); };
+            std::size_t count = 0;
+            for (const Tensor& p : model->parameters()) count += p.size();
+            out << "distributed: " << ranks.world_size << " processes, " << s.batch_size << " examples each per step ("
+                << s.batch_size * ranks.world_size << " in all); " << count << " parameters, "
+                << ddp->bytes_per_step() << " bytes of gradient allreduced per step in " << ddp->bucket_bytes().size()
+                << " buckets\n";
+        }
+#endif
+        data::DataLoader loader(train, loading);
+        out << s.model << ": " << model->parameters().size() << " parameter tensors, " << train.size()
+            << " training and " << test.size() << " test examples, " << loader.size() << " steps per epoch\n";
         Tensor predicted;  // the test set's predicted classes after the last epoch trained here
         for (std::size_t epoch = start; epoch < s.epochs; ++epoch) {
+#ifdef XGRAD_HAVE_DISTRIBUTED
+            // The epoch's time is training time: not rank 0 waiting for the others to finish loading
+            // the data or for its own test pass of the last epoch to be over.
+            if (s.distributed) distributed::barrier();
+#endif
             const auto started = std::chrono::steady_clock::now();
             // Dropout masks come from a stream fixed by (seed, epoch), so a resumed run draws the
             // masks an uninterrupted one would have.
+            // Under --distributed each process draws from its own stream of that seed (rank-split).
             global_generator().seed(data::DataLoader::epoch_seed(s.seed + 1, epoch));
+#ifdef XGRAD_HAVE_DISTRIBUTED
+            if (s.distributed) masks = distributed::rank_generator(data::DataLoader::epoch_seed(s.seed + 1, epoch));
+#endif
             loader.set_epoch(epoch);
             model->train();
             double loss_sum = 0, correct = 0, seen = 0;
@@ -254,6 +334,7 @@ int main(int argc, char** argv) {
                 const Tensor loss = cross_entropy(logits, batch.targets);
                 optimizer->zero_grad();
                 loss.backward();
+                if (synchronize_gradients) synchronize_gradients();
                 optimizer->step();
                 const double n = static_cast<double>(batch.targets.size());
                 loss_sum += loss.item() * n;
@@ -261,25 +342,36 @@ int main(int argc, char** argv) {
                 seen += n;
                 progress.update(++step);
             }
-            predicted = predict(*model, test, 500);
+#ifdef XGRAD_HAVE_DISTRIBUTED
+            if (s.distributed) {  // the figures of the global batch: every process's share summed
+                std::vector<double> sums{loss_sum, correct, seen};
+                distributed::allreduce_sum(sums);
+                loss_sum = sums[0], correct = sums[1], seen = sums[2];
+            }
+#endif
             EpochResult r;
             r.train_loss = loss_sum / seen;
             r.train_accuracy = correct / seen;
+            // The test pass, the report and the checkpoint are rank 0's (the models are identical);
+            // the others go on and wait for it in the next epoch's first allreduce.
+            if (!ranks.root()) continue;
+            predicted = predict(*model, test, 500);
             r.test_accuracy = mean(predicted == constant(test.targets())).item();
             r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
             history.push_back(r);
-            std::cout << "epoch " << epoch + 1 << ": train loss " << std::fixed << std::setprecision(4) << r.train_loss
+            out << "epoch " << epoch + 1 << ": train loss " << std::fixed << std::setprecision(4) << r.train_loss
                       << ", train accuracy " << r.train_accuracy << ", test accuracy " << r.test_accuracy << ", "
                       << std::setprecision(1) << r.seconds << " seconds" << std::defaultfloat << std::endl;
             if (!s.out.empty()) checkpoint.save(*model, *optimizer, epoch + 1, run_identity(s), to_json(history));
         }
+        if (!ranks.root()) return 0;
         if (!s.out.empty() && !s.no_plots && !history.empty()) {
             // The last epoch's predictions, unless every epoch was done before this (resumed) run.
             if (!predicted.defined()) predicted = predict(*model, test, 500);
             plot_curves(s.out + "/curves.png", history);
             plot_confusion(s.out + "/confusion.png", test.targets(), predicted.value());
             plot_misclassified(s.out + "/misclassified.png", test.inputs(), test.targets(), predicted.value());
-            std::cout << "wrote " << s.out << "/curves.png, confusion.png, misclassified.png\n";
+            out << "wrote " << s.out << "/curves.png, confusion.png, misclassified.png\n";
         }
         if (!s.json.empty()) {
             const ex::Json epochs = to_json(history);
@@ -287,10 +379,15 @@ int main(int argc, char** argv) {
                 {{"model", s.model}, {"optimizer", s.optimizer}, {"learning_rate", s.learning_rate},
                  {"batch_size", s.batch_size}, {"keep_prob", s.keep_prob}, {"keep_prob_2d", s.keep_prob_2d},
                  {"scale", s.scale}, {"seed", s.seed}, {"threads", s.threads}, {"dtype", s.dtype},
+                 {"processes", ranks.world_size}, {"global_scale", s.global_scale},
                  {"train_examples", train.size()}, {"test_examples", test.size()}, {"epochs", epochs}});
             write_file_atomic(s.json, report.dump());
         }
     } catch (const std::exception& e) {
+#ifdef XGRAD_HAVE_DISTRIBUTED
+        // The others may be waiting for this process in a collective: end them all, with the reason.
+        if (s.distributed) distributed::abort_job(std::string("fashion_mnist: ") + e.what());
+#endif
         std::cerr << "fashion_mnist: " << e.what() << "\n";
         return 1;
     }

@@ -138,9 +138,12 @@ struct MaskingOp : Op {
         switch (options.scale) {
             case DropoutScale::constant: scales = {1.0 / options.keep_prob}; break;
             case DropoutScale::classic: scales = {1.0}; break;
-            case DropoutScale::measured:
-                scales = {kept ? static_cast<double>(n) / static_cast<double>(kept) : 0.0};
+            case DropoutScale::measured: {
+                std::size_t kept_all = kept, units_all = n;  // over more masks than this one, if asked
+                if (options.reduce_counts) options.reduce_counts(kept_all, units_all);
+                scales = {kept_all ? static_cast<double>(units_all) / static_cast<double>(kept_all) : 0.0};
                 break;
+            }
             case DropoutScale::per_example: {
                 const std::size_t axis = normalize_axis(options.example_axis, shape.size(), "dropout");
                 examples = shape[axis];

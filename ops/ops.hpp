@@ -6,6 +6,7 @@
 // so `matmul(W, X) + b` with W (out, in), X (in, m) and b (out, 1).
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <limits>
 #include <optional>
@@ -288,8 +289,14 @@ struct DropoutOptions {
     int example_axis = 1;
     /// Where masks come from; nullptr = the calling thread's module-level generator (np.random's stream).
     /// An MT19937 generator gives numpy's masks (rand(shape) < keep_prob); a Generator::philox one
-    /// draws one 32-bit word per unit (faster, and splittable into per-thread / per-rank streams).
+    /// draws one 32-bit word per unit from a stream that splits into independent per-thread / per-rank
+    /// streams (not faster here: bench/compare's mask_ns_per_unit_* figures).
     Generator* generator = nullptr;
+    /// measured only: called with this mask's kept and total unit counts before the scale is
+    /// computed, and may replace them with counts over more than this mask — data-parallel
+    /// training sums them over every process's share of the global batch (xgrad::distributed::
+    /// global_dropout_counts), so s = units / kept of the whole global batch. Empty: this mask's own.
+    std::function<void(std::size_t& kept, std::size_t& units)> reduce_counts = nullptr;
 
     /// The one check of these options, used by dropout(), the Dropout module and the nets built on
     /// them: ValueError naming `who` and the value when keep_prob is outside (0, 1].

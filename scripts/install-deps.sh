@@ -20,6 +20,7 @@ packages=(
   libbenchmark-dev        # Google Benchmark (bench/)
   gnuplot-nox             # cost curves and decision boundaries
   graphviz libgraphviz-dev
+  libopenmpi-dev openmpi-bin  # xgrad::distributed: data-parallel training over MPI, mpirun for its tests
   dataset-fashion-mnist   # Fashion-MNIST's IDX files in /usr/share/datasets/fashion-mnist (models/data/loader.hpp)
   wamerican               # /usr/share/dict/words
 )

@@ -14,6 +14,8 @@ PAIRS = [
     ("docs/adding-an-op.md", None, "tests/downstream/custom_op.cpp", "// [adding-an-op: op]", "// [adding-an-op: end]"),
     ("docs/tutorial.md", "## 8. Beyond the course", "examples/spiral_classifier.cpp", "// [tutorial: classifier]",
      "// [tutorial: end]"),
+    ("docs/distributed.md", "## The API", "tests/downstream/ddp_model.cpp", "// [distributed: training]",
+     "// [distributed: end]"),
 ]
 failures = 0
 for doc_path, heading, source_path, start, end in PAIRS:

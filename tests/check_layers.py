@@ -7,6 +7,7 @@
     tools   framework/tools/               gradient checker, DOT export      (core, io, ops)
     data    models/data/                   datasets and loaders              (core, io)
     models  models/                        modules, optimizers, nets         (everything below)
+    distributed  distributed/              data-parallel training over MPI   (everything below)
 
 Examples, tests and benches may include anything. Run by CTest as `layers`.
 """
@@ -22,6 +23,7 @@ ALLOWED = {
     "tools": {"core", "io", "ops", "tools"},
     "data": {"core", "io", "data"},
     "models": {"core", "io", "ops", "tools", "data", "models"},
+    "distributed": {"core", "io", "ops", "tools", "data", "models", "distributed"},
 }
 
 
@@ -32,6 +34,8 @@ def layer_of(path):
         return {"io": "io", "tools": "tools"}.get(parts[1], "core") if len(parts) > 2 else "core"
     if parts[0] == "ops":
         return "ops"
+    if parts[0] == "distributed":
+        return "distributed"
     if parts[0] == "models":
         return "data" if len(parts) > 2 and parts[1] == "data" else "models"
     return None
@@ -39,7 +43,7 @@ def layer_of(path):
 
 def main():
     problems, checked = [], 0
-    for top in ("framework", "ops", "models"):
+    for top in ("framework", "ops", "models", "distributed"):
         for folder, _, files in os.walk(os.path.join(ROOT, top)):
             for name in files:
                 if not name.endswith((".hpp", ".cpp", ".in")):

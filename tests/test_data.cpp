@@ -364,6 +364,52 @@ BOOST_AUTO_TEST_CASE(any_dataset_is_batched_through_get) {
 
 // ---- Fashion-MNIST ----
 
+BOOST_AUTO_TEST_CASE(distributed_sampler_shards_are_disjoint_and_together_the_global_batches) {
+    using xgrad::data::DistributedSampler;
+    const TensorDataset ds = numbered(10);
+    DataLoader single(ds, {.batch_size = 4, .shuffle = true, .seed = 5});
+    for (std::size_t e = 0; e < 3; ++e) {
+        const std::vector<std::size_t> global = single.order(e);
+        // Two processes, batch 2 each: batch b of both together is batch b of one process with 4.
+        std::vector<std::vector<std::size_t>> shards;
+        for (std::size_t r = 0; r < 2; ++r) {
+            auto sampler = std::make_shared<DistributedSampler>(10, 2, r, xgrad::data::DistributedSamplerOptions{.seed = 5});
+            BOOST_TEST(sampler->size() == 5u);
+            DataLoader loader(ds, {.batch_size = 2, .sampler = sampler});
+            BOOST_TEST(loader.size() == 3u);
+            loader.set_epoch(e);
+            shards.push_back(pass(loader));
+            BOOST_TEST(shards.back() == sampler->indices(e));
+        }
+        for (std::size_t b = 0; b < 2; ++b) {
+            std::set<std::size_t> together{shards[0][2 * b], shards[0][2 * b + 1], shards[1][2 * b], shards[1][2 * b + 1]};
+            BOOST_TEST(together == std::set<std::size_t>(global.begin() + 4 * b, global.begin() + 4 * b + 4));
+        }
+        std::set<std::size_t> all(shards[0].begin(), shards[0].end());
+        all.insert(shards[1].begin(), shards[1].end());
+        BOOST_TEST(all.size() == 10u);  // disjoint (5 + 5) and every example served
+    }
+    // One process: the loader's own shuffle, epoch by epoch.
+    DistributedSampler one(10, 1, 0, {.seed = 5});
+    BOOST_TEST(one.indices(1) == single.order(1));
+    // 10 over 3: padded with the epoch's first examples to 4 each, or cut to 3 each with drop_last.
+    DistributedSampler padded(10, 3, 2, {.shuffle = false});
+    BOOST_TEST(padded.indices(0) == (std::vector<std::size_t>{2, 5, 8, 1}));
+    DistributedSampler cut(10, 3, 2, {.shuffle = false, .drop_last = true});
+    BOOST_TEST(cut.indices(0) == (std::vector<std::size_t>{2, 5, 8}));
+    // A new order each epoch, the same on every process.
+    BOOST_TEST((DistributedSampler(10, 2, 0, {.seed = 5}).indices(0) != DistributedSampler(10, 2, 0, {.seed = 5}).indices(1)));
+
+    BOOST_TEST(contains(message_of<ValueError>([] { DistributedSampler(10, 2, 2); }), "rank = 2 with world_size = 2"));
+    BOOST_TEST(contains(message_of<ValueError>([] { DistributedSampler(10, 0, 0); }), "world_size = 0"));
+    const auto sampler = std::make_shared<DistributedSampler>(9, 2, 0);
+    BOOST_TEST(contains(message_of<ValueError>([&] { DataLoader(ds, {.sampler = sampler}); }),
+                        "made for 9 examples, the dataset has 10"));
+    const auto ten = std::make_shared<DistributedSampler>(10, 2, 0);
+    BOOST_TEST(contains(message_of<ValueError>([&] { DataLoader(ds, {.shuffle = true, .sampler = ten}); }),
+                        "shuffle = true with a sampler"));
+}
+
 BOOST_AUTO_TEST_CASE(fashion_mnist_from_the_debian_package) {
     const auto start = std::chrono::steady_clock::now();
     const xgrad::data::FashionMnist fm = xgrad::data::fashion_mnist();

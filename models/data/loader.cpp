@@ -134,10 +134,19 @@ DataLoader::DataLoader(const Dataset& dataset, DataLoaderOptions options)
     if (options_.seed > 0xffffffffu)
         throw ValueError("DataLoader: seed = " + std::to_string(options_.seed) +
                          " is outside [0, 4294967295]");
+    if (options_.sampler) {
+        if (options_.shuffle)
+            throw ValueError("DataLoader: shuffle = true with a sampler; the sampler shuffles (its "
+                             "options().shuffle), so set the loader's shuffle to false");
+        if (options_.sampler->dataset_size() != dataset_.size())
+            throw ValueError("DataLoader: the sampler was made for " +
+                             std::to_string(options_.sampler->dataset_size()) + " examples, the dataset has " +
+                             std::to_string(dataset_.size()));
+    }
 }
 
 std::size_t DataLoader::size() const {
-    const std::size_t n = dataset_.size(), b = options_.batch_size;
+    const std::size_t n = options_.sampler ? options_.sampler->size() : dataset_.size(), b = options_.batch_size;
     return n / b + (!options_.drop_last && n % b != 0);
 }
 
@@ -151,6 +160,7 @@ std::uint32_t DataLoader::epoch_seed(std::uint64_t seed, std::size_t e) {
 }
 
 std::vector<std::size_t> DataLoader::order(std::size_t e) const {
+    if (options_.sampler) return options_.sampler->indices(e);
     if (options_.shuffle) return Generator(epoch_seed(options_.seed, e)).permutation(dataset_.size());
     std::vector<std::size_t> identity(dataset_.size());
     std::iota(identity.begin(), identity.end(), std::size_t{0});
@@ -212,6 +222,39 @@ DataLoader::iterator DataLoader::begin() {
 }
 
 DataLoader::iterator DataLoader::end() const { return iterator(this, nullptr, size()); }
+
+// ---- DistributedSampler ----
+
+DistributedSampler::DistributedSampler(std::size_t dataset_size, std::size_t world_size, std::size_t rank,
+                                       DistributedSamplerOptions options)
+    : dataset_size_(dataset_size), world_size_(world_size), rank_(rank), options_(options) {
+    if (world_size_ == 0 || rank_ >= world_size_)
+        throw ValueError("DistributedSampler: rank = " + std::to_string(rank_) + " with world_size = " +
+                         std::to_string(world_size_) + " (the rank must lie in [0, world_size - 1])");
+    if (options_.seed > 0xffffffffu)
+        throw ValueError("DistributedSampler: seed = " + std::to_string(options_.seed) +
+                         " is outside [0, 4294967295]");
+}
+
+std::size_t DistributedSampler::size() const {
+    return options_.drop_last ? dataset_size_ / world_size_ : (dataset_size_ + world_size_ - 1) / world_size_;
+}
+
+std::vector<std::size_t> DistributedSampler::indices(std::size_t e) const {
+    std::vector<std::size_t> order(dataset_size_);
+    if (options_.shuffle)
+        order = Generator(DataLoader::epoch_seed(options_.seed, e)).permutation(dataset_size_);
+    else
+        std::iota(order.begin(), order.end(), std::size_t{0});
+    // Padded (or cut) to size() · world_size: every process serves as many examples, so every
+    // process takes as many steps and none waits in a collective the others never reach.
+    const std::size_t total = size() * world_size_;
+    for (std::size_t i = 0; order.size() < total; ++i) order.push_back(order[i % dataset_size_]);
+    std::vector<std::size_t> mine;
+    mine.reserve(size());
+    for (std::size_t i = rank_; i < total; i += world_size_) mine.push_back(order[i]);
+    return mine;
+}
 
 // ---- Fashion-MNIST ----
 

@@ -72,12 +72,51 @@ Transform normalize(double mean, double std);
 /// The input as a vector of its elements in row-major order: (1, 28, 28) becomes (784,).
 Transform flatten_input();
 
+class DistributedSampler;
+
 struct DataLoaderOptions {
     std::size_t batch_size = 1;   ///< examples per batch; ValueError when 0
     bool shuffle = false;         ///< a new order of the examples every epoch
     bool drop_last = false;       ///< leave out a last batch smaller than batch_size
     std::uint64_t seed = 0;       ///< what the shuffles derive from, in [0, 2^32 - 1] (as Generator)
     Transform transform;          ///< applied to each example's input; none when empty
+    /// Data-parallel training: serve only this process's shard of each epoch (the sampler's
+    /// indices(e)), which the sampler shuffles itself — shuffle must then be false (ValueError
+    /// otherwise), and the sampler's dataset size must be the dataset's. None: all examples.
+    std::shared_ptr<const DistributedSampler> sampler;
+};
+
+struct DistributedSamplerOptions {
+    bool shuffle = true;          ///< a new order every epoch, the same on every process
+    std::uint64_t seed = 0;       ///< shared by all processes, in [0, 2^32 - 1]
+    /// Leave out the last N mod world_size examples of each epoch's order; otherwise the order is
+    /// padded with its own first examples to a multiple of world_size, so every process serves the
+    /// same number of examples (as PyTorch's DistributedSampler).
+    bool drop_last = false;
+};
+
+/// One process's share of every epoch, for data-parallel training (PyTorch's DistributedSampler):
+/// epoch e's order is the permutation a DataLoader with this seed draws (epoch_seed(seed, e)),
+/// shared by all processes, and process `rank` takes positions rank, rank + world_size, ... of it.
+/// The shards are disjoint, their union is the epoch, and batch b of every shard together is
+/// batch b of a single-process loader with world_size times the batch size: the same examples.
+class DistributedSampler {
+public:
+    /// ValueError unless world_size >= 1, rank < world_size and the seed fits in 32 bits.
+    DistributedSampler(std::size_t dataset_size, std::size_t world_size, std::size_t rank,
+                       DistributedSamplerOptions options = {});
+    /// Examples per process and epoch.
+    std::size_t size() const;
+    std::size_t dataset_size() const { return dataset_size_; }
+    std::size_t world_size() const { return world_size_; }
+    std::size_t rank() const { return rank_; }
+    const DistributedSamplerOptions& options() const { return options_; }
+    /// This process's example indices of epoch e, in the order they are served.
+    std::vector<std::size_t> indices(std::size_t e) const;
+
+private:
+    std::size_t dataset_size_, world_size_, rank_;
+    DistributedSamplerOptions options_;
 };
 
 /// A mini-batch, batch-first: row k of inputs and of targets is the batch's k-th example.
@@ -99,7 +138,7 @@ public:
     /// A temporary dataset would be gone before the first batch: keep it in a variable.
     DataLoader(const Dataset&& dataset, DataLoaderOptions options = {}) = delete;
 
-    /// The number of batches in an epoch.
+    /// The number of batches in an epoch (of this process's shard, with a sampler).
     std::size_t size() const;
     const DataLoaderOptions& options() const { return options_; }
 
@@ -108,7 +147,8 @@ public:
     /// Makes the next pass serve epoch e: to resume a run, or to see an epoch again.
     void set_epoch(std::size_t e) { epoch_ = e; }
     /// The example indices of epoch e in the order they are served (0 to N - 1 without shuffle;
-    /// with drop_last, the served ones are the first size() * batch_size of them).
+    /// with drop_last, the served ones are the first size() * batch_size of them; with a sampler,
+    /// its indices(e)).
     std::vector<std::size_t> order(std::size_t e) const;
     /// Batch b of epoch e. IndexError when b >= size().
     Batch batch(std::size_t b, std::size_t e) const;

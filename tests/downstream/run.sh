@@ -16,3 +16,7 @@ grep -q "XOR cost after 2000 Adam steps" "$work/tiny_model.out"
 PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" c++ "$src/tiny_model.cpp" -o "$work/tiny_model_pc" \
   $(PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --cflags --libs xgrad)
 "$work/tiny_model_pc"
+if [ -x "$work/build/ddp_model" ]; then
+  mpirun --allow-run-as-root --oversubscribe -np 2 "$work/build/ddp_model" | tee "$work/ddp_model.out"
+  grep -q "ddp_model: 2 processes, one model" "$work/ddp_model.out"
+fi
