@@ -247,41 +247,40 @@ void sgemm(bool ta, bool tb, int m, int n, int k, const float* a, const float* b
                 ta ? m : k, b, tb ? k : n, beta, c, n);
 }
 
-// The floor of BM_CnnStep: the 214 gemms its step performs, with xgrad's shapes, transposes and betas
-// (ops/conv.cpp: one gemm per pass of images per product; ops/linalg.cpp: batch-first linear), on buffers
-// prepared once — no im2col, col2im, pooling, activations, dropout, loss or Adam.
+// The floor of BM_CnnStep: the 32 gemms its step performs, with xgrad's shapes, transposes and betas
+// (ops/conv.cpp: one gemm per pass of images per product, a pass = the images whose columns fit
+// 2 MiB; ops/linalg.cpp: batch-first linear), on buffers prepared once — no im2col, col2im, copies
+// of a pass's outputs, pooling, activations, dropout, loss or Adam.
 void BM_CnnGemmFloor(benchmark::State& state) {
     set_num_threads(2);
     constexpr int n = Cnn::batch;
     auto buffer = [](std::size_t size) { return std::vector<float>(size, 0.01f); };
-    // conv1: W (32, 9), cols (9, 784), Y (n, 32, 784); conv2: W (64, 288), cols (288, 196),
-    // Y (n, 64, 196), dcols (288, 196); fc1: X (n, 3136), W (128, 3136); fc2: X (n, 128), W (10, 128).
-    auto w1 = buffer(32 * 9), cols1 = buffer(9 * 9 * 784), y1 = buffer(n * 32 * 784), dw1 = buffer(w1.size());
-    auto w2 = buffer(64 * 288), cols2 = buffer(288 * 196), y2 = buffer(n * 64 * 196), dw2 = buffer(w2.size()),
-         dcols2 = buffer(288 * 196);
+    // conv1: 9 × 784 columns an image (28 KiB): the 64 images in one pass. conv2: 288 × 196 (225 KiB):
+    // 9 images a pass, 7 passes of 9 and one of 1.
+    const std::vector<int> conv2_passes = {9, 9, 9, 9, 9, 9, 9, 1};
+    // conv1: W (32, 9), cols (9, n·784), Y (32, n·784); conv2: W (64, 288), cols (288, 9·196),
+    // Y (64, 9·196), dcols (288, 9·196); fc1: X (n, 3136), W (128, 3136); fc2: X (n, 128), W (10, 128).
+    auto w1 = buffer(32 * 9), cols1 = buffer(9 * n * 784), y1 = buffer(32 * n * 784), dw1 = buffer(w1.size());
+    auto w2 = buffer(64 * 288), cols2 = buffer(288 * 9 * 196), y2 = buffer(64 * 9 * 196), dw2 = buffer(w2.size()),
+         dcols2 = buffer(288 * 9 * 196);
     auto x3 = buffer(n * 3136), w3 = buffer(128 * 3136), y3 = buffer(n * 128), dx3 = buffer(x3.size()),
          dw3 = buffer(w3.size());
     auto w4 = buffer(10 * 128), y4 = buffer(n * 10), dx4 = buffer(n * 128), dw4 = buffer(w4.size());
-    // conv1's columns are 9 × 784 floats (28 KiB) an image, so ops/conv.cpp lowers 9 images per gemm
-    // pass (its 256 KiB budget): 7 passes of 9 images and one of 1; conv2's (225 KiB) go one at a time.
-    const std::vector<int> conv1_passes = {9, 9, 9, 9, 9, 9, 9, 1};
     for (auto _ : state) {
-        for (int b : conv1_passes)  // conv1 forward, one pass: (32, b·784) = W·cols
-            sgemm(false, false, 32, b * 784, 9, w1.data(), cols1.data(), 0, y1.data());
-        for (int i = 0; i < n; ++i)  // conv2 forward
-            sgemm(false, false, 64, 196, 288, w2.data(), cols2.data(), 1, y2.data() + i * 64 * 196);
+        sgemm(false, false, 32, n * 784, 9, w1.data(), cols1.data(), 0, y1.data());  // conv1 forward
+        for (int b : conv2_passes)  // conv2 forward, one pass: (64, b·196) = W·cols
+            sgemm(false, false, 64, b * 196, 288, w2.data(), cols2.data(), 0, y2.data());
         sgemm(false, true, n, 128, 3136, x3.data(), w3.data(), 1, y3.data());  // fc1: Y = X·Wᵀ + b
         sgemm(false, true, n, 10, 128, y3.data(), w4.data(), 1, y4.data());    // fc2
         sgemm(false, false, n, 128, 10, y4.data(), w4.data(), 0, dx4.data());  // fc2: dX = G·W
         sgemm(true, false, 10, 128, n, y4.data(), y3.data(), 0, dw4.data());   //      dW = Gᵀ·X
         sgemm(false, false, n, 3136, 128, dx4.data(), w3.data(), 0, dx3.data());  // fc1: dX = G·W
         sgemm(true, false, 128, 3136, n, dx4.data(), x3.data(), 0, dw3.data());   //      dW = Gᵀ·X
-        for (int i = 0; i < n; ++i) {  // conv2: dW += dY[i]·colsᵀ, dcols = Wᵀ·dY[i]
-            sgemm(false, true, 64, 288, 196, y2.data() + i * 64 * 196, cols2.data(), 1, dw2.data());
-            sgemm(true, false, 288, 196, 64, w2.data(), y2.data() + i * 64 * 196, 0, dcols2.data());
+        for (int b : conv2_passes) {  // conv2: dW += dYᵍ·colsᵀ, dcols = Wᵀ·dYᵍ
+            sgemm(false, true, 64, 288, b * 196, y2.data(), cols2.data(), 1, dw2.data());
+            sgemm(true, false, 288, b * 196, 64, w2.data(), y2.data(), 0, dcols2.data());
         }
-        for (int b : conv1_passes)  // conv1: dW += dYᵍ·colsᵀ per pass (no dX: its input is data)
-            sgemm(false, true, 32, 9, b * 784, y1.data(), cols1.data(), 1, dw1.data());
+        sgemm(false, true, 32, 9, n * 784, y1.data(), cols1.data(), 1, dw1.data());  // conv1: dW (no dX: data)
         benchmark::ClobberMemory();
     }
     state.counters["GFLOP"] = cnn_gflop();

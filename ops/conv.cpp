@@ -156,13 +156,13 @@ double row_sum(const T* row, std::size_t n) {
     return total;
 }
 
-/// How many images one lowering pass takes: as many as have columns within 256 KiB (at least one), so
-/// the columns and the gemm's panels stay in cache. Measured on the CNN's second layer (bench
-/// BM_Conv2dForwardBackward, one thread): one image per gemm (225 KiB of columns) and a few are
-/// alike; the whole batch in one wide gemm (14 MiB) is 25–50% slower, its columns streaming from
-/// memory. Small images (the first layer's 1-channel 28×28) still share a gemm.
+/// How many images one lowering pass takes: as many as have columns within 2 MiB (at least one).
+/// Measured on the CNN's second layer (BM_Conv2dForwardBackward, 225 KiB of columns an image): on one
+/// thread, 1 to 9 images a gemm are alike and the whole batch in one wide gemm (14 MiB, streaming
+/// from memory) is 25-50% slower; on OpenBLAS's two threads, 9 images a gemm (2 MiB) run forward +
+/// backward in 13 ms where one image a gemm takes 18 ms — a gemm that is too small to split.
 std::size_t images_per_pass(const Window& g, std::size_t taps, std::size_t element_size) {
-    constexpr std::size_t budget = std::size_t{256} << 10;
+    constexpr std::size_t budget = std::size_t{2} << 20;
     const std::size_t per_image = std::max<std::size_t>(1, taps * g.out_plane() * element_size);
     return std::clamp<std::size_t>(budget / per_image, 1, std::max<std::size_t>(g.n, 1));
 }

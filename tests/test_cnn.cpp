@@ -166,14 +166,15 @@ BOOST_AUTO_TEST_CASE(conv_errors_name_the_shapes) {
 }
 
 // conv2d lowers a pass of several images into one gemm when their columns are small (see
-// images_per_pass in ops/conv.cpp) and one image at a time otherwise. Here 7 images of 2 × 34 × 34
-// with 2 groups make passes of 3, 3 and 1 images; the result, dX, dW and db must equal those of the
-// images convolved one at a time, which always takes the one-image path.
+// images_per_pass in ops/conv.cpp: 2 MiB of columns) and one image at a time otherwise. Here 7
+// images of 2 × 105 × 105 with 2 groups (775 KiB of float64 columns an image) make passes of 2, 2, 2
+// and 1 images; the result, dX, dW and db must equal those of the images convolved one at a time,
+// which always takes the one-image path.
 BOOST_AUTO_TEST_CASE(conv_lowering_in_passes_equals_one_image_at_a_time) {
     Generator gen(3);
-    Tensor x = parameter(gen.randn({7, 2, 34, 34}), "x"), w = parameter(gen.randn({4, 1, 3, 3}), "w"),
+    Tensor x = parameter(gen.randn({7, 2, 105, 105}), "x"), w = parameter(gen.randn({4, 1, 3, 3}), "w"),
                  b = parameter(gen.randn({4}), "b");
-    const Tensor upstream = constant(gen.randn({7, 4, 34, 34}));
+    const Tensor upstream = constant(gen.randn({7, 4, 105, 105}));
     const Tensor y = conv2d(x, w, b, 1, 1, 1, 2);
     sum(y * upstream).backward();
     const Array dx = x.grad(), dw = w.grad(), db = b.grad();
