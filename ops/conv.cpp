@@ -451,7 +451,10 @@ struct MaxPool2dOp final : Op {
             using T = decltype(tag);
             const T* g = a.grad_out.data<T>();
             T* d = dx.data<T>();
-            for (std::size_t k = 0; k < argmax.size(); ++k) d[(k / out_plane) * plane + argmax[k]] += g[k];
+            for (std::size_t p = 0, k = 0; k < argmax.size(); ++p) {  // plane by plane: no division per element
+                T* to = d + p * plane;
+                for (const std::size_t end = k + out_plane; k < end; ++k) to[argmax[k]] += g[k];
+            }
         });
         return {std::move(dx)};
     }
