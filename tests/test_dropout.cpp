@@ -3,6 +3,7 @@
 // same for masks from a Philox generator.
 
 #include <cmath>
+#include <functional>
 #include <limits>
 
 #include "reference.hpp"
@@ -28,6 +29,51 @@ Array scaled(Array a, double c) {
 
 const DropoutScale all_modes[] = {DropoutScale::constant, DropoutScale::measured, DropoutScale::per_example,
                                   DropoutScale::classic};
+
+/// Dropout of x (4, 50) at keep_prob 0.7 in every mode, the masks from generators made by make_generator():
+/// the saved mask is the one expected_kept draws from a second generator made the same way, and forward
+/// and backward both apply it with the mode's scale.
+void check_mask_and_scale_reused(const std::function<Generator()>& make_generator, Generator& data,
+                                 const std::function<bool(Generator&)>& expected_kept) {
+    const Shape shape = {4, 50};
+    Tensor x = parameter(data.randn(shape), "x");
+    const Array upstream = data.randn(shape);
+    for (DropoutScale mode : all_modes) {
+        Generator gen = make_generator(), mirror = make_generator();
+        x.zero_grad();
+        Tensor y = dropout(x, opts(0.7, mode, &gen));
+        const DropoutState s = dropout_state(y);
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < s.mask.size(); ++i) {
+            const bool expect = expected_kept(mirror);
+            BOOST_TEST(s.mask[i] == expect);
+            kept += expect;
+        }
+        BOOST_TEST(s.kept == kept);
+        BOOST_TEST(kept > 0u);
+        BOOST_TEST(kept < 200u);
+        BOOST_TEST(s.units == 200u);
+        std::vector<double> col_scale(50);
+        for (std::size_t j = 0; j < 50; ++j) {
+            std::size_t k = 0;
+            for (std::size_t r = 0; r < 4; ++r) k += s.mask[r * 50 + j];
+            col_scale[j] = k ? 4.0 / static_cast<double>(k) : 0.0;
+        }
+        y.backward(upstream);
+        for (std::size_t i = 0; i < 200; ++i) {
+            double scale = 1.0;
+            switch (mode) {
+                case DropoutScale::constant: scale = 1 / 0.7; break;
+                case DropoutScale::measured: scale = 200.0 / static_cast<double>(kept); break;
+                case DropoutScale::per_example: scale = col_scale[i % 50]; break;
+                case DropoutScale::classic: scale = 1.0; break;
+            }
+            const double d = s.mask[i] ? 1.0 : 0.0;
+            BOOST_TEST(std::abs(y.value().flat(i) - x.value().flat(i) * d * scale) < 1e-14);
+            BOOST_TEST(std::abs(x.grad().flat(i) - upstream.flat(i) * d * scale) < 1e-14);
+        }
+    }
+}
 
 }  // namespace
 
@@ -60,47 +106,10 @@ BOOST_AUTO_TEST_CASE(keep_prob_one_and_evaluation_mode) {
     xgrad::test::check_close(dropout(x, eval).value(), {0.8, 1.6, 2.4, 3.2, 4.0, 4.8}, 1e-15);
 }
 
+// The mask is numpy's rand(shape) < keep_prob, drawn row-major.
 BOOST_AUTO_TEST_CASE(forward_and_backward_reuse_mask_and_scale) {
-    const Shape shape = {4, 50};
     Generator data(11);
-    Tensor x = parameter(data.randn(shape), "x");
-    const Array upstream = data.randn(shape);
-    for (DropoutScale mode : all_modes) {
-        Generator gen(5), mirror(5);
-        x.zero_grad();
-        Tensor y = dropout(x, opts(0.7, mode, &gen));
-        const DropoutState s = dropout_state(y);
-        // The mask is numpy's rand(shape) < keep_prob, drawn row-major.
-        std::size_t kept = 0;
-        for (std::size_t i = 0; i < s.mask.size(); ++i) {
-            const bool expect = mirror.uniform() < 0.7;
-            BOOST_TEST(s.mask[i] == expect);
-            kept += expect;
-        }
-        BOOST_TEST(s.kept == kept);
-        BOOST_TEST(s.units == 200u);
-        std::vector<double> col_scale(50);
-        for (std::size_t j = 0; j < 50; ++j) {
-            std::size_t k = 0;
-            for (std::size_t r = 0; r < 4; ++r) k += s.mask[r * 50 + j];
-            col_scale[j] = k ? 4.0 / static_cast<double>(k) : 0.0;
-        }
-        y.backward(upstream);
-        for (std::size_t i = 0; i < 200; ++i) {
-            double scale = 1.0;
-            switch (mode) {
-                case DropoutScale::constant: scale = 1 / 0.7; break;
-                case DropoutScale::measured: scale = 200.0 / static_cast<double>(kept); break;
-                case DropoutScale::per_example: scale = col_scale[i % 50]; break;
-                case DropoutScale::classic: scale = 1.0; break;
-            }
-            const double d = s.mask[i] ? 1.0 : 0.0;
-            BOOST_TEST(std::abs(y.value().flat(i) - x.value().flat(i) * d * scale) < 1e-14);
-            BOOST_TEST(std::abs(x.grad().flat(i) - upstream.flat(i) * d * scale) < 1e-14);
-        }
-        if (mode == DropoutScale::measured) BOOST_TEST(s.scales.at(0) == 200.0 / static_cast<double>(kept));
-        if (mode == DropoutScale::per_example) BOOST_TEST(s.scales == col_scale);
-    }
+    check_mask_and_scale_reused([] { return Generator(5); }, data, [](Generator& g) { return g.uniform() < 0.7; });
 }
 
 BOOST_AUTO_TEST_CASE(per_example_axis_is_selectable) {
@@ -250,48 +259,12 @@ BOOST_AUTO_TEST_CASE(gradient_checks_through_dropout_in_every_mode) {
     }
 }
 
-// The same two checks with a Philox generator: the mask is its one-word draw (u < round(p·2^32)),
-// forward and backward reuse it and the scale in every mode, and gradient checks replay it.
+// The same with a Philox generator: the mask is its one-word draw (u < round(p·2^32)).
 BOOST_AUTO_TEST_CASE(philox_masks_are_reused_by_backward_in_every_mode) {
-    const Shape shape = {4, 50};
     Generator data = Generator::philox(11);
-    Tensor x = parameter(data.randn(shape), "x");
-    const Array upstream = data.randn(shape);
     const double threshold = std::round(0.7 * 0x1p32);
-    for (DropoutScale mode : all_modes) {
-        Generator gen = Generator::philox(5, 1), mirror = Generator::philox(5, 1);
-        x.zero_grad();
-        Tensor y = dropout(x, opts(0.7, mode, &gen));
-        const DropoutState s = dropout_state(y);
-        std::size_t kept = 0;
-        for (std::size_t i = 0; i < s.mask.size(); ++i) {
-            const bool expect = static_cast<double>(mirror.next_uint32()) < threshold;
-            BOOST_TEST(s.mask[i] == expect);
-            kept += expect;
-        }
-        BOOST_TEST(s.kept == kept);
-        BOOST_TEST(kept > 0u);
-        BOOST_TEST(kept < 200u);
-        std::vector<double> col_scale(50);
-        for (std::size_t j = 0; j < 50; ++j) {
-            std::size_t k = 0;
-            for (std::size_t r = 0; r < 4; ++r) k += s.mask[r * 50 + j];
-            col_scale[j] = k ? 4.0 / static_cast<double>(k) : 0.0;
-        }
-        y.backward(upstream);
-        for (std::size_t i = 0; i < 200; ++i) {
-            double scale = 1.0;
-            switch (mode) {
-                case DropoutScale::constant: scale = 1 / 0.7; break;
-                case DropoutScale::measured: scale = 200.0 / static_cast<double>(kept); break;
-                case DropoutScale::per_example: scale = col_scale[i % 50]; break;
-                case DropoutScale::classic: scale = 1.0; break;
-            }
-            const double d = s.mask[i] ? 1.0 : 0.0;
-            BOOST_TEST(std::abs(y.value().flat(i) - x.value().flat(i) * d * scale) < 1e-14);
-            BOOST_TEST(std::abs(x.grad().flat(i) - upstream.flat(i) * d * scale) < 1e-14);
-        }
-    }
+    check_mask_and_scale_reused([] { return Generator::philox(5, 1); }, data,
+                                [threshold](Generator& g) { return static_cast<double>(g.next_uint32()) < threshold; });
 }
 
 BOOST_AUTO_TEST_CASE(gradient_checks_through_philox_dropout_in_every_mode) {
