@@ -142,20 +142,6 @@ void columns_to_images(const T* cols, std::size_t count, std::size_t c0, std::si
             }
 }
 
-/// Σ row[0..n) in double, in 8 independent lanes (a loop the compiler vectorises; one running
-/// sum would be a chain of dependent additions).
-template <class T>
-double row_sum(const T* row, std::size_t n) {
-    double lanes[8] = {};
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (std::size_t k = 0; k < 8; ++k) lanes[k] += static_cast<double>(row[i + k]);
-    double total = 0;
-    for (; i < n; ++i) total += static_cast<double>(row[i]);
-    for (double lane : lanes) total += lane;
-    return total;
-}
-
 /// How many images one lowering pass takes: as many as have columns within 2 MiB (at least one).
 /// Measured on the CNN's second layer (BM_Conv2dForwardBackward, 225 KiB of columns an image): on one
 /// thread, 1 to 9 images a gemm are alike and the whole batch in one wide gemm (14 MiB, streaming
@@ -286,51 +272,17 @@ struct Conv2dOp final : Op {
                 }
             }
         });
-        if (has_bias && a.wants(2)) {  // Σ over images and positions, per output channel, in double
-            db = Array::uninitialized({out_channels}, G.dtype());
-            dispatch(G.dtype(), [&](auto tag) {
-                using T = decltype(tag);
-                for (std::size_t o = 0; o < out_channels; ++o) {
-                    double total = 0;
-                    for (std::size_t n = 0; n < g.n; ++n) {
-                        const T* row = G.data<T>() + (n * out_channels + o) * L;
-                        total += row_sum(row, L);
-                    }
-                    db.data<T>()[o] = static_cast<T>(total);
-                }
-            });
+        if (has_bias && a.wants(2)) {  // Σ over images and positions, per output channel: the one reducer, on dY in place
+            db = sum_keepdims(sum_keepdims(sum_keepdims(G, 3), 2), 0).reshaped({out_channels});
         }
         if (!has_bias) return {std::move(dx), std::move(dw)};
         return {std::move(dx), std::move(dw), std::move(db)};
     }
 };
 
-// One kernel tap of max pooling over an output row: for ox in [lo, hi) the input element
-// plane[origin + ox·stride] replaces best[ox] (and its index where[ox]) when strictly larger, or when
-// it is the first NaN. Branch-free on distinct (restrict) arrays, so it vectorises.
-template <class T>
-[[gnu::always_inline]] inline void max_pool_tap_loop(const T* __restrict plane, T* __restrict best,
-                                                     std::uint32_t* __restrict where, std::size_t lo, std::size_t hi,
-                                                     std::ptrdiff_t origin, std::size_t stride) {
-    for (std::size_t ox = lo; ox < hi; ++ox) {
-        const auto at = static_cast<std::uint32_t>(origin + static_cast<std::ptrdiff_t>(ox * stride));
-        const T v = plane[at];
-        const bool take = (v > best[ox]) | ((v != v) & (best[ox] == best[ox]));
-        best[ox] = take ? v : best[ox];
-        where[ox] = take ? at : where[ox];
-    }
-}
-XGRAD_VECTOR_CLONES void max_pool_tap(const float* plane, float* best, std::uint32_t* where, std::size_t lo,
-                                      std::size_t hi, std::ptrdiff_t origin, std::size_t stride) {
-    max_pool_tap_loop(plane, best, where, lo, hi, origin, stride);
-}
-XGRAD_VECTOR_CLONES void max_pool_tap(const double* plane, double* best, std::uint32_t* where, std::size_t lo,
-                                      std::size_t hi, std::ptrdiff_t origin, std::size_t stride) {
-    max_pool_tap_loop(plane, best, where, lo, hi, origin, stride);
-}
-
-// One kernel tap of max pooling over a whole output plane whose windows lie inside the image: window k
-// reads plane[corner[k] + offset]. The same rules as max_pool_tap.
+// One kernel tap of max pooling over n windows: window k reads plane[corner[k] + offset], which
+// replaces best[k] (and its index where[k]) when strictly larger, or when it is the first NaN.
+// Branch-free on distinct (restrict) arrays, so it vectorises.
 template <class T>
 [[gnu::always_inline]] inline void max_pool_windows_loop(const T* __restrict plane, T* __restrict best,
                                                          std::uint32_t* __restrict where,
@@ -382,20 +334,11 @@ struct MaxPool2dOp final : Op {
             using T = decltype(tag);
             const T* in = x[0]->data<T>();
             T* y = Y.data<T>();
-            // Row by row of the output, kernel tap by tap: for tap (i, j) the output columns whose
-            // window reads inside the image, [lo, hi), take a strided slice of input row
-            // oy·sh − ph + i. The inner loop is branch-free over a row, so it vectorises (one
-            // comparison per window at a time was a coin-toss branch per element).
-            // Each output starts at −inf and the index of its window's first element inside the image:
-            // strictly larger values replace it (ties keep the first), the first NaN replaces and stays
-            // (PyTorch's rules), and a window of −inf keeps its first element.
-            std::vector<ColumnRange> taps(g.kw);
-            for (std::size_t j = 0; j < g.kw; ++j) taps[j] = column_range(g, j);
-            std::vector<std::uint32_t> first_column(g.ow);  // the first column inside each window
-            for (std::size_t ox = 0; ox < g.ow; ++ox) {
-                const auto left = static_cast<std::ptrdiff_t>(ox * g.stride.w) - static_cast<std::ptrdiff_t>(g.padding.w);
-                first_column[ox] = static_cast<std::uint32_t>(std::max<std::ptrdiff_t>(left, 0));
-            }
+            // Kernel tap by kernel tap, each a branch-free loop over many windows (one comparison per
+            // window at a time was a coin-toss branch per element). Each output starts at −inf and the
+            // index of its window's first element inside the image: strictly larger values replace it
+            // (ties keep the first), the first NaN replaces and stays (PyTorch's rules), and a window of
+            // −inf keeps its first element.
             const T lowest = -std::numeric_limits<T>::infinity();
             if (g.padding.h == 0 && g.padding.w == 0) {
                 // Every window lies inside the image: for tap (i, j), window k reads corner[k] + i·w + j,
@@ -416,6 +359,16 @@ struct MaxPool2dOp final : Op {
                 }
                 return;
             }
+            // Padded: row by row of the output; for tap (i, j) the output columns whose window reads
+            // inside the image, [lo, hi), read input row oy·sh − ph + i at columns x0 + ox·sw.
+            std::vector<ColumnRange> taps(g.kw);
+            for (std::size_t j = 0; j < g.kw; ++j) taps[j] = column_range(g, j);
+            std::vector<std::uint32_t> first_column(g.ow), steps(g.ow);  // steps[k] = k·sw
+            for (std::size_t ox = 0; ox < g.ow; ++ox) {
+                const auto left = static_cast<std::ptrdiff_t>(ox * g.stride.w) - static_cast<std::ptrdiff_t>(g.padding.w);
+                first_column[ox] = static_cast<std::uint32_t>(std::max<std::ptrdiff_t>(left, 0));
+                steps[ox] = static_cast<std::uint32_t>(ox * g.stride.w);
+            }
             for (std::size_t p = 0; p < g.n * g.c; ++p) {
                 const T* plane = in + p * g.plane();
                 for (std::size_t oy = 0; oy < g.oh; ++oy) {
@@ -431,8 +384,11 @@ struct MaxPool2dOp final : Op {
                         const std::ptrdiff_t row = input_row(g, oy, i);
                         if (row < 0) continue;
                         for (const ColumnRange& tap : taps) {
-                            const auto origin = static_cast<std::ptrdiff_t>(row) * static_cast<std::ptrdiff_t>(g.w) + tap.x0;
-                            max_pool_tap(plane, best, where, tap.lo, tap.hi, origin, g.stride.w);
+                            if (tap.lo == tap.hi) continue;
+                            // the input element of output column lo (inside the image, so ≥ 0)
+                            const auto first = static_cast<std::uint32_t>(row * static_cast<std::ptrdiff_t>(g.w) + tap.x0 +
+                                                                          static_cast<std::ptrdiff_t>(tap.lo * g.stride.w));
+                            max_pool_windows(plane, best + tap.lo, where + tap.lo, steps.data(), tap.hi - tap.lo, first);
                         }
                     }
                 }
