@@ -123,6 +123,11 @@ Array zip(Array&& a, const Array& b, F f, const char* op) {
     return std::move(a);
 }
 
+/// σ(x) = 1/(1+e^-x), written exactly as the course's sigmoid (the sigmoid op and lstm_cell share it,
+/// so the fused cell gives the composed ops' bits).
+template <class T>
+T sigmoid_value(T x) { return T(1) / (T(1) + std::exp(-x)); }
+
 /// tanh: std::tanh in float64; in float32 a faster form, through exp in double. glibc's tanhf goes
 /// through expm1f at ~17 ns a call, which made tanh most of an LSTM step's element-wise time; exp
 /// is several times cheaper. For |x| ≥ 0.0625, tanh|x| = (1 − e^(−2|x|)) / (1 + e^(−2|x|)), whose

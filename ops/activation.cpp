@@ -71,7 +71,7 @@ struct ReluOp final : Op {
 struct SigmoidOp final : Op {
     std::string name() const override { return "sigmoid"; }
     Array forward(const Inputs& x) override {
-        return map(*x[0], [](auto v) { return decltype(v)(1) / (decltype(v)(1) + std::exp(-v)); });
+        return map(*x[0], [](auto v) { return sigmoid_value(v); });
     }
     Grads backward(const BackwardArgs& a) const override {
         return {zip(std::move(a.grad_out), a.result, [](auto g, auto y) { return g * y * (1 - y); }, "sigmoid")};

@@ -19,7 +19,7 @@ using namespace kernels;
 //   dc_total = dc' + dh⊙o⊙(1 − k²)
 //   da_i = dc_total⊙g⊙i(1−i),  da_f = dc_total⊙c⊙f(1−f),  da_g = dc_total⊙i⊙(1−g²),  da_o = dh⊙k⊙o(1−o)
 //   dc = dc_total⊙f
-// σ is 1/(1+e^−x), as the sigmoid op computes it, so the fused cell gives the composed cell's bits.
+// σ and tanh are kernels::sigmoid_value and tanh_value, as the sigmoid and tanh ops compute them.
 struct LstmCellOp final : Op {
     Array activations;  // (N, 5H): i, f, g, o, tanh(c') — what backward reads
 
@@ -45,15 +45,14 @@ struct LstmCellOp final : Op {
         activations = Array::uninitialized({n, 5 * h}, gates.dtype());
         dispatch(gates.dtype(), [&](auto tag) {
             using T = decltype(tag);
-            auto sigmoid = [](T v) { return T(1) / (T(1) + std::exp(-v)); };
             for (std::size_t r = 0; r < n; ++r) {
                 const T* a = gates.data<T>() + r * 4 * h;
                 const T* c_prev = c.data<T>() + r * h;
                 T* s = activations.data<T>() + r * 5 * h;
                 T* y = out.data<T>() + r * 2 * h;
                 for (std::size_t j = 0; j < h; ++j) {
-                    const T i = sigmoid(a[j]), f = sigmoid(a[h + j]), g = tanh_value(a[2 * h + j]),
-                            o = sigmoid(a[3 * h + j]);
+                    const T i = sigmoid_value(a[j]), f = sigmoid_value(a[h + j]), g = tanh_value(a[2 * h + j]),
+                            o = sigmoid_value(a[3 * h + j]);
                     const T c_next = f * c_prev[j] + i * g;
                     const T k = tanh_value(c_next);
                     s[j] = i, s[h + j] = f, s[2 * h + j] = g, s[3 * h + j] = o, s[4 * h + j] = k;
