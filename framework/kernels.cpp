@@ -237,24 +237,35 @@ void gemm_accumulate(const Array& a, const Array& b, bool transpose_a, bool tran
 }
 
 void gemm_into(const MatrixAt& a, bool transpose_a, const MatrixAt& b, bool transpose_b, Array& out,
-               std::size_t out_offset, bool accumulate) {
+               std::size_t out_offset, bool accumulate, std::size_t out_row_stride) {
     check_blas_dimensions(*a.array, *b.array);
     const std::size_t m = transpose_a ? a.cols : a.rows, k = transpose_a ? a.rows : a.cols;
     const std::size_t n = transpose_b ? b.rows : b.cols;
+    const std::size_t ldc = out_row_stride != 0 ? out_row_stride : n;
     dispatch(out.dtype(), [&](auto tag) {
         using T = decltype(tag);
         T* c_data = out.data<T>() + out_offset;
         if (m == 0 || n == 0) return;
         if (k == 0) {  // an empty sum: zeros (or nothing to add)
-            if (!accumulate) std::fill_n(c_data, m * n, T(0));
+            if (!accumulate)
+                for (std::size_t r = 0; r < m; ++r) std::fill_n(c_data + r * ldc, n, T(0));
             return;
         }
-        auto matrix = [](const MatrixAt& x) {
-            return xt::adapt(const_cast<T*>(x.array->data<T>()) + x.offset, x.rows * x.cols, xt::no_ownership(),
-                             std::array<std::size_t, 2>{x.rows, x.cols});
-        };
-        auto c = xt::adapt(c_data, m * n, xt::no_ownership(), std::array<std::size_t, 2>{m, n});
-        xt::blas::gemm(matrix(a), matrix(b), c, transpose_a, transpose_b, T(1), accumulate ? T(1) : T(0));
+        // cblas directly (as declared by xtensor-blas's xflens headers): xtensor-blas's gemm takes
+        // packed containers only, and a strided matrix (a time step of a batch-first sequence) is
+        // read in place through its leading dimension.
+        const auto ta = transpose_a ? CblasTrans : CblasNoTrans, tb = transpose_b ? CblasTrans : CblasNoTrans;
+        const auto M = static_cast<CBLAS_INT>(m), N = static_cast<CBLAS_INT>(n), K = static_cast<CBLAS_INT>(k);
+        const auto lda = static_cast<CBLAS_INT>(a.leading_dimension()), ldb = static_cast<CBLAS_INT>(b.leading_dimension());
+        const T* a_data = a.array->data<T>() + a.offset;
+        const T* b_data = b.array->data<T>() + b.offset;
+        const T beta = accumulate ? T(1) : T(0);
+        if constexpr (std::is_same_v<T, float>)
+            cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, 1.0F, a_data, lda, b_data, ldb, beta, c_data,
+                        static_cast<CBLAS_INT>(ldc));
+        else
+            cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, 1.0, a_data, lda, b_data, ldb, beta, c_data,
+                        static_cast<CBLAS_INT>(ldc));
     });
 }
 

@@ -7,7 +7,9 @@
 // Each kernel materialises a new Array (or writes into one it was given); none returns a view.
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -123,29 +125,61 @@ Array zip(Array&& a, const Array& b, F f, const char* op) {
     return std::move(a);
 }
 
-/// σ(x) = 1/(1+e^-x), written exactly as the course's sigmoid (the sigmoid op and lstm_cell share it,
-/// so the fused cell gives the composed ops' bits).
-template <class T>
-T sigmoid_value(T x) { return T(1) / (T(1) + std::exp(-x)); }
+/// e^x in double, branch-free so that a loop calling it vectorises (std::exp is a library call per
+/// element): x = n·ln2 + r with |r| ≤ ln2/2 (Cody–Waite, ln2 split in two so n·ln2_hi is exact), e^r
+/// by its Taylor series to r¹³ (the next term is below 5·10⁻¹⁸ relative), times 2ⁿ built in the
+/// exponent bits. Within about 1 ulp of std::exp: what the float32 sigmoid and tanh are computed
+/// through, then rounded to float. x is clamped to [-708, 709] (so 2ⁿ stays a normal double), which
+/// rounds to float's 0 and inf at the ends; NaN passes both comparisons and stays NaN.
+[[gnu::always_inline]] inline double exp_in_double(double x) {
+    x = std::max(std::min(x, 709.0), -708.0);  // NaN fails both comparisons and passes through
+    constexpr double log2e = 1.4426950408889634, ln2_hi = 6.93147180369123816490e-01,
+                     ln2_lo = 1.90821492927058770002e-10;
+    constexpr double shifter = 6755399441055744.0;  // 1.5·2⁵²: adding it rounds to an integer in the low bits
+    const double k = x * log2e + shifter;
+    const double n = k - shifter;
+    const double r = (x - n * ln2_hi) - n * ln2_lo;
+    // Horner, from 1/13! down to 1/0!.
+    double p = 1.0 / 6227020800.0;
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    const std::int64_t exponent = std::bit_cast<std::int64_t>(k) - std::bit_cast<std::int64_t>(shifter) + 1023;
+    return p * std::bit_cast<double>(exponent << 52);
+}
 
-/// tanh: std::tanh in float64; in float32 a faster form, through exp in double. glibc's tanhf goes
-/// through expm1f at ~17 ns a call, which made tanh most of an LSTM step's element-wise time; exp
-/// is several times cheaper. For |x| ≥ 0.0625, tanh|x| = (1 − e^(−2|x|)) / (1 + e^(−2|x|)), whose
-/// cancellation costs ~3 bits of double's 53; below, the odd series to x⁹ (next term < 2⁻⁴⁰
-/// relative). Rounded once to float: tanh in double, rounded — on all 2³² floats when written, and on
-/// every 251st bit pattern in tests/test_ops.cpp. Signs, ±0, ±inf (→ ±1) and NaN as std::tanh.
+/// σ(x) = 1/(1+e^-x), written as the course's sigmoid (the sigmoid op, lstm_cell and lstm_layer
+/// share it, so the fused ops give the composed ops' bits). float32 takes e^-x from exp_in_double,
+/// rounded: glibc's correctly rounded expf in all but rare ties, and vectorisable.
+inline double sigmoid_value(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+[[gnu::always_inline]] inline float sigmoid_value(float x) {
+    return 1.0F / (1.0F + static_cast<float>(exp_in_double(-static_cast<double>(x))));
+}
+
+/// tanh: std::tanh in float64; in float32 computed in double and rounded once, branch-free. glibc's
+/// tanhf goes through expm1f at ~17 ns a call, which made tanh most of an LSTM step's element-wise
+/// time. For |x| ≥ 0.0625, tanh|x| = (1 − e^(−2|x|)) / (1 + e^(−2|x|)), whose cancellation costs
+/// ~3 bits of double's 53; below, the odd series to x⁹ (next term < 2⁻⁴⁰ relative); both are
+/// computed and one is kept, so a loop of them vectorises. Equal to tanh in double, rounded, on
+/// every 251st float bit pattern (tests/test_ops.cpp). Signs, ±0, ±inf (→ ±1) and NaN as std::tanh.
 inline double tanh_value(double x) { return std::tanh(x); }
-inline float tanh_value(float x) {
+[[gnu::always_inline]] inline float tanh_value(float x) {
     const double a = std::fabs(static_cast<double>(x));
-    double t;
-    if (a < 0.0625) {
-        const double a2 = a * a;
-        t = a * (1 + a2 * (-1.0 / 3 + a2 * (2.0 / 15 + a2 * (-17.0 / 315 + a2 * (62.0 / 2835)))));
-    } else {
-        const double e = std::exp(-2 * a);  // 0 for large a: t = 1
-        t = (1 - e) / (1 + e);
-    }
-    return std::copysign(static_cast<float>(t), x);  // NaN stays NaN (it fails a < 0.0625; exp(NaN) = NaN)
+    const double a2 = a * a;
+    const double series = a * (1 + a2 * (-1.0 / 3 + a2 * (2.0 / 15 + a2 * (-17.0 / 315 + a2 * (62.0 / 2835)))));
+    const double e = exp_in_double(-2 * a);  // ~0 for large a: t = 1
+    const double t = a < 0.0625 ? series : (1 - e) / (1 + e);
+    return std::copysign(static_cast<float>(t), x);  // NaN stays NaN (it fails a < 0.0625; e is NaN)
 }
 
 inline Array operator+(const Array& a, const Array& b) { return zip(a, b, [](auto x, auto y) { return x + y; }, "add"); }
@@ -220,16 +254,20 @@ Array gemm(const Array& a, const Array& b, bool transpose_a, bool transpose_b);
 /// C += op(A) · op(B) through BLAS gemm with beta = 1 (C must already have the product's shape).
 void gemm_accumulate(const Array& a, const Array& b, bool transpose_a, bool transpose_b, Array& c);
 
-/// One matrix of a batch: `rows` × `cols`, row-major, starting at element `offset` of an array.
+/// One matrix inside a larger array: `rows` × `cols`, row-major from element `offset`, its rows
+/// `row_stride` elements apart (0: packed, = cols). A strided matrix is one time step's rows of a
+/// batch-first sequence, which gemm reads in place through its leading dimension.
 struct MatrixAt {
     const Array* array;
     std::size_t offset, rows, cols;
+    std::size_t row_stride = 0;
+    std::size_t leading_dimension() const { return row_stride != 0 ? row_stride : cols; }
 };
 /// C = op(A) · op(B) (or C += when accumulate) for matrices inside larger arrays, by one gemm call
-/// on pointers into them — what batched matmul loops over, without copying any matrix out.
-/// c.array is written through a const_cast-free pointer: pass the output array as `out`.
+/// on pointers into them — what batched matmul loops over, without copying any matrix out. C
+/// starts at `out_offset` of `out`, its rows `out_row_stride` apart (0: packed).
 void gemm_into(const MatrixAt& a, bool transpose_a, const MatrixAt& b, bool transpose_b, Array& out,
-               std::size_t out_offset, bool accumulate);
+               std::size_t out_offset, bool accumulate, std::size_t out_row_stride = 0);
 
 // ---- template definitions --------------------------------------------------------------------
 

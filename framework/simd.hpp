@@ -3,8 +3,8 @@
 // x86-64 baseline — and lets the loader pick one per CPU (GCC/Clang function multiversioning). One
 // portable binary thus gets 16- or 8-lane code where the CPU has it, without -march=native. Only
 // plain, vectorisable loops go in such functions, and their results are the same bits on every
-// path: integer work, or single IEEE operations per element (neither "avx512f" nor "avx2" enables
-// FMA, so nothing is contracted).
+// path: the library is compiled with -ffp-contract=off (CMakeLists.txt), so no clone fuses a·b + c
+// into an FMA that the baseline rounds twice.
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(XGRAD_NO_MULTIVERSIONING)
 #define XGRAD_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
