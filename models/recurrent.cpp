@@ -148,10 +148,16 @@ SequenceOutput RecurrentLayer::run(const Tensor& x, const LSTMState& initial) {
                              shape_str(state_shape) + ")");
     if (steps == 0) throw ShapeError(std::string(name) + ": the sequence is empty (T = 0)");
 
-    // Every time step's input to the current layer, as a list (the layer's input sequence).
+    // The current layer's input: one (T, N, ·) tensor (`sequence`) or, once split, a list of steps
+    // (`inputs`). Each form is made from the other only when a layer needs it.
+    Tensor sequence = x;
     std::vector<Tensor> inputs;
-    inputs.reserve(steps);
-    for (std::size_t t = 0; t < steps; ++t) inputs.push_back(select(x, time_axis, static_cast<std::int64_t>(t)));
+    auto steps_of = [&](const Tensor& whole) {
+        std::vector<Tensor> list;
+        list.reserve(steps);
+        for (std::size_t t = 0; t < steps; ++t) list.push_back(select(whole, time_axis, static_cast<std::int64_t>(t)));
+        return list;
+    };
     std::vector<Tensor> final_h, final_c;
     DropoutOptions between = options_.between_layers, recurrent = options_.recurrent;
     between.training = between.training && training();
@@ -165,33 +171,49 @@ SequenceOutput RecurrentLayer::run(const Tensor& x, const LSTMState& initial) {
         // One mask for the whole sequence: the same units of h are dropped at every step.
         const bool drop_recurrent = recurrent.keep_prob < 1.0 || recurrent.scale == DropoutScale::classic;
         const Tensor mask = drop_recurrent ? recurrent_dropout_mask(batch, hidden_size_, recurrent, x.dtype()) : Tensor();
-        std::vector<Tensor> outputs;
-        outputs.reserve(steps);
-        for (std::size_t t = 0; t < steps; ++t) {
-            const Tensor fed_back = mask.defined() ? h * mask : h;
-            if (kind_ == Kind::lstm) {
-                const LSTMState next = static_cast<LSTMCell&>(cell).step(inputs[t], {fed_back, c});
-                h = next.h;
-                c = next.c;
-            } else if (kind_ == Kind::gru) {
-                h = static_cast<GRUCell&>(cell).step(inputs[t], fed_back);
-            } else {
-                h = static_cast<RNNCell&>(cell).step(inputs[t], fed_back);
+        if (kind_ == Kind::lstm && !options_.unrolled) {
+            // The whole layer as one node (ops/recurrent.cpp).
+            if (!sequence.defined()) sequence = stack(inputs, time_axis);
+            const LstmSequence run = lstm_layer(sequence, h, c, cell.weight_ih, cell.weight_hh, cell.bias_ih,
+                                                cell.bias_hh, mask, options_.batch_first);
+            sequence = run.output;
+            inputs.clear();
+            final_h.push_back(run.h);
+            final_c.push_back(run.c);
+        } else {
+            if (inputs.empty()) inputs = steps_of(sequence);
+            sequence = Tensor();
+            std::vector<Tensor> outputs;
+            outputs.reserve(steps);
+            for (std::size_t t = 0; t < steps; ++t) {
+                const Tensor fed_back = mask.defined() ? h * mask : h;
+                if (kind_ == Kind::lstm) {
+                    const LSTMState next = static_cast<LSTMCell&>(cell).step(inputs[t], {fed_back, c});
+                    h = next.h;
+                    c = next.c;
+                } else if (kind_ == Kind::gru) {
+                    h = static_cast<GRUCell&>(cell).step(inputs[t], fed_back);
+                } else {
+                    h = static_cast<RNNCell&>(cell).step(inputs[t], fed_back);
+                }
+                outputs.push_back(h);
             }
-            outputs.push_back(h);
+            final_h.push_back(h);
+            if (kind_ == Kind::lstm) final_c.push_back(c);
+            inputs = std::move(outputs);
         }
-        final_h.push_back(h);
-        if (kind_ == Kind::lstm) final_c.push_back(c);
         const bool drop_between = l + 1 < layers && (between.keep_prob < 1.0 || between.scale == DropoutScale::classic);
         if (drop_between) {
+            // Step by step, whichever form the layer gave: the same masks, drawn in the same order.
+            if (inputs.empty()) inputs = steps_of(sequence);
+            sequence = Tensor();
             DropoutOptions per_step = between;
             per_step.example_axis = 0;  // a row of a step's (N, H) output is one sequence
-            for (Tensor& o : outputs) o = dropout(o, per_step);
+            for (Tensor& o : inputs) o = dropout(o, per_step);
         }
-        inputs = std::move(outputs);
     }
     SequenceOutput out;
-    out.output = stack(inputs, time_axis);
+    out.output = sequence.defined() ? sequence : stack(inputs, time_axis);
     out.state.h = stack(final_h, 0);
     if (kind_ == Kind::lstm) out.state.c = stack(final_c, 0);
     return out;

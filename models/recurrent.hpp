@@ -97,6 +97,10 @@ struct SequenceOptions {
     /// count per sequence batch (measured) or per sequence (per-example). keep_prob 1 = off.
     DropoutOptions recurrent{.keep_prob = 1.0};
     RecurrentOptions cell;
+    /// LSTM only: record every step's ops (an input projection, a recurrent product and an
+    /// lstm_cell node per step) instead of one lstm_layer node per layer. The same values; slower,
+    /// but a DOT drawing then shows the recurrence step by step. RNN and GRU always unroll.
+    bool unrolled = false;
 };
 
 /// What a sequence layer returns: every step's top-layer hidden state — (T, N, H), or (N, T, H)

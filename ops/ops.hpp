@@ -257,6 +257,20 @@ Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size);
 /// values, as one node (LSTMCell and LSTM use it; slice the halves apart).
 Tensor lstm_cell(const Tensor& gates, const Tensor& c);
 
+/// A whole LSTM layer's sequence.
+struct LstmSequence {
+    Tensor output;  ///< every step's h: (T, N, H), or (N, T, H) batch first
+    Tensor h, c;    ///< the last step's h and c, (N, H)
+};
+/// One LSTM layer over a whole sequence as one node (cuDNN's and PyTorch's fused layer): the values
+/// of lstm_cell run step by step on x_t·W_ihᵀ + b_ih + (h_{t-1}⊙mask)·W_hhᵀ + b_hh, with one gemm for
+/// every step's input projection and, in backward, one each for dW_ih, dW_hh and dx. x is (T, N, in)
+/// or (N, T, in) batch first; weights (4H, in) and (4H, H); h0, c0 (N, H); biases (4H), both or
+/// neither; mask (N, H) or undefined (no recurrent dropout). LSTM uses it unless asked to unroll.
+LstmSequence lstm_layer(const Tensor& x, const Tensor& h0, const Tensor& c0, const Tensor& weight_ih,
+                        const Tensor& weight_hh, const Tensor& bias_ih = {}, const Tensor& bias_hh = {},
+                        const Tensor& mask = {}, bool batch_first = false);
+
 // ---- ops/normalization.cpp ---------------------------------------------------------------------
 /// Batch normalisation over axis 1 of (N, C) or (N, C, …). Training: normalises with the batch's
 /// mean and (biased) variance per channel and updates the running statistics in place,

@@ -636,6 +636,20 @@ void normalization_cases(Cases& c) {
           [](V x) { return lstm_cell(x[0], x[1]); });
     c.add("lstm_cell_f32", {c.normal({4, 16}, 1, f32), c.normal({4, 4}, 1, f32)},
           [](V x) { return lstm_cell(x[0], x[1]); });
+    // lstm_layer: inputs x, h0, c0, weight_ih, weight_hh[, bias_ih, bias_hh][, mask]; outputs the
+    // sequence, h_T and c_T. T = 4, N = 3, in = 5, H = 2 (f32: N = 2, T = 6, in = 3, H = 4).
+    auto sequence = [](const LstmSequence& s) { return std::vector<Tensor>{s.output, s.h, s.c}; };
+    c.add("lstm_layer",
+          {c.normal({4, 3, 5}), c.normal({3, 2}), c.normal({3, 2}), c.normal({8, 5}), c.normal({8, 2}), c.normal({8}),
+           c.normal({8}), c.uniform({3, 2}, 0, 2)},
+          [&](V x) { return sequence(lstm_layer(x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7])); });
+    c.add("lstm_layer_batch_first_no_bias",
+          {c.normal({3, 4, 5}), c.normal({3, 2}), c.normal({3, 2}), c.normal({8, 5}), c.normal({8, 2})},
+          [&](V x) { return sequence(lstm_layer(x[0], x[1], x[2], x[3], x[4], {}, {}, {}, true)); });
+    c.add("lstm_layer_f32",
+          {c.normal({2, 6, 3}, 1, f32), c.normal({2, 4}, 1, f32), c.normal({2, 4}, 1, f32), c.normal({16, 3}, 1, f32),
+           c.normal({16, 4}, 1, f32), c.normal({16}, 1, f32), c.normal({16}, 1, f32)},
+          [&](V x) { return sequence(lstm_layer(x[0], x[1], x[2], x[3], x[4], x[5], x[6], {}, true)); });
 }
 
 /// Dropout's mask comes from its own generator seeded `seed`: numpy's RandomState(seed).rand(shape).

@@ -277,6 +277,19 @@ def lstm_cell(gates, c):
     return np.concatenate([sigmoid(o) * np.tanh(c_next), c_next], axis=1)
 
 
+def lstm_layer(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, mask=None, batch_first=False):
+    """[outputs, h_T, c_T] of an LSTM layer run step by step with lstm_cell (time-major or batch first)."""
+    h, c, outputs, hidden = h0, c0, [], h0.shape[1]
+    for xt in (np.swapaxes(x, 0, 1) if batch_first else x):
+        gates = xt @ w_ih.T + (h if mask is None else h * mask) @ w_hh.T
+        if b_ih is not None:
+            gates = gates + b_ih + b_hh
+        step = lstm_cell(gates, c)
+        h, c = step[:, :hidden], step[:, hidden:]
+        outputs.append(h)
+    return [np.stack(outputs, axis=1 if batch_first else 0), h, c]
+
+
 def with_reductions(prefix, f):
     """The cases "<prefix>mean", "<prefix>sum", "<prefix>none" (the C++ table's reduction loop)."""
     def case(how):
@@ -641,6 +654,9 @@ EXPECTED = {
     "lstm_cell": lstm_cell,
     "lstm_cell_saturated": lstm_cell,
     "lstm_cell_f32": lstm_cell,
+    "lstm_layer": lstm_layer,
+    "lstm_layer_batch_first_no_bias": lambda *a: lstm_layer(*a, batch_first=True),
+    "lstm_layer_f32": lambda *a: lstm_layer(*a, batch_first=True),
     # dropout (seeds and options as in the C++ table)
     "dropout_constant_keep_0_8": lambda x: dropout(x, 1, 0.8),
     "dropout_constant_keep_0_5": lambda x: dropout(x, 2, 0.5),
@@ -671,7 +687,7 @@ EXPECTED = {
 # ---- the comparison ---------------------------------------------------------------------------
 
 def public_ops():
-    pattern = re.compile(r"^(?:inline )?(?:Tensor|std::vector<Tensor>) (\w+)\(", re.M)
+    pattern = re.compile(r"^(?:inline )?(?:Tensor|std::vector<Tensor>|LstmSequence) (\w+)\(", re.M)
     with open(OPS_HEADER, encoding="utf-8") as f:
         return sorted(set(pattern.findall(f.read())))
 

@@ -259,6 +259,20 @@ std::vector<OpCase> op_table() {
         {"layer_norm no affine", {{3, 5}}, [](V x) { return layer_norm(x[0], {5}); }},
         {"lstm_cell", {{3, 8}, {3, 2}}, [](V x) { return lstm_cell(x[0], x[1]); }},
         {"lstm_cell one row", {{1, 20}, {1, 5}}, [](V x) { return lstm_cell(x[0], x[1]); }},
+        // lstm_layer: x, h0, c0, weight_ih, weight_hh[, biases][, mask] — every input gets a gradient,
+        // the recurrent-dropout mask included; output, h_T and c_T all reach the loss.
+        {"lstm_layer 5 steps, mask", {{5, 2, 3}, {2, 4}, {2, 4}, {16, 3}, {16, 4}, {16}, {16}, {2, 4}}, [](V x) {
+             const LstmSequence s = lstm_layer(x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]);
+             return concat({reshape(s.output, {-1}), reshape(s.h, {-1}), reshape(s.c, {-1})});
+         }},
+        {"lstm_layer batch first, no bias", {{2, 5, 3}, {2, 3}, {2, 3}, {12, 3}, {12, 3}}, [](V x) {
+             const LstmSequence s = lstm_layer(x[0], x[1], x[2], x[3], x[4], {}, {}, {}, true);
+             return concat({reshape(s.output, {-1}), reshape(s.c, {-1})});
+         }},
+        {"lstm_layer one step", {{1, 3, 2}, {3, 2}, {3, 2}, {8, 2}, {8, 2}}, [](V x) {
+             const LstmSequence s = lstm_layer(x[0], x[1], x[2], x[3], x[4]);
+             return concat({reshape(s.output, {-1}), reshape(s.c, {-1})});
+         }},
         {"dropout2d constant", {{2, 3, 2, 2}}, [](V x) { return dropout2d(x[0], {.keep_prob = 0.6}); }},
         {"dropout2d per-example", {{2, 4, 3}}, [](V x) {
              return dropout2d(x[0], {.keep_prob = 0.6, .scale = DropoutScale::per_example});

@@ -2,6 +2,7 @@
 // LSTMCell with the course's weights mapped to PyTorch's layout; gradient checks through 5 unrolled
 // steps of every cell and layer (float64); recurrent dropout's one-mask-per-sequence rule.
 
+#include <algorithm>
 #include <cmath>
 
 #include "helpers.hpp"
@@ -22,6 +23,16 @@ void set(Tensor& parameter, const Tensor& value) {
     BOOST_REQUIRE((parameter.shape() == value.shape()));
     parameter.mutable_value() = value.value();
 }
+
+/// |a − b| ≤ tol · max(1, |b|) element by element, shapes equal.
+void check_close_arrays(const Array& a, const Array& b, double tol) {
+    BOOST_REQUIRE((a.shape() == b.shape()));
+    for (std::size_t i = 0; i < a.size(); ++i)
+        BOOST_TEST(std::abs(a.flat(i) - b.flat(i)) <= tol * std::max(1.0, std::abs(b.flat(i))),
+                   "element " << i << ": " << a.flat(i) << " vs " << b.flat(i));
+}
+
+std::size_t graph_nodes(const Tensor& root) { return topological_order(root.node_ref()).size(); }
 
 GradcheckReport check(const std::function<Tensor()>& loss, const std::vector<Tensor>& inputs) {
     GradcheckOptions options;
@@ -152,6 +163,90 @@ BOOST_AUTO_TEST_CASE(every_layer_passes_a_gradient_check_through_five_steps) {
     const auto g = check([&] { return sum(square(gru.run(xb).output)) + sum(gru.run(xb).state.h); },
                          plus(gru.parameters(), {xb}));
     BOOST_TEST(g.passed, "GRU: " << g.summary());
+}
+
+// LSTM runs each layer as one lstm_layer node unless `unrolled`: the two must agree in values and in
+// every gradient (float64, 1e-12), in both layouts, with and without biases, initial state,
+// recurrent dropout and dropout between layers (masks from generators seeded alike), and in
+// evaluation mode.
+BOOST_AUTO_TEST_CASE(fused_lstm_layers_equal_the_unrolled_cells) {
+    struct Setting {
+        bool batch_first, bias, initial_state;
+        std::size_t layers;
+        double recurrent_keep, between_keep;
+        DropoutScale scale;
+    };
+    const Setting settings[] = {
+        {false, true, false, 1, 1.0, 1.0, DropoutScale::constant},
+        {true, true, true, 1, 1.0, 1.0, DropoutScale::constant},
+        {false, false, true, 2, 1.0, 1.0, DropoutScale::constant},
+        {true, true, true, 2, 0.6, 0.7, DropoutScale::per_example},
+        {false, true, false, 3, 0.8, 0.5, DropoutScale::measured},
+        {true, false, false, 2, 0.75, 1.0, DropoutScale::classic},
+    };
+    for (const Setting& s : settings) {
+        for (const bool training : {true, false}) {
+            const std::size_t T = 6, N = 3, in = 4, H = 5;
+            std::vector<std::vector<Array>> values(2), grads(2);
+            for (const bool unrolled : {false, true}) {
+                Generator weights(31), recurrent_masks(32), between_masks(33), data(34);
+                SequenceOptions options{.num_layers = s.layers,
+                                        .batch_first = s.batch_first,
+                                        .between_layers = {.keep_prob = s.between_keep, .scale = s.scale,
+                                                           .generator = &between_masks},
+                                        .recurrent = {.keep_prob = s.recurrent_keep, .scale = s.scale,
+                                                      .generator = &recurrent_masks},
+                                        .cell = {.bias = s.bias, .generator = &weights},
+                                        .unrolled = unrolled};
+                LSTM lstm(in, H, options);
+                if (!training) lstm.eval();
+                Tensor x = parameter(data.randn(s.batch_first ? Shape{N, T, in} : Shape{T, N, in}), "x");
+                Tensor h0 = parameter(data.randn({s.layers, N, H}), "h0"), c0 = parameter(data.randn({s.layers, N, H}), "c0");
+                const SequenceOutput out = s.initial_state ? lstm.run(x, {h0, c0}) : lstm.run(x);
+                const Tensor loss = sum(square(out.output)) + sum(out.state.h * 0.5) + sum(square(out.state.c) * 0.25);
+                loss.backward();
+                const auto k = static_cast<std::size_t>(unrolled);
+                values[k] = {out.output.value(), out.state.h.value(), out.state.c.value()};
+                for (const Tensor& p : lstm.parameters()) grads[k].push_back(p.grad());
+                grads[k].push_back(x.grad());
+                if (s.initial_state) grads[k].insert(grads[k].end(), {h0.grad(), c0.grad()});
+            }
+            const std::string where = std::string(s.batch_first ? "batch first" : "time major") + ", " +
+                                      std::to_string(s.layers) + " layers, recurrent keep " +
+                                      std::to_string(s.recurrent_keep) + (training ? ", training" : ", evaluation");
+            BOOST_TEST_CONTEXT(where) {
+                for (std::size_t i = 0; i < values[0].size(); ++i) check_close_arrays(values[0][i], values[1][i], 1e-12);
+                BOOST_TEST_REQUIRE(grads[0].size() == grads[1].size());
+                for (std::size_t i = 0; i < grads[0].size(); ++i) check_close_arrays(grads[0][i], grads[1][i], 1e-12);
+            }
+        }
+    }
+    // Unrolled, a step records its own nodes; fused, a layer is one node whatever T is.
+    Generator gen(3);
+    LSTM fused(2, 3, {.cell = {.generator = &gen}}), unrolled(2, 3, {.cell = {.generator = &gen}, .unrolled = true});
+    const Tensor x = constant(Array({8, 1, 2}));
+    BOOST_TEST(graph_nodes(sum(fused(x))) < 12u);
+    BOOST_TEST(graph_nodes(sum(unrolled(x))) > 8u * 4u);
+}
+
+// lstm_layer's own checks name it and the offending shapes.
+BOOST_AUTO_TEST_CASE(lstm_layer_rejects_bad_shapes) {
+    const Tensor x = constant(Array({4, 2, 3})), h = constant(Array({2, 5})), w_ih = constant(Array({20, 3})),
+                 w_hh = constant(Array({20, 5})), b = constant(Array({20}));
+    BOOST_TEST(lstm_layer(x, h, h, w_ih, w_hh, b, b).output.shape() == (Shape{4, 2, 5}));
+    BOOST_TEST(contains(message_of<ShapeError>([&] { lstm_layer(constant(Array({4, 3})), h, h, w_ih, w_hh); }),
+                        "lstm_layer: input must be (T, N, in), got (4, 3)"));
+    BOOST_TEST(contains(message_of<ShapeError>([&] { lstm_layer(x, h, h, constant(Array({20, 4})), w_hh); }),
+                        "lstm_layer: weight_ih must be (20, 3), got (20, 4)"));
+    BOOST_TEST(contains(message_of<ShapeError>([&] { lstm_layer(x, h, h, w_ih, constant(Array({20, 4}))); }),
+                        "weight_hh must be (4H, H), got (20, 4)"));
+    BOOST_TEST(contains(message_of<ShapeError>([&] { lstm_layer(x, constant(Array({3, 5})), h, w_ih, w_hh); }),
+                        "h0 must be (2, 5), got (3, 5)"));
+    BOOST_TEST(contains(message_of<ShapeError>([&] { lstm_layer(x, h, h, w_ih, w_hh, b, b, constant(Array({5}))); }),
+                        "mask must be (2, 5), got (5,)"));
+    BOOST_TEST(contains(message_of<ValueError>([&] { lstm_layer(x, h, h, w_ih, w_hh, b, {}); }), "both biases"));
+    BOOST_TEST(contains(message_of<ShapeError>([&] { lstm_layer(constant(Array({0, 2, 3})), h, h, w_ih, w_hh); }),
+                        "empty"));
 }
 
 BOOST_AUTO_TEST_CASE(sequence_layers_have_pytorch_shapes_and_names) {
