@@ -291,14 +291,18 @@ void BM_CnnGemmFloor(benchmark::State& state) {
 // sequences of 32 steps, a batch-first Linear head onto 28 classes (examples/char_rnn.cpp's
 // vocabulary) and cross_entropy over every step, Adam. The inputs are dense (N, T, 64) floats, as
 // an embedding would give. Counters: the recorded graph's node count and the forward pass's time
-// (building the graph, arithmetic included).
+// (building the graph, arithmetic included). BM_LstmStep runs the layer as one lstm_layer node;
+// BM_LstmStepUnrolled records every time step's ops (SequenceOptions::unrolled), the graph a
+// step-by-step DOT drawing shows.
 struct LstmTask {
     static constexpr std::size_t batch = 32, steps = 32, input = 64, hidden = 256, classes = 28;
     Generator gen{7};
-    LSTM lstm{input, hidden, SequenceOptions{.batch_first = true, .cell = {.dtype = DType::f32, .generator = &gen}}};
+    LSTM lstm;
     Linear head{hidden, classes, LinearOptions{.dtype = DType::f32, .generator = &gen, .layout = Layout::batch_first}};
     Tensor X, labels;
-    LstmTask() {
+    explicit LstmTask(bool unrolled)
+        : lstm(input, hidden,
+               SequenceOptions{.batch_first = true, .cell = {.dtype = DType::f32, .generator = &gen}, .unrolled = unrolled}) {
         X = constant(gen.randn({batch, steps, input}, DType::f32));
         Array t({batch, steps}, DType::i64);
         for (std::size_t j = 0; j < t.size(); ++j) t.set_flat(j, static_cast<double>((j * 7) % classes));
@@ -312,9 +316,9 @@ struct LstmTask {
     Tensor loss() { return cross_entropy(head(lstm(X)), labels, 2); }
 };
 
-void BM_LstmStep(benchmark::State& state) {
+void lstm_step(benchmark::State& state, bool unrolled) {
     set_num_threads(2);
-    LstmTask task;
+    LstmTask task(unrolled);
     Adam adam(task.parameters(), 0.001);
     std::size_t nodes = 0;
     double forward_s = 0;
@@ -334,6 +338,8 @@ void BM_LstmStep(benchmark::State& state) {
     state.counters["forward_ns_per_node"] = forward_ms * 1e6 / static_cast<double>(nodes);
     state.counters["blas_threads"] = static_cast<double>(num_threads());
 }
+void BM_LstmStep(benchmark::State& state) { lstm_step(state, false); }
+void BM_LstmStepUnrolled(benchmark::State& state) { lstm_step(state, true); }
 
 // (5) Forward + backward of a chain of N scalar ops: the per-node overhead.
 void BM_PerOpOverhead(benchmark::State& state) {
@@ -412,6 +418,7 @@ BENCHMARK(BM_CnnStep)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Conv2dForwardBackward)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CnnGemmFloor)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_LstmStep)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_LstmStepUnrolled)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_PerOpOverhead)->Arg(1000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_GraphBuild)->Arg(1000)->Arg(10000)->Arg(100000)->Arg(1000000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_BernoulliBits)->Args({1 << 16, 0})->Args({1 << 16, 1})->Unit(benchmark::kMicrosecond);
