@@ -221,26 +221,57 @@ void SGD::set_hyper_parameters(const std::map<std::string, double>& values) {
                  .weight_decay = values.at("weight_decay")});
 }
 
+namespace {
+// One SGD step over n elements, on distinct (restrict) arrays with the options fixed at compile
+// time, so it vectorises: a scalar loop over the MLP's 1.9 million weights cost ~2 ms a step, on the
+// calling thread while OpenBLAS's worker spun. d = g (+ wd·w); with momentum buf = μ·buf + d and
+// d = buf (Nesterov: d + μ·buf); w = w − lr·d: plain SGD is the course's update exactly.
+template <bool Decay, bool Momentum, bool Nesterov, class T>
+[[gnu::always_inline]] inline void sgd_loop(T* __restrict w, const T* __restrict g, T* __restrict buf, std::size_t n,
+                                            T lr, T mu, T wd) {
+    for (std::size_t i = 0; i < n; ++i) {
+        T d = g[i];
+        if constexpr (Decay) d = d + wd * w[i];
+        if constexpr (Momentum) {
+            buf[i] = mu * buf[i] + d;
+            d = Nesterov ? d + mu * buf[i] : buf[i];
+        }
+        w[i] = w[i] - lr * d;
+    }
+}
+template <class T>
+[[gnu::always_inline]] inline void sgd_dispatch(T* w, const T* g, T* buf, std::size_t n, T lr, T mu, T wd,
+                                                bool decay, bool nesterov) {
+    if (!buf) {
+        if (decay) sgd_loop<true, false, false>(w, g, buf, n, lr, mu, wd);
+        else sgd_loop<false, false, false>(w, g, buf, n, lr, mu, wd);
+    } else if (nesterov) {
+        if (decay) sgd_loop<true, true, true>(w, g, buf, n, lr, mu, wd);
+        else sgd_loop<false, true, true>(w, g, buf, n, lr, mu, wd);
+    } else {
+        if (decay) sgd_loop<true, true, false>(w, g, buf, n, lr, mu, wd);
+        else sgd_loop<false, true, false>(w, g, buf, n, lr, mu, wd);
+    }
+}
+XGRAD_VECTOR_CLONES void sgd_step(float* w, const float* g, float* buf, std::size_t n, float lr, float mu, float wd,
+                                  bool decay, bool nesterov) {
+    sgd_dispatch(w, g, buf, n, lr, mu, wd, decay, nesterov);
+}
+XGRAD_VECTOR_CLONES void sgd_step(double* w, const double* g, double* buf, std::size_t n, double lr, double mu,
+                                  double wd, bool decay, bool nesterov) {
+    sgd_dispatch(w, g, buf, n, lr, mu, wd, decay, nesterov);
+}
+}  // namespace
+
 void SGD::update(std::size_t k, Array& w, const Array& g) {
     const double mu = options_.momentum, wd = options_.weight_decay;
-    const bool nesterov = options_.nesterov;
     if (mu != 0.0) allocate(momentum_buffer_);
     detail::dispatch(w.dtype(), [&](auto tag) {
         using T = decltype(tag);
         // Pointers taken once: each mutable data() call checks the dtype and bumps a version.
-        T* wp = w.data<T>();
-        const T* gp = g.data<T>();
         T* buf = mu != 0.0 ? momentum_buffer_[k].data<T>() : nullptr;
-        const T lr_t = static_cast<T>(learning_rate()), mu_t = static_cast<T>(mu), wd_t = static_cast<T>(wd);
-        for (std::size_t i = 0, n = w.size(); i < n; ++i) {
-            T d = gp[i];
-            if (wd != 0.0) d = d + wd_t * wp[i];
-            if (buf) {
-                buf[i] = mu_t * buf[i] + d;
-                d = nesterov ? d + mu_t * buf[i] : buf[i];
-            }
-            wp[i] = wp[i] - lr_t * d;  // plain SGD reaches here with d = dW: the course's update exactly
-        }
+        sgd_step(w.data<T>(), g.data<T>(), buf, w.size(), static_cast<T>(learning_rate()), static_cast<T>(mu),
+                 static_cast<T>(wd), wd != 0.0, options_.nesterov);
     });
 }
 
