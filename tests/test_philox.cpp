@@ -207,6 +207,45 @@ BOOST_AUTO_TEST_CASE(bulk_words_are_the_per_word_stream) {
     BOOST_TEST(bulk.uniform() == single.uniform());
 }
 
+// Philox blocks and the Bernoulli bit packing have AVX-512 kernels beside the portable loops; the
+// CPU decides which run. Both are checked here against the block function and against each other:
+// bulk words from positions where the 16 lanes' block counters carry into the high word, and
+// masks of both generator kinds at several sizes and probabilities.
+BOOST_AUTO_TEST_CASE(avx512_and_portable_kernels_give_the_same_stream) {
+    BOOST_TEST_MESSAGE("AVX-512 random kernels in use: " << detail::random_kernels_use_avx512());
+    struct Restore {
+        ~Restore() { detail::use_portable_random_kernels(false); }
+    } restore;
+    const std::uint64_t seed = 0x9e3779b97f4a7c15ULL, stream = 0x0000000100000007ULL;
+    for (const bool portable : {false, true}) {
+        detail::use_portable_random_kernels(portable);
+        for (const std::uint64_t start_block : {std::uint64_t{0}, std::uint64_t{(1ULL << 32) - 37}, std::uint64_t{(1ULL << 33) - 5}}) {
+            Generator gen = Generator::philox(seed, stream);
+            gen.discard(4 * start_block + 1);  // an odd word: the bulk path starts mid-block
+            std::vector<std::uint32_t> words(4 * 300 + 3);
+            gen.fill_uint32(words.data(), words.size());
+            for (std::size_t i = 0; i < words.size(); ++i) {
+                const std::uint64_t w = 4 * start_block + 1 + i, b = w / 4;
+                const Block block = philox4x32({lo(b), hi(b), lo(stream), hi(stream)}, {lo(seed), hi(seed)});
+                BOOST_TEST(words[i] == block[w % 4], (portable ? "portable" : "default") << " kernels, word " << w);
+            }
+        }
+    }
+    for (const bool philox : {false, true})
+        for (const double p : {0.1, 0.5, 0.86, 1.0 - 0x1p-40})
+            for (const std::size_t n : {64u, 100u, 640u, 5000u}) {
+                std::vector<std::uint64_t> bits[2];
+                for (const bool portable : {false, true}) {
+                    detail::use_portable_random_kernels(portable);
+                    Generator gen = philox ? Generator::philox(5, 3) : Generator(5);
+                    gen.next_uint32();
+                    bits[portable].assign((n + 63) / 64, 0);
+                    gen.bernoulli_bits(p, n, bits[portable].data());
+                }
+                BOOST_TEST(bits[0] == bits[1], (philox ? "philox" : "mt") << ", p = " << p << ", n = " << n);
+            }
+}
+
 BOOST_AUTO_TEST_CASE(bernoulli_bits_are_one_word_below_a_threshold) {
     // Bit i == (u_i < round(p · 2^32)) for the next words u_i, from an odd position in the stream and
     // in a buffer, for partial and whole words and chunks; p within 2^-33 of 1 keeps all.
