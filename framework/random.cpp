@@ -7,16 +7,7 @@
 #include "framework/errors.hpp"
 #include "framework/simd.hpp"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(XGRAD_NO_MULTIVERSIONING)
-#define XGRAD_X86_INTRINSICS 1
-// GCC 12 warns falsely (-Wmaybe-uninitialized) inside avx512fintrin.h's _mm512_undefined operands.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-#else
-#define XGRAD_X86_INTRINSICS 0
-#endif
+#include "framework/intrinsics.hpp"
 
 namespace xgrad {
 
