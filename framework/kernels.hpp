@@ -239,6 +239,15 @@ double accumulate(const Array& x, F f) {
 inline double sum_all(const Array& x) { return accumulate(x, [](double v) { return v; }); }
 inline double l2_norm(const Array& x) { return std::sqrt(accumulate(x, [](double v) { return v * v; })); }
 
+/// Whether the hand-written AVX-512 kernels run (Philox blocks and Bernoulli bit packing in
+/// framework/random.cpp, dropout's mask-and-scale pass in ops/dropout.cpp): the CPU has x86-64-v4
+/// (AVX-512 F/BW/DQ/VL) and use_portable_kernels has not switched them off. Elsewhere the portable
+/// loops run; both give the same bits.
+bool avx512_kernels_enabled();
+/// Tests only: true makes those kernels give way to the portable loops, so both are checked on one
+/// machine. Not meant to be switched while other threads run them.
+void use_portable_kernels(bool portable);
+
 /// target += addend, element-wise; ShapeError unless both have the same shape and dtype.
 void add_in_place(Array& target, const Array& addend);
 /// Whether every element is finite.

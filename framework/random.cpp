@@ -1,13 +1,13 @@
 #include "framework/random.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 
 #include "framework/errors.hpp"
 #include "framework/simd.hpp"
 
 #include "framework/intrinsics.hpp"
+#include "framework/kernels.hpp"
 
 namespace xgrad {
 
@@ -140,52 +140,46 @@ __attribute__((target("avx512f"))) inline void philox_store(__m512i x0, __m512i 
     _mm512_storeu_si512(out + 48, _mm512_shuffle_i32x4(c, d, 0xDD));  // 12-15
 }
 
-// 64 blocks at a time: four independent groups of 16 lanes, interleaved so that one group's
-// multiplies run while another's wait (a round is a chain of shift, multiply, blend and xor). The
-// blocks after the last 64 go through the portable loop.
+// Ten rounds on `groups` independent groups of 16 blocks (lanes), interleaved so that one group's
+// multiplies run while another's wait: a round is a chain of shift, multiply, blend and xor.
+template <int groups>
+__attribute__((target("avx512f"))) inline void philox_rounds(std::array<std::uint32_t, 2> key, __m512i* x0, __m512i* x1,
+                                                              __m512i* x2, __m512i* x3) {
+    const __m512i m0 = _mm512_set1_epi64(philox_m0), m1 = _mm512_set1_epi64(philox_m1);
+    std::uint32_t k0 = key[0], k1 = key[1];
+    for (int r = 0; r < 10; ++r) {
+        const __m512i key0 = _mm512_set1_epi32(static_cast<int>(k0)), key1 = _mm512_set1_epi32(static_cast<int>(k1));
+        for (int g = 0; g < groups; ++g) {
+            __m512i hi0, lo0, hi1, lo1;
+            mul_hi_lo(x0[g], m0, hi0, lo0);
+            mul_hi_lo(x2[g], m1, hi1, lo1);
+            x0[g] = _mm512_ternarylogic_epi32(hi1, x1[g], key0, 0x96);  // 0x96: a ^ b ^ c
+            x1[g] = lo1;
+            x2[g] = _mm512_ternarylogic_epi32(hi0, x3[g], key1, 0x96);
+            x3[g] = lo0;
+        }
+        k0 += philox_w0;
+        k1 += philox_w1;
+    }
+}
+
+// 64 blocks at a time (four groups), then 16 at a time; the last partial group is computed whole
+// and its head copied out (a generator's 624-word buffer is 156 blocks: 2 × 64 + 16 + 12).
 __attribute__((target("avx512f"))) void philox_blocks_avx512(std::array<std::uint32_t, 2> key, std::uint64_t stream,
                                                                std::uint64_t block, std::size_t count,
                                                                std::uint32_t* out) {
     constexpr int groups = 4;
-    const __m512i m0 = _mm512_set1_epi64(philox_m0), m1 = _mm512_set1_epi64(philox_m1);
     std::size_t j = 0;
     for (; j + 16 * groups <= count; j += 16 * groups) {
         __m512i x0[groups], x1[groups], x2[groups], x3[groups];
         for (int g = 0; g < groups; ++g) philox_counters(block + j + 16 * g, stream, x0[g], x1[g], x2[g], x3[g]);
-        std::uint32_t k0 = key[0], k1 = key[1];
-        for (int r = 0; r < 10; ++r) {
-            const __m512i key0 = _mm512_set1_epi32(static_cast<int>(k0)), key1 = _mm512_set1_epi32(static_cast<int>(k1));
-            for (int g = 0; g < groups; ++g) {
-                __m512i hi0, lo0, hi1, lo1;
-                mul_hi_lo(x0[g], m0, hi0, lo0);
-                mul_hi_lo(x2[g], m1, hi1, lo1);
-                x0[g] = _mm512_ternarylogic_epi32(hi1, x1[g], key0, 0x96);  // 0x96: a ^ b ^ c
-                x1[g] = lo1;
-                x2[g] = _mm512_ternarylogic_epi32(hi0, x3[g], key1, 0x96);
-                x3[g] = lo0;
-            }
-            k0 += philox_w0;
-            k1 += philox_w1;
-        }
+        philox_rounds<groups>(key, x0, x1, x2, x3);
         for (int g = 0; g < groups; ++g) philox_store(x0[g], x1[g], x2[g], x3[g], out + 4 * (j + 16 * g));
     }
-    // The rest, 16 blocks at a time; the last partial group computed whole and its head copied out
-    // (a generator's 624-word buffer is 156 blocks: 2 × 64 + 16 + 12).
     for (; j < count; j += 16) {
         __m512i x0, x1, x2, x3;
         philox_counters(block + j, stream, x0, x1, x2, x3);
-        std::uint32_t k0 = key[0], k1 = key[1];
-        for (int r = 0; r < 10; ++r) {
-            __m512i hi0, lo0, hi1, lo1;
-            mul_hi_lo(x0, m0, hi0, lo0);
-            mul_hi_lo(x2, m1, hi1, lo1);
-            x0 = _mm512_ternarylogic_epi32(hi1, x1, _mm512_set1_epi32(static_cast<int>(k0)), 0x96);
-            x1 = lo1;
-            x2 = _mm512_ternarylogic_epi32(hi0, x3, _mm512_set1_epi32(static_cast<int>(k1)), 0x96);
-            x3 = lo0;
-            k0 += philox_w0;
-            k1 += philox_w1;
-        }
+        philox_rounds<1>(key, &x0, &x1, &x2, &x3);
         if (j + 16 <= count) {
             philox_store(x0, x1, x2, x3, out + 4 * j);
         } else {
@@ -222,38 +216,24 @@ __attribute__((target("avx512f"))) std::uint64_t pack_below_avx512(const std::ui
     return bits;
 }
 
-bool cpu_has_avx512() {
-    static const bool has = __builtin_cpu_supports("avx512f");
-    return has;
-}
 #endif
-
-std::atomic<bool> portable_only{false};  // detail::use_portable_random_kernels (tests)
-
-bool use_avx512() {
-#if XGRAD_X86_INTRINSICS
-    return cpu_has_avx512() && !portable_only.load(std::memory_order_relaxed);
-#else
-    return false;
-#endif
-}
 
 void philox_blocks(std::array<std::uint32_t, 2> key, std::uint64_t stream, std::uint64_t block, std::size_t count,
                    std::uint32_t* out) {
 #if XGRAD_X86_INTRINSICS
-    if (use_avx512()) return philox_blocks_avx512(key, stream, block, count, out);
+    if (kernels::avx512_kernels_enabled()) return philox_blocks_avx512(key, stream, block, count, out);
 #endif
     philox_blocks_portable(key, stream, block, count, out);
 }
 std::uint64_t pack_below32(const std::uint32_t* u, std::size_t count, std::uint32_t threshold) {
 #if XGRAD_X86_INTRINSICS
-    if (use_avx512()) return pack_below32_avx512(u, count, threshold);
+    if (kernels::avx512_kernels_enabled()) return pack_below32_avx512(u, count, threshold);
 #endif
     return pack_below32_portable(u, count, threshold);
 }
 std::uint64_t pack_below(const std::uint32_t* pairs, std::size_t count, std::uint64_t threshold) {
 #if XGRAD_X86_INTRINSICS
-    if (use_avx512()) return pack_below_avx512(pairs, count, threshold);
+    if (kernels::avx512_kernels_enabled()) return pack_below_avx512(pairs, count, threshold);
 #endif
     return pack_below_portable(pairs, count, threshold);
 }
@@ -262,11 +242,6 @@ constexpr std::uint32_t lo32(std::uint64_t v) { return static_cast<std::uint32_t
 constexpr std::uint32_t hi32(std::uint64_t v) { return static_cast<std::uint32_t>(v >> 32); }
 
 }  // namespace
-
-namespace detail {
-void use_portable_random_kernels(bool portable) { portable_only.store(portable, std::memory_order_relaxed); }
-bool random_kernels_use_avx512() { return use_avx512(); }
-}  // namespace detail
 
 std::array<std::uint32_t, 4> philox4x32(std::array<std::uint32_t, 4> x, std::array<std::uint32_t, 2> key,
                                         int rounds) {

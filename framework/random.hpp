@@ -124,15 +124,6 @@ private:
     double gauss_ = 0.0;
 };
 
-namespace detail {
-/// Tests only: true makes every Generator use the portable loops for Philox blocks and Bernoulli
-/// bits instead of the AVX-512 kernels (where the CPU has them), so both are checked on one machine.
-/// Not meant to be switched while other threads draw.
-void use_portable_random_kernels(bool portable);
-/// Whether the AVX-512 kernels are the ones in use.
-bool random_kernels_use_avx512();
-}  // namespace detail
-
 /// The calling thread's generator, like numpy's np.random module-level functions. Each thread has
 /// its own, seeded 0 until seed() is called on it: a thread that seeds and trains gets the same
 /// numbers as the single-threaded program, whatever other threads do.

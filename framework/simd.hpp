@@ -16,3 +16,28 @@
 #define XGRAD_VECTOR_CLONES
 #define XGRAD_POPCNT_CLONES
 #endif
+
+#include <bit>
+#include <cstdint>
+#include <type_traits>
+
+namespace xgrad::simd {
+
+/// The unsigned integer as wide as the float T, for branch-free masking in vectorised loops.
+template <class T>
+using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+
+/// All ones if `on`, all zeros if not: a lane mask built without a branch.
+template <class T>
+[[gnu::always_inline]] inline Bits<T> all_ones_if(bool on) {
+    return Bits<T>{0} - static_cast<Bits<T>>(on);
+}
+
+/// x where `keep` is all ones, exactly +0 where it is all zeros, whatever x is (inf, NaN): a bitwise
+/// and, so a loop of them vectorises where a select around arithmetic would branch.
+template <class T>
+[[gnu::always_inline]] inline T kept_or_zero(T x, Bits<T> keep) {
+    return std::bit_cast<T>(std::bit_cast<Bits<T>>(x) & keep);
+}
+
+}  // namespace xgrad::simd

@@ -1,7 +1,5 @@
 #include "models/optim.hpp"
 
-#include "framework/simd.hpp"
-
 #include <cmath>
 #include <set>
 #include <string>

@@ -1,10 +1,7 @@
 // Element-wise functions and activations: exp, log, sqrt, square, pow, relu, sigmoid, tanh,
 // leaky_relu, elu, gelu, silu, softplus, log_sigmoid, and softmax and log_softmax along an axis.
 
-#include <bit>
 #include <cmath>
-#include <cstdint>
-#include <type_traits>
 
 #include "framework/engine.hpp"
 #include "framework/kernels.hpp"
@@ -65,18 +62,12 @@ struct PowOp final : Op {
 // ReLU was 16 % of the regularization net's step (perf). A -0 input gives +0, as the select did
 // (x > 0 is false: the mask clears every bit).
 template <class T>
-using BitsOf = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
-template <class T>
-[[gnu::always_inline]] inline BitsOf<T> open_where_positive(T x) {
-    return BitsOf<T>{0} - static_cast<BitsOf<T>>(x > T(0));  // all ones where x > 0
-}
-template <class T>
 [[gnu::always_inline]] inline void relu_forward_loop(const T* __restrict x, T* __restrict y, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) y[i] = std::bit_cast<T>(std::bit_cast<BitsOf<T>>(x[i]) & open_where_positive(x[i]));
+    for (std::size_t i = 0; i < n; ++i) y[i] = simd::kept_or_zero(x[i], simd::all_ones_if<T>(x[i] > T(0)));
 }
 template <class T>
 [[gnu::always_inline]] inline void relu_backward_loop(const T* __restrict x, T* __restrict g, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) g[i] = std::bit_cast<T>(std::bit_cast<BitsOf<T>>(g[i]) & open_where_positive(x[i]));
+    for (std::size_t i = 0; i < n; ++i) g[i] = simd::kept_or_zero(g[i], simd::all_ones_if<T>(x[i] > T(0)));
 }
 XGRAD_VECTOR_CLONES void relu_forward(const float* x, float* y, std::size_t n) { relu_forward_loop(x, y, n); }
 XGRAD_VECTOR_CLONES void relu_forward(const double* x, double* y, std::size_t n) { relu_forward_loop(x, y, n); }
@@ -96,8 +87,6 @@ struct ReluOp final : Op {
     }
     Grads backward(const BackwardArgs& a) const override {
         const Array& x = *a.inputs[0];
-        if (a.grad_out.shape() != x.shape() || a.grad_out.dtype() != x.dtype())  // a broadcast upstream
-            return {zip(std::move(a.grad_out), x, [](auto g, auto v) { return v > 0 ? g : decltype(g)(0); }, "relu")};
         Array g = std::move(a.grad_out);  // discarded by the engine: the result goes in its buffer
         dispatch(g.dtype(), [&](auto tag) {
             using T = decltype(tag);

@@ -11,7 +11,6 @@
 #include "framework/random.hpp"
 #include "framework/simd.hpp"
 
-#include <atomic>
 #include "framework/intrinsics.hpp"
 #include "framework/kernels.hpp"
 #include "ops/linear.hpp"
@@ -40,8 +39,6 @@ DropoutScale parse_scale(const std::string& text) {
 
 namespace {
 using namespace kernels;
-
-std::atomic<bool> portable_dropout_kernels{false};  // detail::use_portable_dropout_kernels (tests)
 
 // y = bit ? x / s : 0 (divide) or bit ? x · s : 0, bit i of the packed mask. The quotient or product
 // is computed for every element and a dropped one cleared by a bitwise and with an all-zero pattern —
@@ -84,12 +81,11 @@ template <class T, Scaling How>
 template <class T, bool Gated, Scaling How>
 [[gnu::always_inline]] inline void mask_and_scale_block(const T* x, const T* gate, T* y, std::size_t count,
                                                         std::uint32_t bits, T s, T r) {
-    using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
     for (std::size_t j = 0; j < count; ++j) {
         const T v = scaled<T, How>(x[j], s, r);
-        Bits keep = Bits{0} - static_cast<Bits>((bits >> j) & 1u);  // all ones or all zeros
-        if constexpr (Gated) keep &= Bits{0} - static_cast<Bits>(gate[j] > T(0));
-        y[j] = std::bit_cast<T>(std::bit_cast<Bits>(v) & keep);
+        simd::Bits<T> keep = simd::all_ones_if<T>((bits >> j) & 1u);
+        if constexpr (Gated) keep &= simd::all_ones_if<T>(gate[j] > T(0));
+        y[j] = simd::kept_or_zero(v, keep);
     }
 }
 
@@ -104,7 +100,7 @@ template <class T, bool Gated, Scaling How>
         if constexpr (How == Scaling::reciprocal) {
             // |x| < the bound, compared as integers (sign cleared) so the check vectorises; NaN's
             // pattern is above every finite one.
-            using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+            using Bits = simd::Bits<T>;
             constexpr Bits magnitude = ~Bits{0} >> 1, bound = std::bit_cast<Bits>(smallest_for_reciprocal<T>());
             Bits tiny = 0;
             for (std::size_t j = 0; j < count; ++j) tiny |= static_cast<Bits>((std::bit_cast<Bits>(x[base + j]) & magnitude) < bound);
@@ -235,18 +231,13 @@ XGRAD_V4 void mask_and_scale_avx512(const T* x, const T* gate, T* y, std::size_t
         else tail(std::integral_constant<Scaling, Scaling::divide>{});
     }
 }
-
-bool cpu_has_x86_64_v4() {
-    static const bool has = __builtin_cpu_supports("x86-64-v4");
-    return has;
-}
 #endif
 
 /// The gated loop when `gate` is given, else the plain one; AVX-512 intrinsics where the CPU has them.
 template <class T>
 void mask_and_scale(const T* x, const T* gate, T* y, std::size_t n, const std::uint64_t* words, T s, Scaling how) {
 #if XGRAD_X86_INTRINSICS
-    if (cpu_has_x86_64_v4() && !portable_dropout_kernels.load(std::memory_order_relaxed)) {
+    if (kernels::avx512_kernels_enabled()) {
         if (gate)
             mask_and_scale_avx512<T, true>(x, gate, y, n, words, s, how);
         else
@@ -418,10 +409,6 @@ struct LinearReluDropoutOp final : MaskingOp {
 };
 
 }  // namespace
-
-namespace detail {
-void use_portable_dropout_kernels(bool portable) { portable_dropout_kernels.store(portable, std::memory_order_relaxed); }
-}  // namespace detail
 
 DropoutState dropout_state(const Tensor& y) {
     const auto* op = y.defined() ? dynamic_cast<const MaskingOp*>(y.node()->op.get()) : nullptr;

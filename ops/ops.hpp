@@ -335,13 +335,6 @@ Tensor dropout2d(const Tensor& x, const DropoutOptions& options);
 Tensor linear_relu_dropout(const Tensor& x, const Tensor& weight, const Tensor& bias, Layout layout,
                            const DropoutOptions& options);
 
-namespace detail {
-/// Tests only: true makes dropout's mask-and-scale pass use its portable loops instead of the AVX-512
-/// kernel (where the CPU has it), so both are checked on one machine. Not for use while other
-/// threads run dropout.
-void use_portable_dropout_kernels(bool portable);
-}  // namespace detail
-
 /// What a dropout node saved: for tests, reports and DOT export.
 struct DropoutState {
     double keep_prob = 1.0;

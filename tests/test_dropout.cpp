@@ -9,6 +9,7 @@
 #include <limits>
 #include <random>
 
+#include "framework/kernels.hpp"
 #include "reference.hpp"
 
 using namespace xgrad;
@@ -182,7 +183,7 @@ BOOST_AUTO_TEST_CASE(constant_scale_is_the_exact_quotient_in_both_dtypes) {
 // every scale mode, fused and unfused, forward and backward, at sizes that leave partial blocks.
 BOOST_AUTO_TEST_CASE(mask_and_scale_kernels_divide_exactly_and_agree) {
     struct Restore {
-        ~Restore() { detail::use_portable_dropout_kernels(false); }
+        ~Restore() { kernels::use_portable_kernels(false); }
     } restore;
     std::mt19937_64 bits(17);
     for (const DType dtype : {DType::f64, DType::f32}) {
@@ -194,7 +195,7 @@ BOOST_AUTO_TEST_CASE(mask_and_scale_kernels_divide_exactly_and_agree) {
         }
         for (const double keep : {0.86, 0.3, 0.999}) {
             for (const bool portable : {false, true}) {
-                detail::use_portable_dropout_kernels(portable);
+                kernels::use_portable_kernels(portable);
                 Generator gen(3);
                 const Tensor y = dropout(parameter(x, "x"), opts(keep, DropoutScale::constant, &gen));
                 const DropoutState state = dropout_state(y);
@@ -220,7 +221,7 @@ BOOST_AUTO_TEST_CASE(mask_and_scale_kernels_divide_exactly_and_agree) {
                 for (const bool fused : {false, true}) {
                     std::vector<Array> out[2];
                     for (const bool portable : {false, true}) {
-                        detail::use_portable_dropout_kernels(portable);
+                        kernels::use_portable_kernels(portable);
                         Generator data(5), gen(11);
                         Tensor X = parameter(data.randn({n, 3}).astype(dtype), "x");
                         Tensor W = parameter(data.randn({5, 3}).astype(dtype), "w"), B = parameter(data.randn({5}).astype(dtype), "b");

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <thread>
 
+#include "framework/kernels.hpp"
 #include "helpers.hpp"
 
 using namespace xgrad;
@@ -212,13 +213,13 @@ BOOST_AUTO_TEST_CASE(bulk_words_are_the_per_word_stream) {
 // bulk words from positions where the 16 lanes' block counters carry into the high word, and
 // masks of both generator kinds at several sizes and probabilities.
 BOOST_AUTO_TEST_CASE(avx512_and_portable_kernels_give_the_same_stream) {
-    BOOST_TEST_MESSAGE("AVX-512 random kernels in use: " << detail::random_kernels_use_avx512());
+    BOOST_TEST_MESSAGE("AVX-512 kernels in use: " << kernels::avx512_kernels_enabled());
     struct Restore {
-        ~Restore() { detail::use_portable_random_kernels(false); }
+        ~Restore() { kernels::use_portable_kernels(false); }
     } restore;
     const std::uint64_t seed = 0x9e3779b97f4a7c15ULL, stream = 0x0000000100000007ULL;
     for (const bool portable : {false, true}) {
-        detail::use_portable_random_kernels(portable);
+        kernels::use_portable_kernels(portable);
         for (const std::uint64_t start_block : {std::uint64_t{0}, std::uint64_t{(1ULL << 32) - 37}, std::uint64_t{(1ULL << 33) - 5}}) {
             Generator gen = Generator::philox(seed, stream);
             gen.discard(4 * start_block + 1);  // an odd word: the bulk path starts mid-block
@@ -236,7 +237,7 @@ BOOST_AUTO_TEST_CASE(avx512_and_portable_kernels_give_the_same_stream) {
             for (const std::size_t n : {64u, 100u, 640u, 5000u}) {
                 std::vector<std::uint64_t> bits[2];
                 for (const bool portable : {false, true}) {
-                    detail::use_portable_random_kernels(portable);
+                    kernels::use_portable_kernels(portable);
                     Generator gen = philox ? Generator::philox(5, 3) : Generator(5);
                     gen.next_uint32();
                     bits[portable].assign((n + 63) / 64, 0);
