@@ -159,12 +159,16 @@ std::uint32_t DataLoader::epoch_seed(std::uint64_t seed, std::size_t e) {
     return static_cast<std::uint32_t>((z ^ (z >> 31)) >> 32);
 }
 
-std::vector<std::size_t> DataLoader::order(std::size_t e) const {
-    if (options_.sampler) return options_.sampler->indices(e);
-    if (options_.shuffle) return Generator(epoch_seed(options_.seed, e)).permutation(dataset_.size());
-    std::vector<std::size_t> identity(dataset_.size());
+std::vector<std::size_t> DataLoader::epoch_order(std::size_t n, bool shuffle, std::uint64_t seed, std::size_t e) {
+    if (shuffle) return Generator(epoch_seed(seed, e)).permutation(n);
+    std::vector<std::size_t> identity(n);
     std::iota(identity.begin(), identity.end(), std::size_t{0});
     return identity;
+}
+
+std::vector<std::size_t> DataLoader::order(std::size_t e) const {
+    if (options_.sampler) return options_.sampler->indices(e);
+    return epoch_order(dataset_.size(), options_.shuffle, options_.seed, e);
 }
 
 Batch DataLoader::make_batch(std::span<const std::size_t> indices) const {
@@ -241,11 +245,7 @@ std::size_t DistributedSampler::size() const {
 }
 
 std::vector<std::size_t> DistributedSampler::indices(std::size_t e) const {
-    std::vector<std::size_t> order(dataset_size_);
-    if (options_.shuffle)
-        order = Generator(DataLoader::epoch_seed(options_.seed, e)).permutation(dataset_size_);
-    else
-        std::iota(order.begin(), order.end(), std::size_t{0});
+    std::vector<std::size_t> order = DataLoader::epoch_order(dataset_size_, options_.shuffle, options_.seed, e);
     // Padded (or cut) to size() · world_size: every process serves as many examples, so every
     // process takes as many steps and none waits in a collective the others never reach.
     const std::size_t total = size() * world_size_;

@@ -158,6 +158,9 @@ public:
     /// repeat seed 0's epoch 1). numpy draws the same order with
     /// numpy.random.RandomState(epoch_seed(seed, e)).permutation(N).
     static std::uint32_t epoch_seed(std::uint64_t seed, std::size_t e);
+    /// Epoch e's order of n examples without a sampler: the permutation drawn from epoch_seed(seed,
+    /// e) when shuffling, else 0 … n−1. DistributedSampler shards the same order.
+    static std::vector<std::size_t> epoch_order(std::size_t n, bool shuffle, std::uint64_t seed, std::size_t e);
 
     class iterator {
     public:
