@@ -7,7 +7,6 @@
 #include <cstring>
 #include <exception>
 #include <limits>
-#include <type_traits>
 
 namespace xgrad::distributed {
 
@@ -45,12 +44,7 @@ MPI_Datatype mpi_type(DType dtype) {
 
 /// The array's buffer, typed as its dtype (any of the three).
 void* raw(Array& a) {
-    switch (a.dtype()) {
-        case DType::f32: return a.data<float>();
-        case DType::f64: return a.data<double>();
-        case DType::i64: return a.data<std::int64_t>();
-    }
-    return nullptr;
+    return detail::dispatch_any(a.dtype(), [&](auto tag) -> void* { return a.data<decltype(tag)>(); });
 }
 
 int as_int(std::size_t n, const char* who) {
@@ -248,7 +242,6 @@ struct DistributedDataParallel::State {
         std::vector<std::uint64_t> storage;  // 8-byte aligned, for float or double
         std::vector<std::size_t> slots;
         std::size_t pending = 0;  // slots not yet ready
-        bool started = false;
         void* data() { return storage.data(); }
     };
 
@@ -258,8 +251,8 @@ struct DistributedDataParallel::State {
     std::vector<Slot> slots;
     std::vector<Bucket> buckets;
     std::vector<MPI_Request> requests;  // one per bucket; MPI_REQUEST_NULL when none is open
-    std::size_t next_to_start = 0;
-    std::size_t started_in_backward = 0, last_started_in_backward = 0;
+    std::size_t next_to_start = 0;            // buckets start in order: those before it have started
+    std::size_t last_started_in_backward = 0;  // next_to_start when the last synchronize() began
 
     static void copy_into(Bucket& b, const Slot& s, const Array& grad) {
         const Array& value = s.parameter.value();
@@ -268,26 +261,21 @@ struct DistributedDataParallel::State {
                              dtype_name(grad.dtype()) + " " + shape_str(grad.shape()) + ", its parameter " +
                              dtype_name(value.dtype()) + " " + shape_str(value.shape()));
         const std::size_t bytes = element_size(b.dtype);
-        std::memcpy(static_cast<char*>(b.data()) + s.offset * bytes,
-                    b.dtype == DType::f32 ? static_cast<const void*>(grad.data<float>())
-                                          : static_cast<const void*>(grad.data<double>()),
-                    grad.size() * bytes);
+        const void* values = detail::dispatch(b.dtype, [&](auto tag) -> const void* { return grad.data<decltype(tag)>(); });
+        std::memcpy(static_cast<char*>(b.data()) + s.offset * bytes, values, grad.size() * bytes);
     }
 
-    void start(std::size_t k, bool in_backward) {
+    void start(std::size_t k) {
         Bucket& b = buckets[k];
         if (!overlap) {
             check(MPI_Allreduce(MPI_IN_PLACE, b.data(), as_int(b.elements, "DistributedDataParallel bucket"),
                                 mpi_type(b.dtype), MPI_SUM, comm),
                   "MPI_Allreduce");
-            b.started = true;
             return;
         }
         check(MPI_Iallreduce(MPI_IN_PLACE, b.data(), as_int(b.elements, "DistributedDataParallel bucket"),
                              mpi_type(b.dtype), MPI_SUM, comm, &requests[k]),
               "MPI_Iallreduce");
-        b.started = true;
-        if (in_backward) ++started_in_backward;
     }
 
     /// The gradient-ready hook's work: the gradient into its bucket, then every bucket that is full
@@ -296,7 +284,7 @@ struct DistributedDataParallel::State {
     void on_ready(std::size_t j, const Array& grad) {
         Slot& s = slots[j];
         Bucket& b = buckets[s.bucket];
-        if (b.started)
+        if (s.bucket < next_to_start)
             throw GraphError("DistributedDataParallel: a second gradient for '" + s.name +
                              "' before synchronize() (its bucket is already being averaged); call synchronize() "
                              "after every backward");
@@ -306,7 +294,7 @@ struct DistributedDataParallel::State {
             --b.pending;
         }
         if (!overlap) return;  // synchronize() reduces every bucket
-        while (next_to_start < buckets.size() && buckets[next_to_start].pending == 0) start(next_to_start++, true);
+        while (next_to_start < buckets.size() && buckets[next_to_start].pending == 0) start(next_to_start++);
         // Open MPI has no progress thread: a test now and then moves the started reductions on.
         int done = 0;
         check(MPI_Testall(static_cast<int>(requests.size()), requests.data(), &done, MPI_STATUSES_IGNORE),
@@ -314,6 +302,7 @@ struct DistributedDataParallel::State {
     }
 
     void synchronize() {
+        last_started_in_backward = next_to_start;
         for (; next_to_start < buckets.size(); ++next_to_start) {
             Bucket& b = buckets[next_to_start];
             for (std::size_t j : b.slots) {
@@ -330,7 +319,7 @@ struct DistributedDataParallel::State {
                 s.ready = true;
             }
             b.pending = 0;
-            start(next_to_start, false);
+            start(next_to_start);
         }
         check(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
         for (Slot& s : slots) {
@@ -338,25 +327,17 @@ struct DistributedDataParallel::State {
             Array& grad = s.parameter.mutable_grad();
             if (!grad.defined() || grad.shape() != s.parameter.shape() || grad.dtype() != b.dtype)
                 grad = Array::zeros(s.parameter.shape(), b.dtype);
-            const auto average = [&](auto* out) {
-                using T = std::remove_pointer_t<decltype(out)>;
+            detail::dispatch(b.dtype, [&](auto tag) {
+                using T = decltype(tag);
+                T* out = grad.data<T>();
                 const T* sum = static_cast<const T*>(b.data()) + s.offset;
                 const T n = static_cast<T>(world);
                 for (std::size_t i = 0; i < s.parameter.size(); ++i) out[i] = sum[i] / n;
-            };
-            if (b.dtype == DType::f32)
-                average(grad.data<float>());
-            else
-                average(grad.data<double>());
+            });
             s.ready = false;
         }
-        for (Bucket& b : buckets) {
-            b.pending = b.slots.size();
-            b.started = false;
-        }
+        for (Bucket& b : buckets) b.pending = b.slots.size();
         next_to_start = 0;
-        last_started_in_backward = started_in_backward;
-        started_in_backward = 0;
     }
 };
 
@@ -412,7 +393,7 @@ std::vector<std::size_t> DistributedDataParallel::bucket_bytes() const {
 
 std::size_t DistributedDataParallel::bytes_per_step() const {
     std::size_t total = 0;
-    for (std::size_t b : bucket_bytes()) total += b;
+    for (const State::Bucket& b : state_->buckets) total += b.elements * element_size(b.dtype);
     return total;
 }
 
