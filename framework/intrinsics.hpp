@@ -7,11 +7,15 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(XGRAD_NO_MULTIVERSIONING)
 #define XGRAD_X86_INTRINSICS 1
 #define XGRAD_V4 __attribute__((target("arch=x86-64-v4"))) inline
+#if defined(__clang__)
+#include <immintrin.h>
+#else
 // GCC 12 warns falsely (-Wmaybe-uninitialized) inside avx512fintrin.h's _mm512_undefined operands.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 #pragma GCC diagnostic pop
+#endif
 #else
 #define XGRAD_X86_INTRINSICS 0
 #endif

@@ -3,10 +3,7 @@
 #include <xtensor/xadapt.hpp>
 #include <xtensor-blas/xblas.hpp>
 
-#include "framework/intrinsics.hpp"
-
 #include <array>
-#include <atomic>
 #include <limits>
 
 namespace xgrad::kernels {
@@ -213,20 +210,6 @@ auto view(const Array& a) {
 }
 
 }  // namespace
-
-namespace {
-std::atomic<bool> portable_kernels_only{false};
-}  // namespace
-
-bool avx512_kernels_enabled() {
-#if XGRAD_X86_INTRINSICS
-    static const bool cpu_has_v4 = __builtin_cpu_supports("x86-64-v4");
-    return cpu_has_v4 && !portable_kernels_only.load(std::memory_order_relaxed);
-#else
-    return false;
-#endif
-}
-void use_portable_kernels(bool portable) { portable_kernels_only.store(portable, std::memory_order_relaxed); }
 
 Array gemm(const Array& a, const Array& b, bool transpose_a, bool transpose_b) {
     check_blas_dimensions(a, b);

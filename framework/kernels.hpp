@@ -284,7 +284,10 @@ template <class Combine>
 Array reduce_axis(const Array& x, std::size_t axis, Combine combine, double empty_value) {
     // x seen as (outer, n, inner): reduce the middle axis.
     const Shape& s = x.shape();
-    const auto [outer, n, inner] = AxisBlocks(s, axis);
+    // Plain variables, not a structured binding: the lambda below captures them, which clang
+    // before 16 refuses for bindings (the fuzz targets build with clang).
+    const AxisBlocks blocks(s, axis);
+    const std::size_t outer = blocks.outer, n = blocks.n, inner = blocks.inner;
     Shape out_shape = s;
     out_shape[axis] = 1;
     if (n == 0) return Array::full(out_shape, empty_value, x.dtype());
