@@ -199,8 +199,11 @@ double cnn_gflop() {
     return 2.0 * (2 * conv1 + 3 * conv2 + 3 * fc1 + 3 * fc2) / 1e9;
 }
 
-void BM_CnnStep(benchmark::State& state) {
+// parallel_loops false: xgrad's own loops (im2col, col2im, pooling, ReLU, Adam) on the calling
+// thread, as before parallel_for — the same run's measure of what the worker threads give.
+void cnn_step(benchmark::State& state, bool parallel_loops) {
     set_num_threads(2);
+    const bool before = detail::set_parallel_loops(parallel_loops);
     Cnn cnn;
     Adam adam(cnn.net->parameters(), 0.001);
     std::size_t nodes = 0;
@@ -219,7 +222,10 @@ void BM_CnnStep(benchmark::State& state) {
     state.counters["forward_ms"] = forward_s * 1e3 / static_cast<double>(state.iterations());
     state.counters["GFLOP"] = cnn_gflop();
     state.counters["blas_threads"] = static_cast<double>(num_threads());
+    detail::set_parallel_loops(before);
 }
+void BM_CnnStep(benchmark::State& state) { cnn_step(state, true); }
+void BM_CnnStepSerialLoops(benchmark::State& state) { cnn_step(state, false); }
 
 // The CNN's second convolution alone, forward + backward (dX, dW, db): (64, 32, 14, 14) → 64
 // channels, 3×3, padding 1 — im2col, gemms, col2im.
@@ -415,6 +421,7 @@ BENCHMARK(BM_MlpStepNoDropout)->Args({256, 1024})->Unit(benchmark::kMillisecond)
 BENCHMARK(BM_MlpGemmOnly)->Args({256, 1024})->Unit(benchmark::kMillisecond)->UseRealTime();
 // Registered in this order so that, run alone as bench/compare runs them, each peak_rss_MB is its own.
 BENCHMARK(BM_CnnStep)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_CnnStepSerialLoops)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Conv2dForwardBackward)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CnnGemmFloor)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_LstmStep)->Unit(benchmark::kMillisecond)->UseRealTime();

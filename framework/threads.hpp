@@ -1,20 +1,51 @@
 #pragma once
-// Threads. xgrad's parallelism is the BLAS library's: matrix products run on its threads, xgrad's
-// own loops on the calling thread. (A pool of xgrad's own for large element-wise loops was built and
-// measured: no gain on the MLP step at batch 256 or 4096, because OpenBLAS's threads spin between
-// gemms and hold the other cores — docs/performance.md. One pool, the BLAS one.)
+// Threads. Matrix products run on the BLAS library's threads. xgrad's own large loops (im2col and
+// col2im, pooling, activations over big tensors, optimiser updates) run on the calling thread and a
+// few workers of xgrad's own, through parallel_for.
 //
-// set_num_threads is the one knob: it sets OpenBLAS's thread count when xgrad runs on OpenBLAS,
-// without the script having to link or declare OpenBLAS's own functions.
+// The workers sleep on a futex between loops and never spin: OpenBLAS's idle threads spin (calling
+// sched_yield) for a while after every gemm, and a pool that also spun would take the cores the next
+// gemm needs. A yielding OpenBLAS thread gives its core to a woken worker at once. (An earlier pool
+// was measured without gain on the MLP step, whose loops between gemms are short; the CNN step's are
+// long — docs/performance.md has both.)
+//
+// set_num_threads is the one knob: it sets OpenBLAS's thread count when xgrad runs on OpenBLAS, and
+// parallel_for uses as many threads (the caller included).
 
 #include <cstddef>
 
 namespace xgrad {
 
-/// Threads for matrix products (n ≥ 1; ValueError otherwise). A no-op returning false when the
-/// BLAS library in use is not OpenBLAS.
+/// Threads for matrix products and xgrad's parallel loops (n ≥ 1; ValueError otherwise). Returns
+/// false when the BLAS library in use is not OpenBLAS (its thread count is then left alone).
 bool set_num_threads(std::size_t n);
-/// The BLAS library's thread count (1 when it cannot be asked).
+/// The thread count: OpenBLAS's, or the one set last when the BLAS library is another (1 at first).
 std::size_t num_threads();
+
+/// The grain of an element-wise loop's parallel_for: 32 Ki elements, some 10 µs of memory traffic,
+/// several times the cost of waking a worker. Smaller loops stay on the calling thread.
+inline constexpr std::size_t elements_per_task = std::size_t{1} << 15;
+
+namespace detail {
+using ChunkBody = void (*)(const void* body, std::size_t begin, std::size_t end);
+void run_chunks(std::size_t n, std::size_t grain, ChunkBody call, const void* body);
+/// Benchmarks' switch: false makes every parallel_for run on its calling thread (the BLAS threads
+/// are left as they are). Returns the previous setting.
+bool set_parallel_loops(bool on);
+}  // namespace detail
+
+/// Calls body(begin, end) on disjoint ranges that together cover [0, n), each at least `grain` long
+/// (except when n itself is shorter; none when n is 0), on the calling thread and xgrad's workers; returns when all are
+/// done. Runs body(0, n) on the calling thread alone when n < 2·grain, when num_threads() is 1, inside
+/// another parallel_for's body, or while another thread's parallel_for holds the workers. body must
+/// not depend on how the range is split. The first exception a range throws is rethrown here, after
+/// every range has ended.
+template <class Body>
+void parallel_for(std::size_t n, std::size_t grain, const Body& body) {
+    detail::run_chunks(
+        n, grain,
+        [](const void* b, std::size_t begin, std::size_t end) { (*static_cast<const Body*>(b))(begin, end); },
+        &body);
+}
 
 }  // namespace xgrad

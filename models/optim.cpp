@@ -7,6 +7,7 @@
 #include "framework/errors.hpp"
 #include "framework/io/npy.hpp"
 #include "framework/simd.hpp"
+#include "framework/threads.hpp"
 
 namespace xgrad {
 
@@ -268,8 +269,13 @@ void SGD::update(std::size_t k, Array& w, const Array& g) {
         using T = decltype(tag);
         // Pointers taken once: each mutable data() call checks the dtype and bumps a version.
         T* buf = mu != 0.0 ? momentum_buffer_[k].data<T>() : nullptr;
-        sgd_step(w.data<T>(), g.data<T>(), buf, w.size(), static_cast<T>(learning_rate()), static_cast<T>(mu),
-                 static_cast<T>(wd), wd != 0.0, options_.nesterov);
+        T* weights = w.data<T>();
+        const T* grads = g.data<T>();
+        parallel_for(w.size(), elements_per_task, [&](std::size_t begin, std::size_t end) {
+            sgd_step(weights + begin, grads + begin, buf ? buf + begin : nullptr, end - begin,
+                     static_cast<T>(learning_rate()), static_cast<T>(mu), static_cast<T>(wd), wd != 0.0,
+                     options_.nesterov);
+        });
     });
 }
 
@@ -423,7 +429,11 @@ void Adam::update(std::size_t k, Array& w, const Array& g) {
                                  static_cast<T>(options_.beta2), static_cast<T>(1 - options_.beta2),
                                  static_cast<T>(decay_factor),   static_cast<T>(l2),
                                  correction1, correction2, lr, options_.epsilon};
-        adam_step(w.data<T>(), g.data<T>(), v_[k].data<T>(), s_[k].data<T>(), w.size(), c);
+        T *weights = w.data<T>(), *v = v_[k].data<T>(), *s = s_[k].data<T>();
+        const T* grads = g.data<T>();
+        parallel_for(w.size(), elements_per_task, [&](std::size_t begin, std::size_t end) {
+            adam_step(weights + begin, grads + begin, v + begin, s + begin, end - begin, c);
+        });
     });
 }
 

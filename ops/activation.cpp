@@ -6,6 +6,7 @@
 #include "framework/engine.hpp"
 #include "framework/kernels.hpp"
 #include "framework/simd.hpp"
+#include "framework/threads.hpp"
 #include "ops/ops.hpp"
 
 namespace xgrad {
@@ -81,7 +82,10 @@ struct ReluOp final : Op {
         Array out = Array::uninitialized(x[0]->shape(), x[0]->dtype());
         dispatch(out.dtype(), [&](auto tag) {
             using T = decltype(tag);
-            relu_forward(x[0]->data<T>(), out.data<T>(), out.size());
+            const T* in = x[0]->data<T>();
+            T* y = out.data<T>();
+            parallel_for(out.size(), elements_per_task,
+                         [&](std::size_t begin, std::size_t end) { relu_forward(in + begin, y + begin, end - begin); });
         });
         return out;
     }
@@ -90,7 +94,10 @@ struct ReluOp final : Op {
         Array g = std::move(a.grad_out);  // discarded by the engine: the result goes in its buffer
         dispatch(g.dtype(), [&](auto tag) {
             using T = decltype(tag);
-            relu_backward(x.data<T>(), g.data<T>(), g.size());
+            const T* in = x.data<T>();
+            T* d = g.data<T>();
+            parallel_for(g.size(), elements_per_task,
+                         [&](std::size_t begin, std::size_t end) { relu_backward(in + begin, d + begin, end - begin); });
         });
         return {std::move(g)};
     }

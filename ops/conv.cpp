@@ -8,6 +8,7 @@
 #include "framework/engine.hpp"
 #include "framework/kernels.hpp"
 #include "framework/simd.hpp"
+#include "framework/threads.hpp"
 #include "ops/ops.hpp"
 
 namespace xgrad {
@@ -81,6 +82,18 @@ std::ptrdiff_t input_row(const Window& g, std::size_t oy, std::size_t i) {
     return y >= 0 && y < static_cast<std::ptrdiff_t>(g.h) ? y : -1;
 }
 
+/// For a stride-1 window whose output has the input's size ("same" padding): the flat offset from an
+/// output position to the input element that tap (i, j) reads, when that element is inside the plane.
+std::ptrdiff_t input_offset(const Window& g, std::size_t i, std::size_t j) {
+    const auto dy = static_cast<std::ptrdiff_t>(i * g.dilation.h) - static_cast<std::ptrdiff_t>(g.padding.h);
+    const auto dx = static_cast<std::ptrdiff_t>(j * g.dilation.w) - static_cast<std::ptrdiff_t>(g.padding.w);
+    return dy * static_cast<std::ptrdiff_t>(g.w) + dx;
+}
+
+/// Rows (or planes, or channels) of `elements` each that make one parallel_for task worth waking a
+/// worker for: about 32 Ki elements, some 10 µs of copying.
+std::size_t rows_per_task(std::size_t elements) { return std::max<std::size_t>(1, (std::size_t{1} << 15) / std::max<std::size_t>(elements, 1)); }
+
 /// im2col for `count` images starting at `images` (each C·H·W) and channels [c0, c0 + channels):
 /// cols is (channels·kh·kw, count·L), row (c·kh + i)·kw + j (one kernel tap), column n·L + oy·ow + ox
 /// (image n's window at (oy, ox)); 0 where the window reads padding. Whole images side by side make
@@ -88,58 +101,82 @@ std::ptrdiff_t input_row(const Window& g, std::size_t oy, std::size_t i) {
 template <class T>
 void images_to_columns(const T* images, std::size_t count, std::size_t c0, std::size_t channels, const Window& g,
                        T* cols) {
-    const std::size_t L = g.out_plane(), ld = count * L;
-    for (std::size_t c = 0; c < channels; ++c)
-        for (std::size_t i = 0; i < g.kh; ++i)
-            for (std::size_t j = 0; j < g.kw; ++j) {
-                const ColumnRange r = column_range(g, j);
-                T* row = cols + ((c * g.kh + i) * g.kw + j) * ld;
-                for (std::size_t n = 0; n < count; ++n) {
-                    const T* plane = images + (n * g.c + c0 + c) * g.plane();
+    const std::size_t L = g.out_plane(), ld = count * L, taps = g.kh * g.kw;
+    const bool same_size = g.stride.h == 1 && g.stride.w == 1 && g.oh == g.h && g.ow == g.w;
+    const auto signed_L = static_cast<std::ptrdiff_t>(L);
+    parallel_for(channels * taps, rows_per_task(ld), [&](std::size_t first, std::size_t last) {
+        for (std::size_t r = first; r < last; ++r) {
+            const std::size_t c = r / taps, i = r % taps / g.kw, j = r % g.kw;
+            const ColumnRange range = column_range(g, j);
+            T* row = cols + r * ld;
+            for (std::size_t n = 0; n < count; ++n) {
+                const T* plane = images + (n * g.c + c0 + c) * g.plane();
+                if (same_size) {  // the tap's block is the plane shifted: one copy, then the wrapped edges zeroed
+                    const std::ptrdiff_t shift = input_offset(g, i, j);
+                    T* block = row + n * L;
+                    // positions [from, to) read inside the plane's flat range
+                    const auto from = static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(-shift, 0, signed_L));
+                    const auto to = static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(signed_L - shift, 0, signed_L));
+                    std::fill(block, block + std::min(from, L), T(0));
+                    if (from < to) std::copy(plane + from + shift, plane + to + shift, block + from);
+                    std::fill(block + std::max(from, to), block + L, T(0));
                     for (std::size_t oy = 0; oy < g.oh; ++oy) {
-                        T* out = row + n * L + oy * g.ow;
-                        const std::ptrdiff_t y = input_row(g, oy, i);
-                        if (y < 0) {
-                            std::fill_n(out, g.ow, T(0));
-                            continue;
-                        }
-                        const T* line = plane + static_cast<std::size_t>(y) * g.w + r.x0;  // at ox = 0
-                        std::fill(out, out + r.lo, T(0));
-                        if (g.stride.w == 1)
-                            std::copy(line + r.lo, line + r.hi, out + r.lo);
-                        else
-                            for (std::size_t ox = r.lo; ox < r.hi; ++ox) out[ox] = line[ox * g.stride.w];
-                        std::fill(out + r.hi, out + g.ow, T(0));
+                        std::fill(block + oy * g.ow, block + oy * g.ow + range.lo, T(0));
+                        std::fill(block + oy * g.ow + range.hi, block + (oy + 1) * g.ow, T(0));
                     }
+                    continue;
+                }
+                for (std::size_t oy = 0; oy < g.oh; ++oy) {
+                    T* out = row + n * L + oy * g.ow;
+                    const std::ptrdiff_t y = input_row(g, oy, i);
+                    if (y < 0) {
+                        std::fill_n(out, g.ow, T(0));
+                        continue;
+                    }
+                    const T* line = plane + static_cast<std::size_t>(y) * g.w + range.x0;  // at ox = 0
+                    std::fill(out, out + range.lo, T(0));
+                    if (g.stride.w == 1)
+                        std::copy(line + range.lo, line + range.hi, out + range.lo);
+                    else
+                        for (std::size_t ox = range.lo; ox < range.hi; ++ox) out[ox] = line[ox * g.stride.w];
+                    std::fill(out + range.hi, out + g.ow, T(0));
                 }
             }
+        }
+    });
 }
 
-/// col2im, the adjoint of images_to_columns: adds each column entry back onto the input element it
-/// was read from (entries that read padding are dropped).
+/// col2im, the adjoint of images_to_columns: sets each of the images' planes in [c0, c0 + channels)
+/// to the sum of the column entries read from its elements (entries that read padding are dropped).
+/// The planes are zeroed here, inside the parallel loop, rather than by the caller on one thread.
 template <class T>
 void columns_to_images(const T* cols, std::size_t count, std::size_t c0, std::size_t channels, const Window& g,
                        T* images) {
-    const std::size_t L = g.out_plane(), ld = count * L;
-    for (std::size_t c = 0; c < channels; ++c)
-        for (std::size_t i = 0; i < g.kh; ++i)
-            for (std::size_t j = 0; j < g.kw; ++j) {
-                const ColumnRange r = column_range(g, j);
-                const T* row = cols + ((c * g.kh + i) * g.kw + j) * ld;
-                for (std::size_t n = 0; n < count; ++n) {
-                    T* plane = images + (n * g.c + c0 + c) * g.plane();
-                    for (std::size_t oy = 0; oy < g.oh; ++oy) {
-                        const std::ptrdiff_t y = input_row(g, oy, i);
-                        if (y < 0) continue;
-                        const T* in = row + n * L + oy * g.ow;
-                        T* line = plane + static_cast<std::size_t>(y) * g.w + r.x0;
-                        if (g.stride.w == 1)
-                            for (std::size_t ox = r.lo; ox < r.hi; ++ox) line[ox] += in[ox];
-                        else
-                            for (std::size_t ox = r.lo; ox < r.hi; ++ox) line[ox * g.stride.w] += in[ox];
+    const std::size_t L = g.out_plane(), ld = count * L, taps = g.kh * g.kw;
+    // By channel: a channel's taps all add into its own planes, so tasks never share an element.
+    parallel_for(channels, rows_per_task(taps * ld), [&](std::size_t first, std::size_t last) {
+        for (std::size_t c = first; c < last; ++c) {
+            for (std::size_t n = 0; n < count; ++n) std::fill_n(images + (n * g.c + c0 + c) * g.plane(), g.plane(), T(0));
+            for (std::size_t i = 0; i < g.kh; ++i)
+                for (std::size_t j = 0; j < g.kw; ++j) {
+                    const ColumnRange r = column_range(g, j);
+                    const T* row = cols + (c * taps + i * g.kw + j) * ld;
+                    for (std::size_t n = 0; n < count; ++n) {
+                        T* plane = images + (n * g.c + c0 + c) * g.plane();
+                        for (std::size_t oy = 0; oy < g.oh; ++oy) {
+                            const std::ptrdiff_t y = input_row(g, oy, i);
+                            if (y < 0) continue;
+                            const T* in = row + n * L + oy * g.ow;
+                            T* line = plane + static_cast<std::size_t>(y) * g.w + r.x0;
+                            if (g.stride.w == 1)
+                                for (std::size_t ox = r.lo; ox < r.hi; ++ox) line[ox] += in[ox];
+                            else
+                                for (std::size_t ox = r.lo; ox < r.hi; ++ox) line[ox * g.stride.w] += in[ox];
+                        }
                     }
                 }
-            }
+        }
+    });
 }
 
 /// How many images one lowering pass takes: as many as have columns within 2 MiB (at least one).
@@ -218,15 +255,17 @@ struct Conv2dOp final : Op {
                     }
                     gemm_into(weights, false, columns, false, product, 0, false);
                     const T* p = product.data<T>();
-                    for (std::size_t o = 0; o < og; ++o) {
-                        const std::size_t channel = grp * og + o;
-                        const T b = bias ? bias[channel] : T(0);
-                        for (std::size_t n = 0; n < B; ++n) {
-                            const T* from = p + o * B * L + n * L;
-                            T* to = y + ((n0 + n) * out_channels + channel) * L;
-                            for (std::size_t l = 0; l < L; ++l) to[l] = from[l] + b;
+                    parallel_for(og, rows_per_task(B * L), [&](std::size_t first, std::size_t last) {
+                        for (std::size_t o = first; o < last; ++o) {
+                            const std::size_t channel = grp * og + o;
+                            const T b = bias ? bias[channel] : T(0);
+                            for (std::size_t n = 0; n < B; ++n) {
+                                const T* from = p + o * B * L + n * L;
+                                T* to = y + ((n0 + n) * out_channels + channel) * L;
+                                for (std::size_t l = 0; l < L; ++l) to[l] = from[l] + b;
+                            }
                         }
-                    }
+                    });
                 }
             }
         });
@@ -241,7 +280,7 @@ struct Conv2dOp final : Op {
         const std::size_t K = cg * g.kh * g.kw, L = g.out_plane();
         const std::size_t per_pass = images_per_pass(g, K, element_size(X.dtype()));
         Array dx, dw, db;
-        if (a.wants(0)) dx = Array(X.shape(), X.dtype());
+        if (a.wants(0)) dx = Array::uninitialized(X.shape(), X.dtype());  // every plane set by columns_to_images
         if (a.wants(1)) dw = Array(W.shape(), W.dtype());
         dispatch(X.dtype(), [&](auto tag) {
             using T = decltype(tag);
@@ -255,10 +294,12 @@ struct Conv2dOp final : Op {
                     MatrixAt dy_g{&G, (n0 * out_channels + grp * og) * L, og, L};
                     if (B > 1) {
                         T* d = dy.data<T>();
-                        for (std::size_t o = 0; o < og; ++o)
-                            for (std::size_t n = 0; n < B; ++n)
-                                std::copy_n(G.data<T>() + ((n0 + n) * out_channels + grp * og + o) * L, L,
-                                            d + o * B * L + n * L);
+                        parallel_for(og, rows_per_task(B * L), [&](std::size_t first, std::size_t last) {
+                            for (std::size_t o = first; o < last; ++o)
+                                for (std::size_t n = 0; n < B; ++n)
+                                    std::copy_n(G.data<T>() + ((n0 + n) * out_channels + grp * og + o) * L, L,
+                                                d + o * B * L + n * L);
+                        });
                         dy_g = {&dy, 0, og, B * L};
                     }
                     if (a.wants(1)) {
@@ -347,16 +388,18 @@ struct MaxPool2dOp final : Op {
                 for (std::size_t oy = 0; oy < g.oh; ++oy)
                     for (std::size_t ox = 0; ox < g.ow; ++ox)
                         corner[oy * g.ow + ox] = static_cast<std::uint32_t>(oy * g.stride.h * g.w + ox * g.stride.w);
-                for (std::size_t p = 0; p < g.n * g.c; ++p) {
-                    T* best = y + p * g.out_plane();
-                    std::uint32_t* where = argmax.data() + p * g.out_plane();
-                    std::fill_n(best, g.out_plane(), lowest);
-                    std::copy(corner.begin(), corner.end(), where);
-                    for (std::size_t i = 0; i < g.kh; ++i)
-                        for (std::size_t j = 0; j < g.kw; ++j)
-                            max_pool_windows(in + p * g.plane(), best, where, corner.data(), g.out_plane(),
-                                             static_cast<std::uint32_t>(i * g.w + j));
-                }
+                parallel_for(g.n * g.c, rows_per_task(g.plane()), [&](std::size_t first, std::size_t last) {
+                    for (std::size_t p = first; p < last; ++p) {
+                        T* best = y + p * g.out_plane();
+                        std::uint32_t* where = argmax.data() + p * g.out_plane();
+                        std::fill_n(best, g.out_plane(), lowest);
+                        std::copy(corner.begin(), corner.end(), where);
+                        for (std::size_t i = 0; i < g.kh; ++i)
+                            for (std::size_t j = 0; j < g.kw; ++j)
+                                max_pool_windows(in + p * g.plane(), best, where, corner.data(), g.out_plane(),
+                                                 static_cast<std::uint32_t>(i * g.w + j));
+                    }
+                });
                 return;
             }
             // Padded: row by row of the output; for tap (i, j) the output columns whose window reads
@@ -400,17 +443,21 @@ struct MaxPool2dOp final : Op {
         if (argmax.size() != a.grad_out.size())
             throw GraphError("max_pool2d: backward after its saved indices were released (use retain_graph)");
         const Array& X = *a.inputs[0];
-        Array dx(X.shape(), X.dtype());
+        Array dx = Array::uninitialized(X.shape(), X.dtype());  // each plane zeroed in the parallel loop
         const std::size_t plane = X.shape()[2] * X.shape()[3];
         const std::size_t out_plane = a.grad_out.shape()[2] * a.grad_out.shape()[3];
         dispatch(X.dtype(), [&](auto tag) {
             using T = decltype(tag);
             const T* g = a.grad_out.data<T>();
             T* d = dx.data<T>();
-            for (std::size_t p = 0, k = 0; k < argmax.size(); ++p) {  // plane by plane: no division per element
-                T* to = d + p * plane;
-                for (const std::size_t end = k + out_plane; k < end; ++k) to[argmax[k]] += g[k];
-            }
+            const std::size_t planes = X.shape()[0] * X.shape()[1];
+            parallel_for(planes, rows_per_task(plane), [&](std::size_t first, std::size_t last) {
+                for (std::size_t p = first; p < last; ++p) {  // plane by plane: no division per element
+                    T* to = d + p * plane;
+                    std::fill_n(to, plane, T(0));
+                    for (std::size_t k = p * out_plane, end = k + out_plane; k < end; ++k) to[argmax[k]] += g[k];
+                }
+            });
         });
         return {std::move(dx)};
     }

@@ -554,6 +554,11 @@ void conv_cases(Cases& c) {
           [](V x) { return conv2d(x[0], x[1], x[2]); });
     c.add("conv2d_1x1_stride2_pad1", {c.normal({2, 3, 5, 4}), c.normal({2, 3, 1, 1})},
           [](V x) { return conv2d(x[0], x[1], {}, 2, 1); });
+    // stride 1 with the output the input's size: im2col copies each tap's plane as one shifted block
+    c.add("conv2d_same_rect_kernel", {c.normal({2, 3, 6, 5}), c.normal({4, 3, 3, 5}), c.normal({4})},
+          [](V x) { return conv2d(x[0], x[1], x[2], 1, {1, 2}); });
+    c.add("conv2d_same_kernel_past_plane", {c.normal({2, 2, 2, 3}), c.normal({3, 2, 5, 7})},
+          [](V x) { return conv2d(x[0], x[1], {}, 1, {2, 3}); });
     c.add("conv2d_big_rect", {c.normal({2, 5, 17, 13}), c.normal({7, 5, 3, 4}), c.normal({7})},
           [](V x) { return conv2d(x[0], x[1], x[2], 2, {1, 2}, {1, 2}); });
     c.add("conv2d_f32",

@@ -620,6 +620,8 @@ EXPECTED = {
     "conv2d_depthwise": lambda x, w: conv2d(x, w, groups=3),
     "conv2d_1x1": conv2d,
     "conv2d_1x1_stride2_pad1": lambda x, w: conv2d(x, w, None, (2, 2), (1, 1)),
+    "conv2d_same_rect_kernel": lambda x, w, b: conv2d(x, w, b, padding=(1, 2)),
+    "conv2d_same_kernel_past_plane": lambda x, w: conv2d(x, w, None, padding=(2, 3)),
     "conv2d_big_rect": lambda x, w, b: conv2d(x, w, b, (2, 2), (1, 2), (1, 2)),
     "conv2d_f32": lambda x, w, b: conv2d(x, w, b, padding=(1, 1)),
     "conv1d_stride2_pad1": lambda x, w, b: conv1d(x, w, b, 2, 1),

@@ -93,6 +93,55 @@ BOOST_AUTO_TEST_CASE(a_small_cnn_is_built_from_modules) {
     for (const Tensor& p : net.parameters()) BOOST_TEST(p.has_grad(), p.name());
 }
 
+// xgrad's loops over images, channels and elements (im2col, col2im, pooling, ReLU, the optimiser's
+// update) split over worker threads with parallel_for: each element is computed by one thread in the
+// serial order, so two Adam steps of a CNN give the same bits with the workers as on one thread.
+// Sizes are big enough that every one of those loops splits (and, under ThreadSanitizer, races show).
+BOOST_AUTO_TEST_CASE(parallel_loops_give_the_serial_bits) {
+    auto train = [](bool parallel_loops) {
+        const bool before = detail::set_parallel_loops(parallel_loops);
+        const std::size_t threads = num_threads();
+        set_num_threads(3);  // two workers, whatever the machine
+        Generator gen(11);
+        Sequential net;
+        const ConvOptions conv{.padding = 1, .dtype = DType::f32, .generator = &gen};
+        net.add(std::make_shared<Conv2d>(2, 8, 3, conv), "conv1");
+        net.add(std::make_shared<ReLU>());
+        net.add(std::make_shared<MaxPool2d>(2));
+        net.add(std::make_shared<Conv2d>(8, 8, 3, ConvOptions{.stride = 2, .padding = 2, .dilation = 2,
+                                                              .dtype = DType::f32, .generator = &gen}),
+                "conv2");
+        net.add(std::make_shared<ReLU>());
+        net.add(std::make_shared<Flatten>());
+        net.add(std::make_shared<Linear>(8 * 8 * 8, 10, LinearOptions{.dtype = DType::f32, .generator = &gen,
+                                                                      .layout = Layout::batch_first}),
+                "fc");
+        const Tensor images = constant(gen.randn({16, 2, 32, 32}, DType::f32));
+        Array t({16}, DType::i64);
+        for (std::size_t j = 0; j < 16; ++j) t.set_flat(j, static_cast<double>(j % 10));
+        const Tensor labels = constant(t);
+        Adam adam(net.parameters(), 0.01);
+        std::vector<Array> out;
+        for (int step = 0; step < 2; ++step) {
+            adam.zero_grad();
+            cross_entropy(net(images), labels).backward();
+            adam.step();
+        }
+        for (const Tensor& p : net.parameters()) out.push_back(p.value());
+        set_num_threads(threads);
+        detail::set_parallel_loops(before);
+        return out;
+    };
+    const std::vector<Array> serial = train(false), parallel = train(true);
+    BOOST_REQUIRE(serial.size() == parallel.size());
+    for (std::size_t k = 0; k < serial.size(); ++k) {
+        BOOST_REQUIRE(serial[k].size() == parallel[k].size());
+        std::size_t differing = 0;
+        for (std::size_t i = 0; i < serial[k].size(); ++i) differing += serial[k].flat(i) != parallel[k].flat(i);
+        BOOST_TEST(differing == 0u, "parameter " << k);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(batch_norm_keeps_running_statistics_and_switches_with_eval) {
     BatchNorm1d bn(2, NormOptions{.momentum = 0.5});
     const Tensor x = constant(Array({4, 2}, {1, 10, 2, 20, 3, 30, 4, 40}));

@@ -141,4 +141,79 @@ BOOST_AUTO_TEST_CASE(graphs_built_on_many_threads_at_once_stay_intact) {
     BOOST_TEST(failures.load() == 0);
 }
 
+// parallel_for: every index exactly once, whatever the thread count; ranges at least `grain` long;
+// an exception from a range reaches the caller after all ranges end; nested and concurrent calls
+// (two user threads, each with its own loops) run and stay exact.
+BOOST_AUTO_TEST_CASE(parallel_for_covers_every_index_once_on_any_thread_count) {
+    const std::size_t before = num_threads();
+    for (std::size_t threads : {1, 2, 3, 5}) {
+        set_num_threads(threads);
+        BOOST_TEST(num_threads() == threads);
+        for (std::size_t n : {0, 1, 7, 100, 1000, 100003}) {
+            std::vector<std::atomic<int>> hits(n);
+            std::atomic<std::size_t> shortest{n};
+            std::atomic<int> empty_ranges{0};  // counted, not asserted: Boost.Test's macros are not thread-safe
+            parallel_for(n, 10, [&](std::size_t begin, std::size_t end) {
+                empty_ranges.fetch_add(begin >= end);
+                for (std::size_t i = begin; i < end; ++i) hits[i].fetch_add(1);
+                std::size_t s = shortest.load();
+                while (end - begin < s && !shortest.compare_exchange_weak(s, end - begin)) {}
+            });
+            BOOST_TEST(empty_ranges.load() == 0);
+            for (std::size_t i = 0; i < n; ++i) BOOST_REQUIRE(hits[i].load() == 1);
+            if (n >= 10) BOOST_TEST(shortest.load() >= 10u);
+        }
+    }
+    set_num_threads(before);
+}
+
+BOOST_AUTO_TEST_CASE(parallel_for_splits_work_and_rethrows_a_ranges_exception) {
+    const std::size_t before = num_threads();
+    set_num_threads(2);
+    std::atomic<int> ranges{0};
+    parallel_for(1000, 100, [&](std::size_t, std::size_t) { ranges.fetch_add(1); });
+    BOOST_TEST(ranges.load() > 1);  // split, not run as one range
+    std::atomic<int> ran{0};
+    BOOST_CHECK_THROW(parallel_for(1000, 100,
+                                   [&](std::size_t begin, std::size_t) {
+                                       ran.fetch_add(1);
+                                       if (begin == 0) throw ValueError("range 0");
+                                   }),
+                      ValueError);
+    BOOST_TEST(ran.load() == ranges.load());  // every range ran before the rethrow
+    set_num_threads(before);
+}
+
+BOOST_AUTO_TEST_CASE(nested_and_concurrent_parallel_for_are_exact) {
+    const std::size_t before = num_threads();
+    set_num_threads(2);
+    auto sum_of_squares = [](std::size_t n) {
+        std::vector<double> partial(n, 0.0);
+        parallel_for(n, 64, [&](std::size_t begin, std::size_t end) {
+            for (std::size_t i = begin; i < end; ++i) {
+                double inner = 0;  // a nested loop: serial inside a body
+                std::vector<double> row(8, 0.0);
+                parallel_for(8, 1, [&](std::size_t b, std::size_t e) {
+                    for (std::size_t j = b; j < e; ++j) row[j] = static_cast<double>(i);
+                });
+                for (double v : row) inner += v * v;
+                partial[i] = inner;
+            }
+        });
+        double total = 0;
+        for (double v : partial) total += v;
+        return total;
+    };
+    const double expected = sum_of_squares(2000);
+    std::vector<double> results(4, 0.0);
+    std::vector<std::thread> users;
+    for (std::size_t t = 0; t < results.size(); ++t)
+        users.emplace_back([&, t] {
+            for (int r = 0; r < 20; ++r) results[t] = sum_of_squares(2000);
+        });
+    for (std::thread& u : users) u.join();
+    for (double r : results) BOOST_TEST(r == expected);
+    set_num_threads(before);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
