@@ -5,9 +5,8 @@
 //
 // The workers sleep on a futex between loops and never spin: OpenBLAS's idle threads spin (calling
 // sched_yield) for a while after every gemm, and a pool that also spun would take the cores the next
-// gemm needs. A yielding OpenBLAS thread gives its core to a woken worker at once. (An earlier pool
-// was measured without gain on the MLP step, whose loops between gemms are short; the CNN step's are
-// long — docs/performance.md has both.)
+// gemm needs. A yielding OpenBLAS thread gives its core to a woken worker at once. What the workers
+// give is measured in the same run as the CNN step itself (BM_CnnStepSerialLoops, docs/performance.md).
 //
 // set_num_threads is the one knob: it sets OpenBLAS's thread count when xgrad runs on OpenBLAS, and
 // parallel_for uses as many threads (the caller included).
