@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "framework/kernels.hpp"
 #include "helpers.hpp"
 
 using namespace xgrad;
@@ -91,6 +92,23 @@ BOOST_AUTO_TEST_CASE(a_small_cnn_is_built_from_modules) {
     BOOST_TEST((buffer_names == std::vector<std::string>{"bn1.running_mean", "bn1.running_var"}));
     cross_entropy(logits, constant(Array({2}, {1, 3}, DType::i64))).backward();
     for (const Tensor& p : net.parameters()) BOOST_TEST(p.has_grad(), p.name());
+}
+
+// conv2d's bias gradient is summed per output channel on parallel_for's threads, in the order of
+// the reducer it replaced (over x, then y, then the images): the same bits as those three
+// sum_keepdims, in float32 and float64, with 8-row blocks and a remainder (11 rows).
+BOOST_AUTO_TEST_CASE(conv_bias_gradient_keeps_the_reducers_bits) {
+    for (DType dtype : {DType::f32, DType::f64}) {
+        Generator gen(5);
+        Tensor x = parameter(gen.randn({3, 2, 11, 6}, dtype), "x"), w = parameter(gen.randn({5, 2, 3, 3}, dtype), "w"),
+               b = parameter(gen.randn({5}, dtype), "b");
+        const Array upstream = gen.randn({3, 5, 11, 6}, dtype);
+        conv2d(x, w, b, 1, 1).backward(upstream);
+        const Array expected =
+            kernels::sum_keepdims(kernels::sum_keepdims(kernels::sum_keepdims(upstream, 3), 2), 0).reshaped({5});
+        BOOST_REQUIRE(b.grad().size() == 5u);
+        for (std::size_t o = 0; o < 5; ++o) BOOST_TEST(b.grad().flat(o) == expected.flat(o));
+    }
 }
 
 // xgrad's loops over images, channels and elements (im2col, col2im, pooling, ReLU, the optimiser's
