@@ -16,6 +16,7 @@
 #include <cmath>
 #include <string>
 
+#include "framework/kernels.hpp"
 #include "hand_written.hpp"
 #include "xgrad.hpp"
 
@@ -246,6 +247,22 @@ void BM_Conv2dForwardBackward(benchmark::State& state) {
     state.counters["blas_threads"] = static_cast<double>(num_threads());
 }
 
+// The CNN's first max pooling alone, forward: (64, 32, 28, 28) float32 → 2 × 2 windows at stride 2,
+// on xgrad's threads. Arg 1: the portable tap-by-tap loop (kernels::use_portable_kernels), arg 0:
+// the AVX-512 row kernel where the CPU has it — what ops/conv.cpp's kernel is kept for.
+void BM_MaxPool2dForward(benchmark::State& state) {
+    set_num_threads(2);
+    kernels::use_portable_kernels(state.range(0) != 0);
+    Generator gen{7};
+    const Tensor x = constant(gen.randn({64, 32, 28, 28}, DType::f32));
+    for (auto _ : state) {
+        Tensor y = max_pool2d(x, 2);
+        benchmark::DoNotOptimize(y.value().data<float>());
+    }
+    kernels::use_portable_kernels(false);
+    state.counters["avx512"] = kernels::avx512_kernels_enabled() ? 1 : 0;
+}
+
 /// One row-major sgemm: C (m×n) = op(A)·op(B) + beta·C, op(A) m×k, leading dimensions of the
 /// stored (untransposed) matrices.
 void sgemm(bool ta, bool tb, int m, int n, int k, const float* a, const float* b, float beta, float* c) {
@@ -424,6 +441,7 @@ BENCHMARK(BM_CnnStep)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CnnStepSerialLoops)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Conv2dForwardBackward)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CnnGemmFloor)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_MaxPool2dForward)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_LstmStep)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_LstmStepUnrolled)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_PerOpOverhead)->Arg(1000)->Unit(benchmark::kMicrosecond);

@@ -111,6 +111,45 @@ BOOST_AUTO_TEST_CASE(conv_bias_gradient_keeps_the_reducers_bits) {
     }
 }
 
+// float32 2 × 2 stride-2 max pooling has an AVX-512 kernel (ops/conv.cpp) beside the portable
+// tap-by-tap loop: both give the same values and route the gradient to the same elements, on planes
+// of odd and even sizes, rows longer and shorter than one vector, and values full of ties, NaNs and
+// −inf (windows of −inf included). Where the CPU lacks AVX-512 both runs take the portable loop.
+BOOST_AUTO_TEST_CASE(max_pool_2x2_kernel_equals_the_portable_loop) {
+    struct Restore {
+        ~Restore() { kernels::use_portable_kernels(false); }
+    } restore;
+    const float nan = std::nanf(""), inf = INFINITY;
+    const float specials[] = {nan, inf, -inf, 0.0f, -0.0f, 1.0f, 1.0f, 2.0f};
+    for (const Shape& shape : {Shape{2, 3, 4, 4}, Shape{1, 2, 7, 9}, Shape{3, 1, 6, 70}, Shape{1, 1, 2, 33}}) {
+        Generator gen(17);
+        Array values = gen.randn(shape, DType::f32);
+        const Array picks = gen.rand(shape);
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            const double u = picks.flat(i);
+            if (u < 0.3) values.set_flat(i, specials[static_cast<std::size_t>(u / 0.3 * 8) % 8]);
+            else if (u < 0.4) values.set_flat(i, -inf);  // whole windows of −inf now and then
+        }
+        const Array upstream = gen.randn({shape[0], shape[1], shape[2] / 2, shape[3] / 2}, DType::f32);
+        std::vector<Array> outputs, gradients;
+        for (bool portable : {true, false}) {
+            kernels::use_portable_kernels(portable);
+            Tensor x = parameter(values, "x");
+            const Tensor y = max_pool2d(x, 2);
+            y.backward(upstream);
+            outputs.push_back(y.value());
+            gradients.push_back(x.grad());
+        }
+        std::size_t differing = 0;
+        for (std::size_t i = 0; i < outputs[0].size(); ++i) {
+            const double a = outputs[0].flat(i), b = outputs[1].flat(i);
+            differing += !(a == b || (std::isnan(a) && std::isnan(b)));
+        }
+        for (std::size_t i = 0; i < gradients[0].size(); ++i) differing += gradients[0].flat(i) != gradients[1].flat(i);
+        BOOST_TEST(differing == 0u, shape_str(shape));
+    }
+}
+
 // xgrad's loops over images, channels and elements (im2col, col2im, pooling, ReLU, the optimiser's
 // update) split over worker threads with parallel_for: each element is computed by one thread in the
 // serial order, so two Adam steps of a CNN give the same bits with the workers as on one thread.
