@@ -123,10 +123,12 @@ void images_to_columns(const T* images, std::size_t count, std::size_t c0, std::
                     std::fill(block, block + std::min(from, L), T(0));
                     if (from < to) std::copy(plane + from + shift, plane + to + shift, block + from);
                     std::fill(block + std::max(from, to), block + L, T(0));
-                    for (std::size_t oy = 0; oy < g.oh; ++oy) {
-                        std::fill(block + oy * g.ow, block + oy * g.ow + range.lo, T(0));
-                        std::fill(block + oy * g.ow + range.hi, block + (oy + 1) * g.ow, T(0));
-                    }
+                    // Column by column down the block: a padding column or two, which row-by-row fills
+                    // would turn into a memset call per row.
+                    for (std::size_t x = 0; x < range.lo; ++x)
+                        for (std::size_t oy = 0; oy < g.oh; ++oy) block[oy * g.ow + x] = T(0);
+                    for (std::size_t x = range.hi; x < g.ow; ++x)
+                        for (std::size_t oy = 0; oy < g.oh; ++oy) block[oy * g.ow + x] = T(0);
                     continue;
                 }
                 for (std::size_t oy = 0; oy < g.oh; ++oy) {
