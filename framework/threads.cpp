@@ -1,14 +1,18 @@
 #include "framework/threads.hpp"
 
 #include <dlfcn.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "framework/errors.hpp"
@@ -42,30 +46,44 @@ std::size_t chunk_begin(std::size_t index, std::size_t chunks, std::size_t n) {
 // and `done` counts the finished ones. The claim word holds the job's generation beside the next
 // chunk and the chunk count: a thread that claims a chunk has seen, in the same atomic, that the job
 // is live, so the job's fields it then reads stay put until that chunk is done.
+//
+// Sleeping and waking go through a mutex and condition variables. An earlier version slept on
+// std::atomic::wait, and the test that changes the thread count 3 000 times hung with every worker
+// asleep after the generation had moved on: libstdc++ 12's notify skips the futex wake when it counts
+// no waiter, a check that the generation's release store is not ordered against (a lost wake-up).
+//
+// The pool is never destroyed: its workers sleep when the process exits, and a static destructor
+// joining them could hang (a body that calls exit(), a fork's child whose workers do not exist). A
+// forked child gets a pool of its own (pool()).
 class WorkerPool {
 public:
-    ~WorkerPool() {
-        std::lock_guard lock(busy);
-        resize(0);
-    }
-
     /// Runs the job on the calling thread and `threads − 1` workers; false when another thread's job
-    /// holds the pool.
+    /// holds the pool, or when the workers cannot be started (the caller then runs the loop alone).
     bool try_run(std::size_t chunks, std::size_t n, detail::ChunkBody run, const void* body, std::size_t threads) {
         std::unique_lock lock(busy, std::try_to_lock);
         if (!lock) return false;
-        if (workers.size() != threads - 1) resize(threads - 1);
+        if (workers.size() != threads - 1) {
+            try {
+                resize(threads - 1);
+            } catch (const std::system_error&) {
+                return false;
+            }
+        }
         call = run, job_body = body, job_size = n, job_chunks = chunks;
-        error = nullptr;
         done.store(0, std::memory_order_relaxed);
         const std::uint32_t job = ++generation;
         claim.store(std::uint64_t{job} << 32 | std::uint64_t{chunks} << 16, std::memory_order_release);
-        wake.store(job, std::memory_order_release);
-        wake.notify_all();
+        {
+            std::lock_guard sleeping(sleep_mutex);
+            published = job;
+        }
+        job_published.notify_all();
         run_chunks_of(job);
-        for (std::uint32_t finished; (finished = done.load(std::memory_order_acquire)) != chunks;)
-            done.wait(finished, std::memory_order_acquire);
-        if (error) std::rethrow_exception(error);
+        {
+            std::unique_lock sleeping(sleep_mutex);
+            all_done.wait(sleeping, [&] { return done.load(std::memory_order_acquire) == chunks; });
+        }
+        if (error) std::rethrow_exception(std::exchange(error, nullptr));
         return true;
     }
 
@@ -73,23 +91,28 @@ public:
 
 private:
     void resize(std::size_t count) {
-        stopping.store(true, std::memory_order_release);
-        wake.fetch_add(1, std::memory_order_release);
-        wake.notify_all();
+        {
+            std::lock_guard sleeping(sleep_mutex);
+            stopping = true;
+        }
+        job_published.notify_all();
         for (std::thread& t : workers) t.join();
         workers.clear();
-        stopping.store(false, std::memory_order_release);
-        generation = wake.load(std::memory_order_relaxed);
-        for (std::size_t i = 0; i < count; ++i) workers.emplace_back([this] { work(); });
+        stopping = false;  // no worker left to read it
+        // From the generation before the job about to be published: a worker that starts late still
+        // takes part in it. (Only this thread writes `published`, so it may read it unlocked.)
+        for (std::size_t i = 0; i < count; ++i) workers.emplace_back([this, seen = published] { work(seen); });
     }
 
-    void work() {
-        std::uint32_t seen = wake.load(std::memory_order_acquire);
+    void work(std::uint32_t seen) {
+        std::unique_lock sleeping(sleep_mutex);
         for (;;) {
-            wake.wait(seen, std::memory_order_acquire);
-            if (stopping.load(std::memory_order_acquire)) return;
-            seen = wake.load(std::memory_order_acquire);
+            job_published.wait(sleeping, [&] { return stopping || published != seen; });
+            if (stopping) return;
+            seen = published;
+            sleeping.unlock();
             run_chunks_of(seen);
+            sleeping.lock();
         }
     }
 
@@ -108,7 +131,11 @@ private:
                 std::lock_guard lock(error_mutex);
                 if (!error) error = std::current_exception();
             }
-            if (done.fetch_add(1, std::memory_order_acq_rel) + 1 == chunks) done.notify_all();
+            if (done.fetch_add(1, std::memory_order_acq_rel) + 1 == chunks) {
+                // Under the mutex: the caller is either before its check of `done` or asleep.
+                std::lock_guard sleeping(sleep_mutex);
+                all_done.notify_all();
+            }
             c = claim.load(std::memory_order_acquire);
         }
         in_parallel_body = outer;
@@ -124,14 +151,26 @@ private:
     std::mutex error_mutex;
     std::exception_ptr error;
     std::atomic<std::uint64_t> claim{0};  // generation << 32 | chunk count << 16 | next chunk
-    std::atomic<std::uint32_t> wake{0};   // the latest generation; idle workers sleep on it
     std::atomic<std::uint32_t> done{0};   // chunks of the current job finished
-    std::atomic<bool> stopping{false};
+    // Under sleep_mutex: the latest job's generation (workers wait for it to change) and the stop flag.
+    std::mutex sleep_mutex;
+    std::condition_variable job_published, all_done;
+    std::uint32_t published = 0;
+    bool stopping = false;
 };
 
+std::atomic<WorkerPool*> the_pool{nullptr};
+
 WorkerPool& pool() {
-    static WorkerPool instance;
-    return instance;
+    static const bool created = [] {
+        the_pool.store(new WorkerPool, std::memory_order_release);
+        // A forked child has none of the parent's workers, and the parent's pool may be held by a
+        // thread that does not exist in the child: the child starts a pool of its own.
+        pthread_atfork(nullptr, nullptr, [] { the_pool.store(new WorkerPool, std::memory_order_release); });
+        return true;
+    }();
+    (void)created;
+    return *the_pool.load(std::memory_order_acquire);
 }
 }  // namespace
 

@@ -3,9 +3,9 @@
 // col2im, pooling, activations over big tensors, optimiser updates) run on the calling thread and a
 // few workers of xgrad's own, through parallel_for.
 //
-// The workers sleep on a futex between loops and never spin: OpenBLAS's idle threads spin (calling
-// sched_yield) for a while after every gemm, and a pool that also spun would take the cores the next
-// gemm needs. A yielding OpenBLAS thread gives its core to a woken worker at once. What the workers
+// The workers sleep on a condition variable between loops and never spin: OpenBLAS's idle threads
+// spin (calling sched_yield) for a while after every gemm, and a pool that also spun would take the
+// cores the next gemm needs. A yielding OpenBLAS thread gives its core to a woken worker at once. What the workers
 // give is measured in the same run as the CNN step itself (BM_CnnStepSerialLoops, docs/performance.md).
 //
 // set_num_threads is the one knob: it sets OpenBLAS's thread count when xgrad runs on OpenBLAS, and
@@ -21,8 +21,8 @@ bool set_num_threads(std::size_t n);
 /// The thread count: OpenBLAS's, or the one set last when the BLAS library is another (1 at first).
 std::size_t num_threads();
 
-/// The grain of an element-wise loop's parallel_for: 32 Ki elements, some 10 µs of memory traffic,
-/// several times the cost of waking a worker. Smaller loops stay on the calling thread.
+/// The grain of an element-wise loop's parallel_for: 32 Ki elements, some 10 µs of memory
+/// traffic, several times the cost of waking a worker. Smaller loops stay on the calling thread.
 inline constexpr std::size_t elements_per_task = std::size_t{1} << 15;
 
 namespace detail {

@@ -271,10 +271,10 @@ void SGD::update(std::size_t k, Array& w, const Array& g) {
         T* buf = mu != 0.0 ? momentum_buffer_[k].data<T>() : nullptr;
         T* weights = w.data<T>();
         const T* grads = g.data<T>();
+        const auto lr = static_cast<T>(learning_rate());
         parallel_for(w.size(), elements_per_task, [&](std::size_t begin, std::size_t end) {
-            sgd_step(weights + begin, grads + begin, buf ? buf + begin : nullptr, end - begin,
-                     static_cast<T>(learning_rate()), static_cast<T>(mu), static_cast<T>(wd), wd != 0.0,
-                     options_.nesterov);
+            sgd_step(weights + begin, grads + begin, buf ? buf + begin : nullptr, end - begin, lr,
+                     static_cast<T>(mu), static_cast<T>(wd), wd != 0.0, options_.nesterov);
         });
     });
 }

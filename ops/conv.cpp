@@ -94,8 +94,10 @@ std::ptrdiff_t input_offset(const Window& g, std::size_t i, std::size_t j) {
 }
 
 /// Rows (or planes, or channels) of `elements` each that make one parallel_for task worth waking a
-/// worker for: about 32 Ki elements, some 10 µs of copying.
-std::size_t rows_per_task(std::size_t elements) { return std::max<std::size_t>(1, (std::size_t{1} << 15) / std::max<std::size_t>(elements, 1)); }
+/// worker for: elements_per_task in all.
+std::size_t rows_per_task(std::size_t elements) {
+    return std::max<std::size_t>(1, elements_per_task / std::max<std::size_t>(elements, 1));
+}
 
 /// im2col for `count` images starting at `images` (each C·H·W) and channels [c0, c0 + channels):
 /// cols is (channels·kh·kw, count·L), row (c·kh + i)·kw + j (one kernel tap), column n·L + oy·ow + ox
@@ -460,6 +462,8 @@ struct MaxPool2dOp final : Op {
                              size2_str(kernel));
         if (g.plane() > std::numeric_limits<std::uint32_t>::max())
             throw ShapeError("max_pool2d: planes of more than 2³² elements are not supported");
+        if (g.plane() == 0 && g.n * g.c != 0)  // padding alone would make windows with no element to point at
+            throw ShapeError("max_pool2d: input " + shape_str(x[0]->shape()) + " has empty planes");
         Array Y = Array::uninitialized({g.n, g.c, g.oh, g.ow}, x[0]->dtype());
         argmax.resize(Y.size());
         dispatch(Y.dtype(), [&](auto tag) {

@@ -121,7 +121,9 @@ BOOST_AUTO_TEST_CASE(max_pool_2x2_kernel_equals_the_portable_loop) {
     } restore;
     const float nan = std::nanf(""), inf = INFINITY;
     const float specials[] = {nan, inf, -inf, 0.0f, -0.0f, 1.0f, 1.0f, 2.0f};
-    for (const Shape& shape : {Shape{2, 3, 4, 4}, Shape{1, 2, 7, 9}, Shape{3, 1, 6, 70}, Shape{1, 1, 2, 33}}) {
+    // output rows of 2, 3, 4, 8, 12, 16 + 1 and 35 windows: full vectors, half and partial second halves
+    for (const Shape& shape : {Shape{2, 3, 4, 4}, Shape{1, 2, 7, 9}, Shape{3, 1, 6, 70}, Shape{1, 1, 2, 33},
+                               Shape{1, 2, 4, 16}, Shape{1, 1, 2, 24}, Shape{2, 1, 4, 34}, Shape{1, 1, 5, 6}}) {
         Generator gen(17);
         Array values = gen.randn(shape, DType::f32);
         const Array picks = gen.rand(shape);
@@ -153,7 +155,8 @@ BOOST_AUTO_TEST_CASE(max_pool_2x2_kernel_equals_the_portable_loop) {
 // xgrad's loops over images, channels and elements (im2col, col2im, pooling, ReLU, the optimiser's
 // update) split over worker threads with parallel_for: each element is computed by one thread in the
 // serial order, so two Adam steps of a CNN give the same bits with the workers as on one thread.
-// Sizes are big enough that every one of those loops splits (and, under ThreadSanitizer, races show).
+// Sizes are big enough that the first layers' loops and the optimisers' updates of fc.W split (and,
+// under ThreadSanitizer, races show). Two Adam steps, then one SGD step with momentum and decay.
 BOOST_AUTO_TEST_CASE(parallel_loops_give_the_serial_bits) {
     auto train = [](bool parallel_loops) {
         const bool before = detail::set_parallel_loops(parallel_loops);
@@ -170,8 +173,9 @@ BOOST_AUTO_TEST_CASE(parallel_loops_give_the_serial_bits) {
                 "conv2");
         net.add(std::make_shared<ReLU>());
         net.add(std::make_shared<Flatten>());
-        net.add(std::make_shared<Linear>(8 * 8 * 8, 10, LinearOptions{.dtype = DType::f32, .generator = &gen,
-                                                                      .layout = Layout::batch_first}),
+        // 512 × 160 weights: more than two element-wise tasks, so the optimisers' loops split too
+        net.add(std::make_shared<Linear>(8 * 8 * 8, 160, LinearOptions{.dtype = DType::f32, .generator = &gen,
+                                                                       .layout = Layout::batch_first}),
                 "fc");
         const Tensor images = constant(gen.randn({16, 2, 32, 32}, DType::f32));
         Array t({16}, DType::i64);
@@ -184,6 +188,10 @@ BOOST_AUTO_TEST_CASE(parallel_loops_give_the_serial_bits) {
             cross_entropy(net(images), labels).backward();
             adam.step();
         }
+        SGD sgd(net.parameters(), 0.1, SGDOptions{.momentum = 0.9, .weight_decay = 1e-3});
+        sgd.zero_grad();
+        cross_entropy(net(images), labels).backward();
+        sgd.step();
         for (const Tensor& p : net.parameters()) out.push_back(p.value());
         set_num_threads(threads);
         detail::set_parallel_loops(before);
@@ -266,6 +274,11 @@ BOOST_AUTO_TEST_CASE(conv_errors_name_the_shapes) {
     BOOST_TEST(contains(message_of<ShapeError>([&] { conv2d(x, constant(Array({4, 3, 3, 3})), constant(Array({3}))); }),
                         "bias"));
     BOOST_TEST(contains(message_of<ValueError>([&] { max_pool2d(x, 0); }), "max_pool2d"));
+    // Padding around an empty plane would give windows with no element for the gradient to go to.
+    BOOST_TEST(contains(message_of<ShapeError>([&] {
+                            max_pool2d(constant(Array({1, 1, 0, 4})), 2, Size2{2}, 1);
+                        }),
+                        "empty planes"));
     BOOST_TEST(contains(message_of<ValueError>([&] { conv2d(x, constant(Array({4, 3, 3, 3})), {}, 0); }), "stride"));
     BOOST_TEST(contains(message_of<ShapeError>([&] { conv2d(x, constant(Array({4, 1, 3, 3})), {}, 1, 0, 1, 2); }),
                         "groups"));

@@ -5,6 +5,7 @@
 // (CMake preset 'tsan'), which reports any data race these tests reach.
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <thread>
 #include <vector>
@@ -142,8 +143,9 @@ BOOST_AUTO_TEST_CASE(graphs_built_on_many_threads_at_once_stay_intact) {
 }
 
 // parallel_for: every index exactly once, whatever the thread count; ranges at least `grain` long;
-// an exception from a range reaches the caller after all ranges end; nested and concurrent calls
-// (two user threads, each with its own loops) run and stay exact.
+// an exception from a range reaches the caller after all ranges end; the workers do run ranges;
+// nested and concurrent calls (four user threads, each with its own loops) run and stay exact; and
+// changing the thread count between loops, thousands of times, neither hangs nor loses a range.
 BOOST_AUTO_TEST_CASE(parallel_for_covers_every_index_once_on_any_thread_count) {
     const std::size_t before = num_threads();
     for (std::size_t threads : {1, 2, 3, 5}) {
@@ -181,6 +183,39 @@ BOOST_AUTO_TEST_CASE(parallel_for_splits_work_and_rethrows_a_ranges_exception) {
                                    }),
                       ValueError);
     BOOST_TEST(ran.load() == ranges.load());  // every range ran before the rethrow
+    set_num_threads(before);
+}
+
+BOOST_AUTO_TEST_CASE(parallel_for_runs_ranges_on_the_workers) {
+    const std::size_t before = num_threads();
+    set_num_threads(2);
+    // The caller's first range waits (up to 10 s) for a range to run on another thread: with a
+    // working pool the worker wakes and takes the rest; without one, the wait times out.
+    const std::thread::id caller = std::this_thread::get_id();
+    std::atomic<bool> ran_elsewhere{false};
+    parallel_for(8, 1, [&](std::size_t, std::size_t) {
+        if (std::this_thread::get_id() != caller) {
+            ran_elsewhere = true;
+            return;
+        }
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (!ran_elsewhere && std::chrono::steady_clock::now() < give_up)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    });
+    BOOST_TEST(ran_elsewhere.load());
+    set_num_threads(before);
+}
+
+BOOST_AUTO_TEST_CASE(changing_the_thread_count_between_loops_neither_hangs_nor_loses_a_range) {
+    const std::size_t before = num_threads();
+    std::size_t total = 0;
+    for (int i = 0; i < 3000; ++i) {
+        set_num_threads(i % 2 == 0 ? 2 : 3);
+        std::atomic<std::size_t> sum{0};
+        parallel_for(64, 1, [&](std::size_t begin, std::size_t end) { sum.fetch_add(end - begin); });
+        total += sum.load();
+    }
+    BOOST_TEST(total == 3000u * 64u);
     set_num_threads(before);
 }
 
