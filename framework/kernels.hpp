@@ -297,22 +297,21 @@ Array reduce_axis(const Array& x, std::size_t axis, Combine combine, double empt
         const T* p = x.data<T>();
         T* o = out.data<T>();
         if (inner == 1) {
-            // Contiguous rows, eight at a time: eight independent chains hide the adder's latency.
-            constexpr std::size_t block = 8;
-            std::size_t r = 0;
-            for (; r + block <= outer; r += block) {
+            // Contiguous rows, eight at a time: eight independent chains hide the adder's latency. The
+            // last rows go four, two and one at a time (the course's net has bias rows of 20, 3 and
+            // 1). Each row is still combined left to right.
+            auto rows = [&]<std::size_t block>(std::size_t r) {
                 T acc[block];
                 for (std::size_t k = 0; k < block; ++k) acc[k] = p[(r + k) * n];
                 for (std::size_t c = 1; c < n; ++c)
                     for (std::size_t k = 0; k < block; ++k) acc[k] = combine(acc[k], p[(r + k) * n + c]);
                 for (std::size_t k = 0; k < block; ++k) o[r + k] = acc[k];
-            }
-            for (; r < outer; ++r) {
-                const T* row = p + r * n;
-                T acc = row[0];
-                for (std::size_t c = 1; c < n; ++c) acc = combine(acc, row[c]);
-                o[r] = acc;
-            }
+            };
+            std::size_t r = 0;
+            for (; r + 8 <= outer; r += 8) rows.template operator()<8>(r);
+            if (outer - r >= 4) rows.template operator()<4>(r), r += 4;
+            if (outer - r >= 2) rows.template operator()<2>(r), r += 2;
+            if (outer - r >= 1) rows.template operator()<1>(r);
             return out;
         }
         for (std::size_t b = 0; b < outer; ++b) {
