@@ -203,15 +203,27 @@ void check_blas_dimensions(const Array& a, const Array& b) {
                                  std::to_string(d) + " exceeds BLAS's limit of " + std::to_string(limit));
 }
 
-/// xtensor-blas needs xtensor containers: a no-copy view of the array's buffer.
+/// gemm and gemm_accumulate take matrices (gemm_into takes matrices inside arrays of any rank).
+void check_matrices(const char* kernel, const Array& a, const Array& b) {
+    if (a.ndim() != 2 || b.ndim() != 2)
+        throw ShapeError(std::string(kernel) + ": needs two matrices, got " + shape_str(a.shape()) + " and " +
+                         shape_str(b.shape()));
+}
+
+/// xtensor-blas needs xtensor containers: a no-copy view of a matrix's buffer. The shape is a
+/// std::array, so the adaptor is fixed-rank: with the Array's std::vector shape it allocated its
+/// shape, strides and back-strides on the heap, nine mallocs and frees a gemm, 10% of the small
+/// regnet step.
 template <class T>
 auto view(const Array& a) {
-    return xt::adapt(const_cast<T*>(a.data<T>()), a.size(), xt::no_ownership(), a.shape());
+    return xt::adapt(const_cast<T*>(a.data<T>()), a.size(), xt::no_ownership(),
+                     std::array<std::size_t, 2>{a.shape()[0], a.shape()[1]});
 }
 
 }  // namespace
 
 Array gemm(const Array& a, const Array& b, bool transpose_a, bool transpose_b) {
+    check_matrices("gemm", a, b);
     check_blas_dimensions(a, b);
     const std::size_t m = transpose_a ? a.shape()[1] : a.shape()[0];
     const std::size_t n = transpose_b ? b.shape()[0] : b.shape()[1];
@@ -220,18 +232,19 @@ Array gemm(const Array& a, const Array& b, bool transpose_a, bool transpose_b) {
     return dispatch(a.dtype(), [&](auto tag) {
         using T = decltype(tag);
         Array out = Array::uninitialized({m, n}, a.dtype());  // gemm with beta = 0 writes every element
-        auto c = xt::adapt(out.data<T>(), out.size(), xt::no_ownership(), out.shape());
+        auto c = view<T>(out);
         xt::blas::gemm(view<T>(a), view<T>(b), c, transpose_a, transpose_b);
         return out;
     });
 }
 
 void gemm_accumulate(const Array& a, const Array& b, bool transpose_a, bool transpose_b, Array& c) {
+    check_matrices("gemm_accumulate", a, b);
     check_blas_dimensions(a, b);
     if (a.size() == 0 || b.size() == 0) return;  // k = 0: nothing to add
     dispatch(a.dtype(), [&](auto tag) {
         using T = decltype(tag);
-        auto out = xt::adapt(c.data<T>(), c.size(), xt::no_ownership(), c.shape());
+        auto out = view<T>(c);
         xt::blas::gemm(view<T>(a), view<T>(b), out, transpose_a, transpose_b, T(1), T(1));
     });
 }
