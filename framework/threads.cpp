@@ -196,6 +196,10 @@ bool set_parallel_loops(bool on) { return loops_in_parallel.exchange(on); }
 
 void run_chunks(std::size_t n, std::size_t grain, ChunkBody call, const void* body) {
     if (n == 0) return;
+    if (n / std::max<std::size_t>(grain, 1) < 2) {  // too small to split: no need to ask for the thread count
+        call(body, 0, n);
+        return;
+    }
     const std::size_t threads =
         in_parallel_body || !loops_in_parallel.load(std::memory_order_relaxed) ? 1 : num_threads();
     const std::size_t chunks = std::min({n / std::max<std::size_t>(grain, 1), 4 * threads, WorkerPool::max_chunks});
