@@ -36,6 +36,15 @@ std::atomic<bool> loops_in_parallel{true};
 /// True on a thread while it runs a parallel_for body: a parallel_for inside it runs serially.
 thread_local bool in_parallel_body = false;
 
+/// A spin-wait's pause: lets the core's other hardware thread run, and saves power.
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#else
+    std::this_thread::yield();
+#endif
+}
+
 /// Chunk `index` of `chunks` near-equal ranges over [0, n).
 std::size_t chunk_begin(std::size_t index, std::size_t chunks, std::size_t n) {
     return index * (n / chunks) + std::min(index, n % chunks);
@@ -79,7 +88,10 @@ public:
         }
         job_published.notify_all();
         run_chunks_of(job);
-        {
+        // The caller's core is idle until the last chunk ends: poll for a while (tens of µs) before
+        // sleeping, since a chunk is typically that long and a wake-up costs as much again.
+        for (int i = 0; i < 4096 && done.load(std::memory_order_acquire) != chunks; ++i) cpu_relax();
+        if (done.load(std::memory_order_acquire) != chunks) {
             std::unique_lock sleeping(sleep_mutex);
             all_done.wait(sleeping, [&] { return done.load(std::memory_order_acquire) == chunks; });
         }
