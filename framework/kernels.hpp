@@ -219,6 +219,26 @@ void strided_add(Array& target, std::size_t offset, const std::vector<std::ptrdi
 template <class Combine>
 Array reduce_axis(const Array& x, std::size_t axis, Combine combine, double empty_value);
 
+/// Folds each of `rows` contiguous rows of n ≥ 1 elements (row r at p + r·n) left to right with
+/// combine, into out[r]. Rows go eight at a time (eight independent chains hide the adder's
+/// latency), the last ones four, two and one at a time (the course's net has bias rows of 20, 3 and
+/// 1); each row's order is the same either way, so are the bits.
+template <class T, class Combine>
+void reduce_rows(const T* p, std::size_t rows, std::size_t n, Combine combine, T* out) {
+    auto block_of = [&]<std::size_t block>(std::size_t r) {
+        T acc[block];
+        for (std::size_t k = 0; k < block; ++k) acc[k] = p[(r + k) * n];
+        for (std::size_t c = 1; c < n; ++c)
+            for (std::size_t k = 0; k < block; ++k) acc[k] = combine(acc[k], p[(r + k) * n + c]);
+        for (std::size_t k = 0; k < block; ++k) out[r + k] = acc[k];
+    };
+    std::size_t r = 0;
+    for (; r + 8 <= rows; r += 8) block_of.template operator()<8>(r);
+    if (rows - r >= 4) block_of.template operator()<4>(r), r += 4;
+    if (rows - r >= 2) block_of.template operator()<2>(r), r += 2;
+    if (rows - r >= 1) block_of.template operator()<1>(r);
+}
+
 /// Σ and max along `axis`, keeping it (the shape a broadcast back to x needs).
 Array sum_keepdims(const Array& x, std::size_t axis);
 Array max_keepdims(const Array& x, std::size_t axis);
@@ -297,21 +317,7 @@ Array reduce_axis(const Array& x, std::size_t axis, Combine combine, double empt
         const T* p = x.data<T>();
         T* o = out.data<T>();
         if (inner == 1) {
-            // Contiguous rows, eight at a time: eight independent chains hide the adder's latency. The
-            // last rows go four, two and one at a time (the course's net has bias rows of 20, 3 and
-            // 1). Each row is still combined left to right.
-            auto rows = [&]<std::size_t block>(std::size_t r) {
-                T acc[block];
-                for (std::size_t k = 0; k < block; ++k) acc[k] = p[(r + k) * n];
-                for (std::size_t c = 1; c < n; ++c)
-                    for (std::size_t k = 0; k < block; ++k) acc[k] = combine(acc[k], p[(r + k) * n + c]);
-                for (std::size_t k = 0; k < block; ++k) o[r + k] = acc[k];
-            };
-            std::size_t r = 0;
-            for (; r + 8 <= outer; r += 8) rows.template operator()<8>(r);
-            if (outer - r >= 4) rows.template operator()<4>(r), r += 4;
-            if (outer - r >= 2) rows.template operator()<2>(r), r += 2;
-            if (outer - r >= 1) rows.template operator()<1>(r);
+            reduce_rows(p, outer, n, combine, o);
             return out;
         }
         for (std::size_t b = 0; b < outer; ++b) {

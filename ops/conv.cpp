@@ -188,8 +188,7 @@ void columns_to_images(const T* cols, std::size_t count, std::size_t c0, std::si
 
 /// db[o] = Σ_n Σ_y Σ_x dY[n, o, y, x] for dY (N, O, H, W), summed in the order of three sum_keepdims
 /// (each row over x, then a plane's rows over y, then the images over n, left to right in T) — the
-/// same bits — but one output channel per task, and each plane's rows eight at a time (independent
-/// chains that hide the adder's latency, as reduce_axis does).
+/// same bits — but one output channel per task; a plane's row sums are reduce_axis's (reduce_rows).
 template <class T>
 void bias_gradient(const T* dy, std::size_t images, std::size_t channels, std::size_t h, std::size_t w, T* db) {
     parallel_for(channels, rows_per_task(images * h * w), [&](std::size_t first, std::size_t last) {
@@ -197,21 +196,7 @@ void bias_gradient(const T* dy, std::size_t images, std::size_t channels, std::s
         for (std::size_t o = first; o < last; ++o) {
             T total = T(0);
             for (std::size_t n = 0; n < images; ++n) {
-                const T* plane = dy + (n * channels + o) * h * w;
-                constexpr std::size_t block = 8;
-                std::size_t r = 0;
-                for (; r + block <= h; r += block) {
-                    T acc[block];
-                    for (std::size_t k = 0; k < block; ++k) acc[k] = plane[(r + k) * w];
-                    for (std::size_t x = 1; x < w; ++x)
-                        for (std::size_t k = 0; k < block; ++k) acc[k] += plane[(r + k) * w + x];
-                    std::copy_n(acc, block, row_sums.data() + r);
-                }
-                for (; r < h; ++r) {
-                    T acc = plane[r * w];
-                    for (std::size_t x = 1; x < w; ++x) acc += plane[r * w + x];
-                    row_sums[r] = acc;
-                }
+                reduce_rows(dy + (n * channels + o) * h * w, h, w, [](T a, T b) { return a + b; }, row_sums.data());
                 T plane_sum = row_sums[0];
                 for (std::size_t y = 1; y < h; ++y) plane_sum += row_sums[y];
                 total = n == 0 ? plane_sum : total + plane_sum;
