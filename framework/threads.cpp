@@ -80,7 +80,7 @@ public:
         }
         call = run, job_body = body, job_size = n, job_chunks = chunks;
         done.store(0, std::memory_order_relaxed);
-        const std::uint32_t job = ++generation;
+        const std::uint32_t job = published + 1;  // only this thread writes `published`: read unlocked
         claim.store(std::uint64_t{job} << 32 | std::uint64_t{chunks} << 16, std::memory_order_release);
         {
             std::lock_guard sleeping(sleep_mutex);
@@ -155,7 +155,6 @@ private:
 
     std::mutex busy;  // held by the thread whose job runs
     std::vector<std::thread> workers;
-    std::uint32_t generation = 0;
     // The job: written by its caller before `claim` names it, read by the threads that claim its chunks.
     detail::ChunkBody call = nullptr;
     const void* job_body = nullptr;
@@ -165,6 +164,7 @@ private:
     std::atomic<std::uint64_t> claim{0};  // generation << 32 | chunk count << 16 | next chunk
     std::atomic<std::uint32_t> done{0};   // chunks of the current job finished
     // Under sleep_mutex: the latest job's generation (workers wait for it to change) and the stop flag.
+    // Both are written only by the thread holding `busy`.
     std::mutex sleep_mutex;
     std::condition_variable job_published, all_done;
     std::uint32_t published = 0;
@@ -208,14 +208,12 @@ bool set_parallel_loops(bool on) { return loops_in_parallel.exchange(on); }
 
 void run_chunks(std::size_t n, std::size_t grain, ChunkBody call, const void* body) {
     if (n == 0) return;
-    if (n / std::max<std::size_t>(grain, 1) < 2) {  // too small to split: no need to ask for the thread count
-        call(body, 0, n);
-        return;
-    }
+    const std::size_t most_chunks = n / std::max<std::size_t>(grain, 1);
+    // Too small to split, nested or switched off: no need to ask OpenBLAS for its thread count.
     const std::size_t threads =
-        in_parallel_body || !loops_in_parallel.load(std::memory_order_relaxed) ? 1 : num_threads();
-    const std::size_t chunks = std::min({n / std::max<std::size_t>(grain, 1), 4 * threads, WorkerPool::max_chunks});
-    if (threads > 1 && chunks > 1 && pool().try_run(chunks, n, call, body, threads)) return;
+        most_chunks < 2 || in_parallel_body || !loops_in_parallel.load(std::memory_order_relaxed) ? 1 : num_threads();
+    const std::size_t chunks = std::min({most_chunks, 4 * threads, WorkerPool::max_chunks});
+    if (threads > 1 && pool().try_run(chunks, n, call, body, threads)) return;
     call(body, 0, n);
 }
 }  // namespace detail

@@ -5,8 +5,9 @@
 //
 // The workers sleep on a condition variable between loops and never spin: OpenBLAS's idle threads
 // spin (calling sched_yield) for a while after every gemm, and a pool that also spun would take the
-// cores the next gemm needs. A yielding OpenBLAS thread gives its core to a woken worker at once. What the workers
-// give is measured in the same run as the CNN step itself (BM_CnnStepSerialLoops, docs/performance.md).
+// cores the next gemm needs. A yielding OpenBLAS thread gives its core to a woken worker at once.
+// What the workers give is measured in the same run as the CNN step itself (BM_CnnStepSerialLoops,
+// docs/performance.md).
 //
 // set_num_threads is the one knob: it sets OpenBLAS's thread count when xgrad runs on OpenBLAS, and
 // parallel_for uses as many threads (the caller included).
@@ -34,11 +35,11 @@ bool set_parallel_loops(bool on);
 }  // namespace detail
 
 /// Calls body(begin, end) on disjoint ranges that together cover [0, n), each at least `grain` long
-/// (except when n itself is shorter; none when n is 0), on the calling thread and xgrad's workers; returns when all are
-/// done. Runs body(0, n) on the calling thread alone when n < 2·grain, when num_threads() is 1, inside
-/// another parallel_for's body, or while another thread's parallel_for holds the workers. body must
-/// not depend on how the range is split. The first exception a range throws is rethrown here, after
-/// every range has ended.
+/// (except when n itself is shorter; none when n is 0), on the calling thread and xgrad's workers;
+/// returns when all are done. Runs body(0, n) on the calling thread alone when n < 2·grain, when
+/// num_threads() is 1, inside another parallel_for's body, or while another thread's parallel_for
+/// holds the workers. body must not depend on how the range is split. The first exception a range
+/// throws is rethrown here, after every range has ended.
 template <class Body>
 void parallel_for(std::size_t n, std::size_t grain, const Body& body) {
     detail::run_chunks(
