@@ -270,40 +270,67 @@ void sgemm(bool ta, bool tb, int m, int n, int k, const float* a, const float* b
                 ta ? m : k, b, tb ? k : n, beta, c, n);
 }
 
-// The floor of BM_CnnStep: the 32 gemms its step performs, with xgrad's shapes, transposes and betas
-// (ops/conv.cpp: one gemm per pass of images per product, a pass = the images whose columns fit
-// 2 MiB; ops/linalg.cpp: batch-first linear), on buffers prepared once — no im2col, col2im, copies
-// of a pass's outputs, pooling, activations, dropout, loss or Adam.
+// The floor of BM_CnnStep: the gemms its step performs, with xgrad's shapes, transposes, betas and
+// threads, on buffers prepared once — no im2col, col2im, pooling, activations, dropout, loss, Adam,
+// nor the sums of the partial weight gradients. ops/conv.cpp lowers one image at a time, the images
+// spread over xgrad's threads, each running its own gemms (parallel_for_with_blas): per image, a
+// forward product written into the batch's output, and in backward dW += dY·colsᵀ into the partial of
+// its part of the batch (16 parts) and dcols = Wᵀ·dY (none for conv1: its input is data). An image's
+// columns are in a buffer of its thread's, as im2col leaves them. The linear layers
+// (ops/linalg.cpp, batch first) are single gemms on OpenBLAS's threads.
 void BM_CnnGemmFloor(benchmark::State& state) {
     set_num_threads(2);
-    constexpr int n = Cnn::batch;
+    constexpr int n = Cnn::batch, parts = 16;
     auto buffer = [](std::size_t size) { return std::vector<float>(size, 0.01f); };
-    // conv1: 9 × 784 columns an image (28 KiB): the 64 images in one pass. conv2: 288 × 196 (225 KiB):
-    // 9 images a pass, 7 passes of 9 and one of 1.
-    const std::vector<int> conv2_passes = {9, 9, 9, 9, 9, 9, 9, 1};
-    // conv1: W (32, 9), cols (9, n·784), Y (32, n·784); conv2: W (64, 288), cols (288, 9·196),
-    // Y (64, 9·196), dcols (288, 9·196); fc1: X (n, 3136), W (128, 3136); fc2: X (n, 128), W (10, 128).
-    auto w1 = buffer(32 * 9), cols1 = buffer(9 * n * 784), y1 = buffer(32 * n * 784), dw1 = buffer(w1.size());
-    auto w2 = buffer(64 * 288), cols2 = buffer(288 * 9 * 196), y2 = buffer(64 * 9 * 196), dw2 = buffer(w2.size()),
-         dcols2 = buffer(288 * 9 * 196);
+    // conv1: W (32, 9), cols (9, 784), Y (n, 32, 784); conv2: W (64, 288), cols (288, 196),
+    // Y (n, 64, 196), dcols (288, 196); fc1: X (n, 3136), W (128, 3136); fc2: X (n, 128), W (10, 128).
+    auto w1 = buffer(32 * 9), y1 = buffer(n * 32 * 784), dw1 = buffer(parts * w1.size());
+    auto w2 = buffer(64 * 288), y2 = buffer(n * 64 * 196), dw2 = buffer(parts * w2.size());
     auto x3 = buffer(n * 3136), w3 = buffer(128 * 3136), y3 = buffer(n * 128), dx3 = buffer(x3.size()),
          dw3 = buffer(w3.size());
     auto w4 = buffer(10 * 128), y4 = buffer(n * 10), dx4 = buffer(n * 128), dw4 = buffer(w4.size());
+    auto part_begin = [](int p) { return p * (n / parts) + std::min(p, n % parts); };
+    // A thread's own column buffers, made once (ops/conv.cpp's come from mimalloc's free lists).
+    auto scratch = [](std::size_t size, int which) -> float* {
+        thread_local std::vector<float> buffers[2];
+        if (buffers[which].size() < size) buffers[which].assign(size, 0.01f);
+        return buffers[which].data();
+    };
     for (auto _ : state) {
-        sgemm(false, false, 32, n * 784, 9, w1.data(), cols1.data(), 0, y1.data());  // conv1 forward
-        for (int b : conv2_passes)  // conv2 forward, one pass: (64, b·196) = W·cols
-            sgemm(false, false, 64, b * 196, 288, w2.data(), cols2.data(), 0, y2.data());
-        sgemm(false, true, n, 128, 3136, x3.data(), w3.data(), 1, y3.data());  // fc1: Y = X·Wᵀ + b
-        sgemm(false, true, n, 10, 128, y3.data(), w4.data(), 1, y4.data());    // fc2
-        sgemm(false, false, n, 128, 10, y4.data(), w4.data(), 0, dx4.data());  // fc2: dX = G·W
-        sgemm(true, false, 10, 128, n, y4.data(), y3.data(), 0, dw4.data());   //      dW = Gᵀ·X
+        parallel_for_with_blas(n, 1, [&](std::size_t first, std::size_t last) {  // conv1 forward
+            const float* cols = scratch(9 * 784, 0);
+            for (std::size_t i = first; i < last; ++i)
+                sgemm(false, false, 32, 784, 9, w1.data(), cols, 0, y1.data() + i * 32 * 784);
+        });
+        parallel_for_with_blas(n, 1, [&](std::size_t first, std::size_t last) {  // conv2 forward
+            const float* cols = scratch(288 * 196, 0);
+            for (std::size_t i = first; i < last; ++i)
+                sgemm(false, false, 64, 196, 288, w2.data(), cols, 0, y2.data() + i * 64 * 196);
+        });
+        sgemm(false, true, n, 128, 3136, x3.data(), w3.data(), 1, y3.data());     // fc1: Y = X·Wᵀ + b
+        sgemm(false, true, n, 10, 128, y3.data(), w4.data(), 1, y4.data());       // fc2
+        sgemm(false, false, n, 128, 10, y4.data(), w4.data(), 0, dx4.data());     // fc2: dX = G·W
+        sgemm(true, false, 10, 128, n, y4.data(), y3.data(), 0, dw4.data());      //      dW = Gᵀ·X
         sgemm(false, false, n, 3136, 128, dx4.data(), w3.data(), 0, dx3.data());  // fc1: dX = G·W
         sgemm(true, false, 128, 3136, n, dx4.data(), x3.data(), 0, dw3.data());   //      dW = Gᵀ·X
-        for (int b : conv2_passes) {  // conv2: dW += dYᵍ·colsᵀ, dcols = Wᵀ·dYᵍ
-            sgemm(false, true, 64, 288, b * 196, y2.data(), cols2.data(), 1, dw2.data());
-            sgemm(true, false, 288, b * 196, 64, w2.data(), y2.data(), 0, dcols2.data());
-        }
-        sgemm(false, true, 32, 9, n * 784, y1.data(), cols1.data(), 1, dw1.data());  // conv1: dW (no dX: data)
+        parallel_for_with_blas(parts, 1, [&](std::size_t first, std::size_t last) {  // conv2 backward
+            const float* cols = scratch(288 * 196, 0);
+            float* dcols = scratch(288 * 196, 1);
+            for (std::size_t p = first; p < last; ++p)
+                for (int i = part_begin(static_cast<int>(p)); i < part_begin(static_cast<int>(p) + 1); ++i) {
+                    const float* dy = y2.data() + i * 64 * 196;
+                    sgemm(false, true, 64, 288, 196, dy, cols, i == part_begin(static_cast<int>(p)) ? 0 : 1,
+                          dw2.data() + p * w2.size());
+                    sgemm(true, false, 288, 196, 64, w2.data(), dy, 0, dcols);
+                }
+        });
+        parallel_for_with_blas(parts, 1, [&](std::size_t first, std::size_t last) {  // conv1 backward: dW only
+            const float* cols = scratch(9 * 784, 0);
+            for (std::size_t p = first; p < last; ++p)
+                for (int i = part_begin(static_cast<int>(p)); i < part_begin(static_cast<int>(p) + 1); ++i)
+                    sgemm(false, true, 32, 9, 784, y1.data() + i * 32 * 784, cols,
+                          i == part_begin(static_cast<int>(p)) ? 0 : 1, dw1.data() + p * w1.size());
+        });
         benchmark::ClobberMemory();
     }
     state.counters["GFLOP"] = cnn_gflop();

@@ -68,9 +68,19 @@ class WorkerPool {
 public:
     /// Runs the job on the calling thread and `threads − 1` workers; false when another thread's job
     /// holds the pool, or when the workers cannot be started (the caller then runs the loop alone).
-    bool try_run(std::size_t chunks, std::size_t n, detail::ChunkBody run, const void* body, std::size_t threads) {
+    bool try_run(std::size_t chunks, std::size_t n, detail::ChunkBody run, const void* body, std::size_t threads,
+                 bool bodies_call_blas) {
         std::unique_lock lock(busy, std::try_to_lock);
         if (!lock) return false;
+        // One OpenBLAS thread while the bodies run (parallel_for_with_blas), restored however the job ends.
+        struct BlasOnCallingThreads {
+            SetThreads set;
+            int restore;
+            ~BlasOnCallingThreads() {
+                if (set) set(restore);
+            }
+        } blas{bodies_call_blas ? openblas_set_threads() : nullptr, static_cast<int>(threads)};
+        if (blas.set) blas.set(1);
         if (workers.size() != threads - 1) {
             try {
                 resize(threads - 1);
@@ -206,14 +216,14 @@ std::size_t num_threads() {
 namespace detail {
 bool set_parallel_loops(bool on) { return loops_in_parallel.exchange(on); }
 
-void run_chunks(std::size_t n, std::size_t grain, ChunkBody call, const void* body) {
+void run_chunks(std::size_t n, std::size_t grain, ChunkBody call, const void* body, bool bodies_call_blas) {
     if (n == 0) return;
     const std::size_t most_chunks = n / std::max<std::size_t>(grain, 1);
     // Too small to split, nested or switched off: no need to ask OpenBLAS for its thread count.
     const std::size_t threads =
         most_chunks < 2 || in_parallel_body || !loops_in_parallel.load(std::memory_order_relaxed) ? 1 : num_threads();
     const std::size_t chunks = std::min({most_chunks, 4 * threads, WorkerPool::max_chunks});
-    if (threads > 1 && pool().try_run(chunks, n, call, body, threads)) return;
+    if (threads > 1 && pool().try_run(chunks, n, call, body, threads, bodies_call_blas)) return;
     call(body, 0, n);
 }
 }  // namespace detail

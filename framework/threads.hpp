@@ -28,7 +28,7 @@ inline constexpr std::size_t elements_per_task = std::size_t{1} << 15;
 
 namespace detail {
 using ChunkBody = void (*)(const void* body, std::size_t begin, std::size_t end);
-void run_chunks(std::size_t n, std::size_t grain, ChunkBody call, const void* body);
+void run_chunks(std::size_t n, std::size_t grain, ChunkBody call, const void* body, bool bodies_call_blas = false);
 /// Benchmarks' switch: false makes every parallel_for run on its calling thread (the BLAS threads
 /// are left as they are). Returns the previous setting.
 bool set_parallel_loops(bool on);
@@ -46,6 +46,20 @@ void parallel_for(std::size_t n, std::size_t grain, const Body& body) {
         n, grain,
         [](const void* b, std::size_t begin, std::size_t end) { (*static_cast<const Body*>(b))(begin, end); },
         &body);
+}
+
+/// parallel_for for bodies that call BLAS (a gemm per image of a batch): while the ranges run on
+/// several threads, OpenBLAS runs each product on the thread that calls it (its thread count is 1 for
+/// the loop's duration, then restored), so the products of different ranges run side by side instead
+/// of queueing for OpenBLAS's threads. When the loop runs serially (parallel_for's conditions), the
+/// body's products keep OpenBLAS's threads. OpenBLAS splits a product's rows and columns among its
+/// threads, never its sums, so a product has the same bits either way.
+template <class Body>
+void parallel_for_with_blas(std::size_t n, std::size_t grain, const Body& body) {
+    detail::run_chunks(
+        n, grain,
+        [](const void* b, std::size_t begin, std::size_t end) { (*static_cast<const Body*>(b))(begin, end); },
+        &body, true);
 }
 
 }  // namespace xgrad

@@ -156,10 +156,13 @@ void images_to_columns(const T* images, std::size_t count, std::size_t c0, std::
 /// col2im, the adjoint of images_to_columns: sets each of the images' planes in [c0, c0 + channels)
 /// to the sum of the column entries read from its elements (entries that read padding are dropped).
 /// The planes are zeroed here, inside the parallel loop, rather than by the caller on one thread.
+/// For a stride-1, same-size convolution the entries that read padding columns are zeroed in `cols`
+/// (hence not const), so that a tap's block adds into the plane as one flat run.
 template <class T>
-void columns_to_images(const T* cols, std::size_t count, std::size_t c0, std::size_t channels, const Window& g,
-                       T* images) {
+void columns_to_images(T* cols, std::size_t count, std::size_t c0, std::size_t channels, const Window& g, T* images) {
     const std::size_t L = g.out_plane(), ld = count * L, taps = g.kh * g.kw;
+    const bool same_size = g.stride.h == 1 && g.stride.w == 1 && g.oh == g.h && g.ow == g.w;
+    const auto signed_L = static_cast<std::ptrdiff_t>(L);
     // By channel: a channel's taps all add into its own planes, so tasks never share an element.
     parallel_for(channels, rows_per_task(taps * ld), [&](std::size_t first, std::size_t last) {
         for (std::size_t c = first; c < last; ++c) {
@@ -167,9 +170,25 @@ void columns_to_images(const T* cols, std::size_t count, std::size_t c0, std::si
             for (std::size_t i = 0; i < g.kh; ++i)
                 for (std::size_t j = 0; j < g.kw; ++j) {
                     const ColumnRange r = column_range(g, j);
-                    const T* row = cols + (c * taps + i * g.kw + j) * ld;
+                    T* row = cols + (c * taps + i * g.kw + j) * ld;
                     for (std::size_t n = 0; n < count; ++n) {
                         T* plane = images + (n * g.c + c0 + c) * g.plane();
+                        if (same_size) {  // images_to_columns' shifted copy, backwards
+                            const std::ptrdiff_t shift = input_offset(g, i, j);
+                            T* block = row + n * L;
+                            for (std::size_t x = 0; x < r.lo; ++x)
+                                for (std::size_t oy = 0; oy < g.oh; ++oy) block[oy * g.ow + x] = T(0);
+                            for (std::size_t x = r.hi; x < g.ow; ++x)
+                                for (std::size_t oy = 0; oy < g.oh; ++oy) block[oy * g.ow + x] = T(0);
+                            const auto from = static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(-shift, 0, signed_L));
+                            const auto to = static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(signed_L - shift, 0, signed_L));
+                            if (from >= to) continue;
+                            // position p of the block read plane[p + shift], p in [from, to)
+                            T* target = plane + (static_cast<std::ptrdiff_t>(from) + shift);
+                            const T* source = block + from;
+                            for (std::size_t k = 0; k < to - from; ++k) target[k] += source[k];
+                            continue;
+                        }
                         for (std::size_t oy = 0; oy < g.oh; ++oy) {
                             const std::ptrdiff_t y = input_row(g, oy, i);
                             if (y < 0) continue;
@@ -186,44 +205,45 @@ void columns_to_images(const T* cols, std::size_t count, std::size_t c0, std::si
     });
 }
 
-/// db[o] = Σ_n Σ_y Σ_x dY[n, o, y, x] for dY (N, O, H, W), summed in the order of three sum_keepdims
-/// (each row over x, then a plane's rows over y, then the images over n, left to right in T) — the
-/// same bits — but one output channel per task; a plane's row sums are reduce_axis's (reduce_rows).
+/// Σ_y Σ_x of each of `planes` planes (h, w) from `dy`, added to sums[0, planes) — or written there
+/// when `first` — each plane summed over its rows' sums (reduce_rows), then over y in order.
 template <class T>
-void bias_gradient(const T* dy, std::size_t images, std::size_t channels, std::size_t h, std::size_t w, T* db) {
-    parallel_for(channels, rows_per_task(images * h * w), [&](std::size_t first, std::size_t last) {
-        std::vector<T> row_sums(h);
-        for (std::size_t o = first; o < last; ++o) {
-            T total = T(0);
-            for (std::size_t n = 0; n < images; ++n) {
-                reduce_rows(dy + (n * channels + o) * h * w, h, w, [](T a, T b) { return a + b; }, row_sums.data());
-                T plane_sum = row_sums[0];
-                for (std::size_t y = 1; y < h; ++y) plane_sum += row_sums[y];
-                total = n == 0 ? plane_sum : total + plane_sum;
-            }
-            db[o] = total;
-        }
-    });
+void add_plane_sums(const T* dy, std::size_t planes, std::size_t h, std::size_t w, bool first, T* sums,
+                    std::vector<T>& row_sums) {
+    row_sums.resize(h);
+    for (std::size_t o = 0; o < planes; ++o) {
+        reduce_rows(dy + o * h * w, h, w, [](T a, T b) { return a + b; }, row_sums.data());
+        T plane_sum = row_sums[0];
+        for (std::size_t y = 1; y < h; ++y) plane_sum += row_sums[y];
+        sums[o] = first ? plane_sum : sums[o] + plane_sum;
+    }
 }
 
-/// How many images one lowering pass takes: as many as have columns within 2 MiB (at least one).
-/// Measured on the CNN's second layer (BM_Conv2dForwardBackward, 225 KiB of columns an image): on one
-/// thread, 1 to 9 images a gemm are alike and the whole batch in one wide gemm (14 MiB, streaming
-/// from memory) is 25-50% slower; on OpenBLAS's two threads, 9 images a gemm (2 MiB) run forward +
-/// backward in 13 ms where one image a gemm takes 18 ms — a gemm that is too small to split.
-std::size_t images_per_pass(const Window& g, std::size_t taps, std::size_t element_size) {
-    constexpr std::size_t budget = std::size_t{2} << 20;
-    const std::size_t per_image = std::max<std::size_t>(1, taps * g.out_plane() * element_size);
-    return std::clamp<std::size_t>(budget / per_image, 1, std::max<std::size_t>(g.n, 1));
+/// The parts of a batch that conv2d's backward sums dW and db over: each part adds its images' terms
+/// in order into a partial sum of its own, and the partials are added in part order. The parts are
+/// fixed by the batch and the weight's size (at most 16, and partials within 16 MiB), never by the
+/// thread count: the gradients have the same bits on any number of threads.
+std::size_t weight_gradient_parts(std::size_t images, std::size_t weight_bytes) {
+    constexpr std::size_t budget = std::size_t{16} << 20, most = 16;
+    const std::size_t fit = budget / std::max<std::size_t>(weight_bytes, 1);
+    return std::max<std::size_t>(1, std::min({fit, images, most}));
+}
+/// The first image of part p of `parts` near-equal parts of `images`.
+std::size_t part_begin(std::size_t p, std::size_t parts, std::size_t images) {
+    return p * (images / parts) + std::min(p, images % parts);
 }
 
-// Images are lowered a pass at a time (all of them when they fit, see images_per_pass). For a pass of
-// B images, group g (Cg = C/groups input channels, Og = O/groups outputs, K = Cg·kh·kw taps, L = oh·ow
-// positions) and cols = im2col (K, B·L):
-//   Yᵍ (Og, B·L) = W_g (Og, K) · cols,   then Y[n, g·Og + o, l] = Yᵍ[o, n·L + l] + b[o]
-//   dYᵍ (Og, B·L) gathered from dY;  dW_g += dYᵍ · colsᵀ;  dcols = W_gᵀ · dYᵍ → col2im into dX;
-//   db = Σ_{n,l} dY.
-// Backward lowers the images again rather than keeping the columns from forward (K·L per image: 9×
+// Lowered one image at a time, the images spread over xgrad's threads, each of which runs its own
+// gemms (parallel_for_with_blas). For image n, group g (Cg = C/groups input channels, Og = O/groups
+// outputs, K = Cg·kh·kw taps, L = oh·ow positions) and cols = im2col (K, L) of the image's group:
+//   Y[n, g] (Og, L) = W_g (Og, K) · cols + b_g, written in place in Y;
+//   dW_g += dY[n, g] · colsᵀ;  dcols = W_gᵀ · dY[n, g] → col2im into dX[n];  db += Σ_l dY[n].
+// An image's columns (225 KiB for the CNN's second layer) stay in the thread's cache from im2col to
+// the gemm, and an image's outputs are a block of Y as they are: no copy of Y or dY between the
+// (O, N·L) layout of one wide gemm and the batch's (N, O, L). Measured against one wide gemm per
+// pass of images on OpenBLAS's two threads (bench BM_CnnStep, BM_Conv2dForwardBackward): the
+// products run as fast, and the copies between layouts are gone.
+// Backward lowers the image again rather than keeping the columns from forward (K·L per image: 9×
 // the input for a 3×3 kernel): the second im2col costs less than the memory it would hold.
 struct Conv2dOp final : Op {
     Size2 stride, padding, dilation;
@@ -262,39 +282,25 @@ struct Conv2dOp final : Op {
             throw ShapeError("conv2d: bias must be (" + std::to_string(out_channels) + ",), got " +
                              shape_str(x[2]->shape()));
         Array Y = Array::uninitialized({g.n, out_channels, g.oh, g.ow}, X.dtype());
-        const std::size_t per_pass = images_per_pass(g, K, element_size(X.dtype()));
         dispatch(X.dtype(), [&](auto tag) {
             using T = decltype(tag);
             const T* bias = has_bias ? x[2]->data<T>() : nullptr;
+            const T* images = X.data<T>();
             T* y = Y.data<T>();
-            Array cols = Array::uninitialized({K, per_pass * L}, X.dtype());
-            Array product = per_pass > 1 ? Array::uninitialized({og, per_pass * L}, X.dtype()) : Array();
-            for (std::size_t n0 = 0; n0 < g.n; n0 += per_pass) {
-                const std::size_t B = std::min(per_pass, g.n - n0);
-                for (std::size_t grp = 0; grp < groups; ++grp) {
-                    images_to_columns(X.data<T>() + n0 * g.c * g.plane(), B, grp * cg, cg, g, cols.data<T>());
-                    const MatrixAt weights{&W, grp * og * K, og, K}, columns{&cols, 0, K, B * L};
-                    if (B == 1) {  // one image: its group's outputs are one (Og, L) block of Y, written in place
-                        const std::size_t at = (n0 * out_channels + grp * og) * L;
-                        for (std::size_t o = 0; bias && o < og; ++o) std::fill_n(y + at + o * L, L, bias[grp * og + o]);
-                        gemm_into(weights, false, columns, false, Y, at, bias != nullptr);
-                        continue;
-                    }
-                    gemm_into(weights, false, columns, false, product, 0, false);
-                    const T* p = product.data<T>();
-                    parallel_for(og, rows_per_task(B * L), [&](std::size_t first, std::size_t last) {
-                        for (std::size_t o = first; o < last; ++o) {
-                            const std::size_t channel = grp * og + o;
-                            const T b = bias ? bias[channel] : T(0);
-                            for (std::size_t n = 0; n < B; ++n) {
-                                const T* from = p + o * B * L + n * L;
-                                T* to = y + ((n0 + n) * out_channels + channel) * L;
-                                for (std::size_t l = 0; l < L; ++l) to[l] = from[l] + b;
-                            }
+            parallel_for_with_blas(g.n, 1, [&](std::size_t first, std::size_t last) {
+                Array cols = Array::uninitialized({K, L}, X.dtype());
+                for (std::size_t n = first; n < last; ++n)
+                    for (std::size_t grp = 0; grp < groups; ++grp) {
+                        images_to_columns(images + n * g.c * g.plane(), 1, grp * cg, cg, g, cols.data<T>());
+                        const std::size_t at = (n * out_channels + grp * og) * L;
+                        gemm_into({&W, grp * og * K, og, K}, false, {&cols, 0, K, L}, false, Y, at, false);
+                        for (std::size_t o = 0; bias && o < og; ++o) {  // while the block is in cache
+                            T* row = y + at + o * L;
+                            const T b = bias[grp * og + o];
+                            for (std::size_t l = 0; l < L; ++l) row[l] += b;
                         }
-                    });
-                }
-            }
+                    }
+            });
         });
         return Y;
     }
@@ -305,48 +311,60 @@ struct Conv2dOp final : Op {
         const Window g = geometry(X, W);
         const std::size_t out_channels = W.shape()[0], og = out_channels / groups, cg = g.c / groups;
         const std::size_t K = cg * g.kh * g.kw, L = g.out_plane();
-        const std::size_t per_pass = images_per_pass(g, K, element_size(X.dtype()));
+        const bool wants_db = has_bias && a.wants(2);
+        const std::size_t parts = weight_gradient_parts(g.n, W.size() * element_size(W.dtype()));
         Array dx, dw, db;
         if (a.wants(0)) dx = Array::uninitialized(X.shape(), X.dtype());  // every plane set by columns_to_images
-        if (a.wants(1)) dw = Array(W.shape(), W.dtype());
+        // Each part's partial dW and db: (parts, O·K) and (parts, O).
+        Array dw_parts = a.wants(1) ? Array::uninitialized({parts, W.size()}, W.dtype()) : Array();
+        Array db_parts = wants_db ? Array::uninitialized({parts, out_channels}, G.dtype()) : Array();
         dispatch(X.dtype(), [&](auto tag) {
             using T = decltype(tag);
-            Array cols = a.wants(1) ? Array::uninitialized({K, per_pass * L}, X.dtype()) : Array();
-            Array dcols = a.wants(0) ? Array::uninitialized({K, per_pass * L}, X.dtype()) : Array();
-            Array dy = per_pass > 1 ? Array::uninitialized({og, per_pass * L}, X.dtype()) : Array();
-            for (std::size_t n0 = 0; n0 < g.n; n0 += per_pass) {
-                const std::size_t B = std::min(per_pass, g.n - n0);
-                for (std::size_t grp = 0; grp < groups; ++grp) {
-                    // dYᵍ (Og, B·L) from dY (N, O, L): one image's is a block of dY as it is.
-                    MatrixAt dy_g{&G, (n0 * out_channels + grp * og) * L, og, L};
-                    if (B > 1) {
-                        T* d = dy.data<T>();
-                        parallel_for(og, rows_per_task(B * L), [&](std::size_t first, std::size_t last) {
-                            for (std::size_t o = first; o < last; ++o)
-                                for (std::size_t n = 0; n < B; ++n)
-                                    std::copy_n(G.data<T>() + ((n0 + n) * out_channels + grp * og + o) * L, L,
-                                                d + o * B * L + n * L);
-                        });
-                        dy_g = {&dy, 0, og, B * L};
-                    }
-                    if (a.wants(1)) {
-                        images_to_columns(X.data<T>() + n0 * g.c * g.plane(), B, grp * cg, cg, g, cols.data<T>());
-                        gemm_into(dy_g, false, {&cols, 0, K, B * L}, true, dw, grp * og * K, true);  // dW_g += dYᵍ·colsᵀ
-                    }
-                    if (a.wants(0)) {
-                        gemm_into({&W, grp * og * K, og, K}, true, dy_g, false, dcols, 0, false);  // dcols = W_gᵀ·dYᵍ
-                        columns_to_images(dcols.data<T>(), B, grp * cg, cg, g, dx.data<T>() + n0 * g.c * g.plane());
+            const T* images = X.data<T>();
+            const T* dy = G.data<T>();
+            parallel_for_with_blas(parts, 1, [&](std::size_t first_part, std::size_t last_part) {
+                Array cols = a.wants(1) ? Array::uninitialized({K, L}, X.dtype()) : Array();
+                Array dcols = a.wants(0) ? Array::uninitialized({K, L}, X.dtype()) : Array();
+                std::vector<T> row_sums;
+                for (std::size_t p = first_part; p < last_part; ++p) {
+                    const std::size_t begin = part_begin(p, parts, g.n), end = part_begin(p + 1, parts, g.n);
+                    for (std::size_t n = begin; n < end; ++n) {
+                        for (std::size_t grp = 0; grp < groups; ++grp) {
+                            const MatrixAt dy_g{&G, (n * out_channels + grp * og) * L, og, L};  // dY[n, g]: (Og, L)
+                            if (a.wants(1)) {  // dW_g += dY[n, g] · colsᵀ
+                                images_to_columns(images + n * g.c * g.plane(), 1, grp * cg, cg, g, cols.data<T>());
+                                gemm_into(dy_g, false, {&cols, 0, K, L}, true, dw_parts, p * W.size() + grp * og * K,
+                                          n != begin);
+                            }
+                            if (a.wants(0)) {  // dcols = W_gᵀ · dY[n, g] → dX[n]
+                                gemm_into({&W, grp * og * K, og, K}, true, dy_g, false, dcols, 0, false);
+                                columns_to_images(dcols.data<T>(), 1, grp * cg, cg, g,
+                                                  dx.data<T>() + n * g.c * g.plane());
+                            }
+                        }
+                        if (wants_db)
+                            add_plane_sums(dy + n * out_channels * L, out_channels, g.oh, g.ow, n == begin,
+                                           db_parts.data<T>() + p * out_channels, row_sums);
                     }
                 }
-            }
-        });
-        if (has_bias && a.wants(2)) {  // Σ over images and positions, per output channel
-            db = Array::uninitialized({out_channels}, G.dtype());
-            dispatch(G.dtype(), [&](auto tag) {
-                using T = decltype(tag);
-                bias_gradient(G.data<T>(), g.n, out_channels, g.oh, g.ow, db.data<T>());
             });
-        }
+        });
+        // The partials in part order (a part holds at least one image: parts ≤ N).
+        auto add_parts = [&](const Array& partials, const Shape& shape) {
+            Array total = Array::uninitialized(shape, partials.dtype());
+            dispatch(partials.dtype(), [&](auto tag) {
+                using T = decltype(tag);
+                const std::size_t size = total.size();
+                const T* from = partials.data<T>();
+                T* to = total.data<T>();
+                std::copy_n(from, size, to);
+                for (std::size_t p = 1; p < parts; ++p)
+                    for (std::size_t i = 0; i < size; ++i) to[i] += from[p * size + i];
+            });
+            return total;
+        };
+        if (a.wants(1)) dw = g.n == 0 ? Array(W.shape(), W.dtype()) : add_parts(dw_parts, W.shape());
+        if (wants_db) db = g.n == 0 ? Array({out_channels}, G.dtype()) : add_parts(db_parts, {out_channels});
         if (!has_bias) return {std::move(dx), std::move(dw)};
         return {std::move(dx), std::move(dw), std::move(db)};
     }

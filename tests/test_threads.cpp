@@ -206,6 +206,39 @@ BOOST_AUTO_TEST_CASE(parallel_for_runs_ranges_on_the_workers) {
     set_num_threads(before);
 }
 
+// parallel_for_with_blas: OpenBLAS runs one thread while the ranges run side by side (each range's
+// gemms on its own thread), and gets its count back afterwards — also when a range throws; a loop
+// that runs serially leaves OpenBLAS's threads to its body's gemms.
+BOOST_AUTO_TEST_CASE(parallel_for_with_blas_gives_each_range_one_blas_thread_and_restores_the_count) {
+    const std::size_t before = num_threads();
+    if (!set_num_threads(2)) {
+        BOOST_TEST_MESSAGE("the BLAS library is not OpenBLAS: nothing to switch");
+        set_num_threads(before);
+        return;
+    }
+    std::atomic<std::size_t> most_seen{0}, ranges{0};
+    auto record = [&](std::size_t, std::size_t) {
+        std::size_t seen = num_threads(), was = most_seen.load();
+        while (seen > was && !most_seen.compare_exchange_weak(was, seen)) {
+        }
+        ranges.fetch_add(1);
+    };
+    parallel_for_with_blas(8, 1, record);
+    BOOST_TEST(ranges.load() > 1u);  // the loop did split
+    BOOST_TEST(most_seen.load() == 1u);
+    BOOST_TEST(num_threads() == 2u);
+    BOOST_CHECK_THROW(parallel_for_with_blas(8, 1, [](std::size_t, std::size_t) { throw ValueError("a range failed"); }),
+                      ValueError);
+    BOOST_TEST(num_threads() == 2u);
+    const bool loops = detail::set_parallel_loops(false);
+    most_seen = 0, ranges = 0;
+    parallel_for_with_blas(8, 1, record);
+    detail::set_parallel_loops(loops);
+    BOOST_TEST(ranges.load() == 1u);
+    BOOST_TEST(most_seen.load() == 2u);
+    set_num_threads(before);
+}
+
 BOOST_AUTO_TEST_CASE(changing_the_thread_count_between_loops_neither_hangs_nor_loses_a_range) {
     const std::size_t before = num_threads();
     std::size_t total = 0;
