@@ -174,11 +174,9 @@ struct Cnn {
             return std::make_shared<Linear>(in, out, LinearOptions{.init = Init::he, .dtype = DType::f32,
                                                                    .generator = &gen, .layout = Layout::batch_first});
         };
-        net->add(std::make_shared<Conv2d>(1, 32, 3, conv), "conv1");
-        net->add(std::make_shared<ReLU>());
+        net->add(std::make_shared<Conv2dReLU>(1, 32, 3, conv), "conv1");
         net->add(std::make_shared<MaxPool2d>(2));
-        net->add(std::make_shared<Conv2d>(32, 64, 3, conv), "conv2");
-        net->add(std::make_shared<ReLU>());
+        net->add(std::make_shared<Conv2dReLU>(32, 64, 3, conv), "conv2");
         net->add(std::make_shared<MaxPool2d>(2));
         net->add(std::make_shared<Flatten>());
         net->add(linear(64 * 7 * 7, 128), "fc1");

@@ -58,12 +58,12 @@ std::shared_ptr<Sequential> make_model(const Settings& s, DType dtype, Generator
                                                                .layout = Layout::batch_first});
     };
     if (s.model == "cnn") {
+        // Conv2d → ReLU as one node each (Conv2dReLU: the same values, gradients and parameter names,
+        // without two passes over the activations each way).
         const ConvOptions conv{.padding = 1, .dtype = dtype, .generator = &gen};
-        net->add(std::make_shared<Conv2d>(1, 32, 3, conv), "conv1");
-        net->add(std::make_shared<ReLU>());
+        net->add(std::make_shared<Conv2dReLU>(1, 32, 3, conv), "conv1");
         net->add(std::make_shared<MaxPool2d>(2));
-        net->add(std::make_shared<Conv2d>(32, 64, 3, conv), "conv2");
-        net->add(std::make_shared<ReLU>());
+        net->add(std::make_shared<Conv2dReLU>(32, 64, 3, conv), "conv2");
         net->add(std::make_shared<MaxPool2d>(2));
         if (s.keep_prob_2d < 1.0)
             net->add(std::make_shared<Dropout2d>(DropoutOptions{.keep_prob = s.keep_prob_2d, .scale = drop.scale,

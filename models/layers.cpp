@@ -36,6 +36,10 @@ Tensor Conv2d::forward(const Tensor& x) {
     return conv2d(x, weight, bias, options.stride, options.padding, options.dilation, options.groups);
 }
 
+Tensor Conv2dReLU::forward(const Tensor& x) {
+    return conv2d_relu(x, weight, bias, options.stride, options.padding, options.dilation, options.groups);
+}
+
 Conv1d::Conv1d(std::size_t in_channels, std::size_t out_channels, std::size_t kernel, const ConvOptions& options)
     : options(options) {
     weight = register_parameter("weight", conv_weight(out_channels, in_channels, {kernel}, options, "Conv1d"));

@@ -28,6 +28,14 @@ public:
     ConvOptions options;
 };
 
+/// Conv2d → ReLU as one module and one node (conv2d_relu): the same parameters and names as Conv2d,
+/// the same values and gradients as the two modules, with no pass of its own over the activation.
+class Conv2dReLU : public Conv2d {
+public:
+    using Conv2d::Conv2d;
+    Tensor forward(const Tensor& x) override;
+};
+
 /// weight (C_out, C_in / groups, k) — nn.Conv1d (the 2-d options' .h parts are ignored).
 class Conv1d : public Module {
 public:

@@ -205,6 +205,45 @@ void columns_to_images(T* cols, std::size_t count, std::size_t c0, std::size_t c
     });
 }
 
+// conv2d_relu's element-wise parts, by relu's own rule (x > 0 ? x : +0, so NaN and −0 give +0;
+// ops/activation.cpp), hence the bits of relu(conv2d(...)): branch-free selects on distinct arrays,
+// so they vectorise (a `?:` that guards a load compiles to a branch per element).
+template <class T>
+[[gnu::always_inline]] inline void bias_relu_loop(T* __restrict row, std::size_t n, T b) {
+    for (std::size_t i = 0; i < n; ++i) {
+        const T v = row[i] + b;
+        row[i] = simd::kept_or_zero(v, simd::all_ones_if<T>(v > T(0)));
+    }
+}
+template <class T>
+[[gnu::always_inline]] inline void relu_mask_loop(const T* __restrict dy, const T* __restrict result,
+                                                  T* __restrict masked, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) masked[i] = simd::kept_or_zero(dy[i], simd::all_ones_if<T>(result[i] > T(0)));
+}
+/// row[i] = relu(row[i] + b) (b = 0 without a bias: the same bits as relu alone).
+XGRAD_VECTOR_CLONES void bias_relu(float* row, std::size_t n, float b) { bias_relu_loop(row, n, b); }
+XGRAD_VECTOR_CLONES void bias_relu(double* row, std::size_t n, double b) { bias_relu_loop(row, n, b); }
+/// ReLU's backward inside conv2d_relu: dY where the result is > 0, else +0.
+XGRAD_VECTOR_CLONES void relu_mask(const float* dy, const float* result, float* masked, std::size_t n) {
+    relu_mask_loop(dy, result, masked, n);
+}
+XGRAD_VECTOR_CLONES void relu_mask(const double* dy, const double* result, double* masked, std::size_t n) {
+    relu_mask_loop(dy, result, masked, n);
+}
+
+/// An image's output block (rows of L): + bias[o] on row o (bias may be null), then ReLU when `relu`.
+template <class T>
+void add_bias_relu(T* block, std::size_t rows, std::size_t L, const T* bias, bool relu) {
+    for (std::size_t o = 0; o < rows; ++o) {
+        T* row = block + o * L;
+        const T b = bias ? bias[o] : T(0);
+        if (relu)
+            bias_relu(row, L, b);  // x + 0 is x for every x but −0, which ReLU sends to +0 anyway
+        else
+            for (std::size_t l = 0; l < L; ++l) row[l] += b;
+    }
+}
+
 /// Σ_y Σ_x of each of `planes` planes (h, w) from `dy`, added to sums[0, planes) — or written there
 /// when `first` — each plane summed over its rows' sums (reduce_rows), then over y in order.
 template <class T>
@@ -249,25 +288,33 @@ struct Conv2dOp final : Op {
     Size2 stride, padding, dilation;
     std::size_t groups;
     bool has_bias;
-    Conv2dOp(Size2 stride, Size2 padding, Size2 dilation, std::size_t groups, bool has_bias)
-        : stride(stride), padding(padding), dilation(dilation), groups(groups), has_bias(has_bias) {}
-    std::string name() const override { return "conv2d"; }
+    bool relu;  // conv2d_relu: ReLU applied to each output block while it is in cache
+    Conv2dOp(Size2 stride, Size2 padding, Size2 dilation, std::size_t groups, bool has_bias, bool relu)
+        : stride(stride), padding(padding), dilation(dilation), groups(groups), has_bias(has_bias), relu(relu) {}
+    std::string name() const override { return relu ? "conv2d_relu" : "conv2d"; }
     std::string label() const override {
-        std::string s = "conv2d(stride=" + size2_str(stride) + ", padding=" + size2_str(padding);
+        std::string s = name() + "(stride=" + size2_str(stride) + ", padding=" + size2_str(padding);
         if (dilation.h != 1 || dilation.w != 1) s += ", dilation=" + size2_str(dilation);
         if (groups != 1) s += ", groups=" + std::to_string(groups);
         return s + ")";
     }
-    bool backward_reads_result() const override { return false; }
+    // conv2d_relu's backward masks dY by its result (> 0 where ReLU let the value through).
+    bool backward_reads_result() const override { return relu; }
     bool backward_reads_input(std::size_t i) const override { return i < 2; }
 
+    /// A 1×1 kernel at stride 1 without padding: an image's group of channels is its own columns.
+    static bool reads_image_directly(const Window& g) {
+        return g.kh == 1 && g.kw == 1 && g.stride.h == 1 && g.stride.w == 1 && g.padding.h == 0 && g.padding.w == 0;
+    }
+
     Window geometry(const Array& x, const Array& w) const {
+        const std::string op = name();
         if (w.ndim() != 4)
-            throw ShapeError("conv2d: weight must be (C_out, C_in / groups, kH, kW), got " + shape_str(w.shape()));
-        if (groups == 0) throw ValueError("conv2d: groups must be ≥ 1");
-        const Window g = window_of("conv2d", x.shape(), w.shape()[2], w.shape()[3], stride, padding, dilation);
+            throw ShapeError(op + ": weight must be (C_out, C_in / groups, kH, kW), got " + shape_str(w.shape()));
+        if (groups == 0) throw ValueError(op + ": groups must be ≥ 1");
+        const Window g = window_of(op.c_str(), x.shape(), w.shape()[2], w.shape()[3], stride, padding, dilation);
         if (g.c % groups != 0 || w.shape()[0] % groups != 0 || w.shape()[1] != g.c / groups)
-            throw ShapeError("conv2d: input " + shape_str(x.shape()) + " and weight " + shape_str(w.shape()) +
+            throw ShapeError(op + ": input " + shape_str(x.shape()) + " and weight " + shape_str(w.shape()) +
                              " do not fit groups = " + std::to_string(groups) +
                              " (need C_in and C_out divisible by groups, weight's axis 1 = C_in / groups)");
         return g;
@@ -279,7 +326,7 @@ struct Conv2dOp final : Op {
         const std::size_t out_channels = W.shape()[0], og = out_channels / groups, cg = g.c / groups;
         const std::size_t K = cg * g.kh * g.kw, L = g.out_plane();
         if (has_bias && x[2]->shape() != Shape{out_channels})
-            throw ShapeError("conv2d: bias must be (" + std::to_string(out_channels) + ",), got " +
+            throw ShapeError(name() + ": bias must be (" + std::to_string(out_channels) + ",), got " +
                              shape_str(x[2]->shape()));
         Array Y = Array::uninitialized({g.n, out_channels, g.oh, g.ow}, X.dtype());
         dispatch(X.dtype(), [&](auto tag) {
@@ -287,18 +334,19 @@ struct Conv2dOp final : Op {
             const T* bias = has_bias ? x[2]->data<T>() : nullptr;
             const T* images = X.data<T>();
             T* y = Y.data<T>();
+            const bool direct = reads_image_directly(g);
             parallel_for_with_blas(g.n, 1, [&](std::size_t first, std::size_t last) {
-                Array cols = Array::uninitialized({K, L}, X.dtype());
+                Array cols = direct ? Array() : Array::uninitialized({K, L}, X.dtype());
                 for (std::size_t n = first; n < last; ++n)
                     for (std::size_t grp = 0; grp < groups; ++grp) {
-                        images_to_columns(images + n * g.c * g.plane(), 1, grp * cg, cg, g, cols.data<T>());
-                        const std::size_t at = (n * out_channels + grp * og) * L;
-                        gemm_into({&W, grp * og * K, og, K}, false, {&cols, 0, K, L}, false, Y, at, false);
-                        for (std::size_t o = 0; bias && o < og; ++o) {  // while the block is in cache
-                            T* row = y + at + o * L;
-                            const T b = bias[grp * og + o];
-                            for (std::size_t l = 0; l < L; ++l) row[l] += b;
+                        MatrixAt columns{&X, (n * g.c + grp * cg) * L, K, L};
+                        if (!direct) {
+                            images_to_columns(images + n * g.c * g.plane(), 1, grp * cg, cg, g, cols.data<T>());
+                            columns = {&cols, 0, K, L};
                         }
+                        const std::size_t at = (n * out_channels + grp * og) * L;
+                        gemm_into({&W, grp * og * K, og, K}, false, columns, false, Y, at, false);
+                        if (bias || relu) add_bias_relu(y + at, og, L, bias ? bias + grp * og : nullptr, relu);
                     }
             });
         });
@@ -321,29 +369,44 @@ struct Conv2dOp final : Op {
         dispatch(X.dtype(), [&](auto tag) {
             using T = decltype(tag);
             const T* images = X.data<T>();
-            const T* dy = G.data<T>();
+            const bool direct = reads_image_directly(g);
             parallel_for_with_blas(parts, 1, [&](std::size_t first_part, std::size_t last_part) {
-                Array cols = a.wants(1) ? Array::uninitialized({K, L}, X.dtype()) : Array();
-                Array dcols = a.wants(0) ? Array::uninitialized({K, L}, X.dtype()) : Array();
+                Array cols = a.wants(1) && !direct ? Array::uninitialized({K, L}, X.dtype()) : Array();
+                Array dcols = a.wants(0) && !direct ? Array::uninitialized({K, L}, X.dtype()) : Array();
+                // conv2d_relu: the image's dY with ReLU's mask applied, (O, L)
+                Array masked = relu ? Array::uninitialized({out_channels, L}, G.dtype()) : Array();
                 std::vector<T> row_sums;
                 for (std::size_t p = first_part; p < last_part; ++p) {
                     const std::size_t begin = part_begin(p, parts, g.n), end = part_begin(p + 1, parts, g.n);
                     for (std::size_t n = begin; n < end; ++n) {
+                        const Array& dy = relu ? masked : G;
+                        const std::size_t dy_at = relu ? 0 : n * out_channels * L;  // dY[n] in `dy`
+                        if (relu)
+                            relu_mask(G.data<T>() + n * out_channels * L, a.result.data<T>() + n * out_channels * L,
+                                      masked.data<T>(), out_channels * L);
                         for (std::size_t grp = 0; grp < groups; ++grp) {
-                            const MatrixAt dy_g{&G, (n * out_channels + grp * og) * L, og, L};  // dY[n, g]: (Og, L)
+                            const MatrixAt dy_g{&dy, dy_at + grp * og * L, og, L};  // dY[n, g]: (Og, L)
+                            const std::size_t image_g = (n * g.c + grp * cg) * L;  // direct: X[n, g] is (Cg, L)
                             if (a.wants(1)) {  // dW_g += dY[n, g] · colsᵀ
-                                images_to_columns(images + n * g.c * g.plane(), 1, grp * cg, cg, g, cols.data<T>());
-                                gemm_into(dy_g, false, {&cols, 0, K, L}, true, dw_parts, p * W.size() + grp * og * K,
-                                          n != begin);
+                                MatrixAt columns{&X, image_g, K, L};
+                                if (!direct) {
+                                    images_to_columns(images + n * g.c * g.plane(), 1, grp * cg, cg, g, cols.data<T>());
+                                    columns = {&cols, 0, K, L};
+                                }
+                                gemm_into(dy_g, false, columns, true, dw_parts, p * W.size() + grp * og * K, n != begin);
                             }
                             if (a.wants(0)) {  // dcols = W_gᵀ · dY[n, g] → dX[n]
+                                if (direct) {
+                                    gemm_into({&W, grp * og * K, og, K}, true, dy_g, false, dx, image_g, false);
+                                    continue;
+                                }
                                 gemm_into({&W, grp * og * K, og, K}, true, dy_g, false, dcols, 0, false);
                                 columns_to_images(dcols.data<T>(), 1, grp * cg, cg, g,
                                                   dx.data<T>() + n * g.c * g.plane());
                             }
                         }
                         if (wants_db)
-                            add_plane_sums(dy + n * out_channels * L, out_channels, g.oh, g.ow, n == begin,
+                            add_plane_sums(dy.data<T>() + dy_at, out_channels, g.oh, g.ow, n == begin,
                                            db_parts.data<T>() + p * out_channels, row_sums);
                     }
                 }
@@ -693,8 +756,15 @@ struct AvgPool2dOp final : Op {
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding, Size2 dilation,
               std::size_t groups) {
     if (bias.defined())
-        return apply_op(std::make_unique<Conv2dOp>(stride, padding, dilation, groups, true), {x, weight, bias});
-    return apply_op(std::make_unique<Conv2dOp>(stride, padding, dilation, groups, false), {x, weight});
+        return apply_op(std::make_unique<Conv2dOp>(stride, padding, dilation, groups, true, false), {x, weight, bias});
+    return apply_op(std::make_unique<Conv2dOp>(stride, padding, dilation, groups, false, false), {x, weight});
+}
+
+Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding,
+                   Size2 dilation, std::size_t groups) {
+    if (bias.defined())
+        return apply_op(std::make_unique<Conv2dOp>(stride, padding, dilation, groups, true, true), {x, weight, bias});
+    return apply_op(std::make_unique<Conv2dOp>(stride, padding, dilation, groups, false, true), {x, weight});
 }
 
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::size_t stride, std::size_t padding,

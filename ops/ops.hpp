@@ -236,9 +236,15 @@ struct Size2 {
 /// Cross-correlation (PyTorch's conv2d): x (N, C_in, H, W), weight (C_out, C_in / groups, kH, kW),
 /// bias (C_out,) or an undefined Tensor for none; output (N, C_out, H_out, W_out) with
 /// H_out = ⌊(H + 2·padding - dilation·(kH - 1) - 1) / stride⌋ + 1. Lowered to OpenBLAS gemm through
-/// im2col, one gemm per image and group (a 1×1 kernel with stride 1 reads the image directly).
+/// im2col, one gemm per image and group (a 1×1 kernel at stride 1 without padding reads the image
+/// directly), the images spread over xgrad's threads.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Size2 stride = 1, Size2 padding = 0,
               Size2 dilation = 1, std::size_t groups = 1);
+/// relu(conv2d(...)) as one node: ReLU is applied to each image's output block while the gemm has it
+/// in cache, and its mask to dY in backward, instead of two more passes over the whole activation
+/// each way. The same values and gradients, bit for bit, as the two ops.
+Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Size2 stride = 1,
+                   Size2 padding = 0, Size2 dilation = 1, std::size_t groups = 1);
 /// conv2d over signals: x (N, C_in, L), weight (C_out, C_in / groups, k).
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, std::size_t stride = 1,
               std::size_t padding = 0, std::size_t dilation = 1, std::size_t groups = 1);

@@ -564,6 +564,12 @@ void conv_cases(Cases& c) {
     c.add("conv2d_f32",
           {c.normal({2, 2, 4, 5}, 1, f32), c.normal({3, 2, 2, 2}, 1, f32), c.normal({3}, 1, f32)},
           [](V x) { return conv2d(x[0], x[1], x[2], 1, 1); });
+    c.add("conv2d_relu_pad1_bias", {c.normal({2, 3, 5, 5}), c.normal({4, 3, 3, 3}), c.normal({4})},
+          [](V x) { return conv2d_relu(x[0], x[1], x[2], 1, 1); });
+    c.add("conv2d_relu_1x1_groups2", {c.normal({2, 4, 3, 5}), c.normal({6, 2, 1, 1}), c.normal({6})},
+          [](V x) { return conv2d_relu(x[0], x[1], x[2], 1, 0, 1, 2); });
+    c.add("conv2d_relu_f32_stride2_no_bias", {c.normal({2, 2, 6, 5}, 1, f32), c.normal({3, 2, 3, 3}, 1, f32)},
+          [](V x) { return conv2d_relu(x[0], x[1], {}, 2, 1); });
     c.add("conv1d_stride2_pad1", {c.normal({2, 3, 9}), c.normal({4, 3, 3}), c.normal({4})},
           [](V x) { return conv1d(x[0], x[1], x[2], 2, 1); });
     c.add("conv1d_dilation2_groups2", {c.normal({1, 4, 10}), c.normal({6, 2, 3})},

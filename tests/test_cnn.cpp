@@ -120,6 +120,63 @@ BOOST_AUTO_TEST_CASE(conv_bias_gradient_is_the_sum_over_images_and_positions) {
     }
 }
 
+// conv2d_relu is relu(conv2d(...)) in one node: the same bits, values and every gradient, in float32
+// and float64, through im2col with padding, strides, dilation and groups, the 1×1 kernel that reads
+// the image directly, and with NaN, ±0 and values that ReLU cuts in the input; and Conv2dReLU has
+// Conv2d's parameters and names.
+BOOST_AUTO_TEST_CASE(conv2d_relu_gives_the_bits_of_relu_of_conv2d) {
+    struct Setting {
+        Shape x, w;
+        bool bias;
+        Size2 stride, padding, dilation;
+        std::size_t groups;
+    };
+    const std::vector<Setting> settings = {
+        {{20, 3, 9, 8}, {4, 3, 3, 3}, true, 1, 1, 1, 1},   // same size: 16 parts of one and two images
+        {{3, 4, 11, 7}, {6, 2, 3, 2}, false, 2, {1, 2}, 2, 2},
+        {{2, 4, 5, 3}, {6, 2, 1, 1}, true, 1, 0, 1, 2},     // 1×1: no im2col
+    };
+    for (DType dtype : {DType::f32, DType::f64})
+        for (const Setting& s : settings) {
+            Generator gen(23);
+            Array xv = gen.randn(s.x, dtype);
+            xv.set_flat(0, std::nan(""));
+            xv.set_flat(1, -0.0);
+            std::vector<std::vector<Array>> results;
+            for (bool fused : {false, true}) {
+                Generator draws(29);  // the same weights, bias and upstream for both
+                Tensor x = parameter(xv, "x"), w = parameter(draws.randn(s.w, dtype), "w");
+                const Tensor b = s.bias ? parameter(draws.randn({s.w[0]}, dtype), "b") : Tensor();
+                const Tensor y = fused ? conv2d_relu(x, w, b, s.stride, s.padding, s.dilation, s.groups)
+                                       : relu(conv2d(x, w, b, s.stride, s.padding, s.dilation, s.groups));
+                y.backward(draws.randn(y.shape(), dtype));
+                results.push_back({y.value(), x.grad(), w.grad()});
+                if (s.bias) results.back().push_back(b.grad());
+            }
+            std::size_t differing = 0, nonzero = 0, compared = 0;
+            for (std::size_t k = 0; k < results[0].size(); ++k)
+                for (std::size_t i = 0; i < results[0][k].size(); ++i) {
+                    const double a = results[0][k].flat(i), f = results[1][k].flat(i);
+                    const bool same = (a == f && std::signbit(a) == std::signbit(f)) || (std::isnan(a) && std::isnan(f));
+                    differing += !same;
+                    nonzero += a != 0 && !std::isnan(a);
+                    ++compared;
+                }
+            BOOST_TEST(differing == 0u, dtype_name(dtype) << " " << shape_str(s.x));
+            BOOST_TEST(nonzero > compared / 4, "the comparison sees real values");
+        }
+    Conv2dReLU layer(3, 4, 3, ConvOptions{.padding = 1});
+    std::vector<std::string> names;
+    for (const auto& [name, t] : layer.named_parameters()) names.push_back(name);
+    BOOST_TEST((names == std::vector<std::string>{"weight", "bias"}));
+    const Tensor images = constant(Generator(3).randn({2, 3, 5, 5}));
+    const Array expected = relu(conv2d(images, layer.weight, layer.bias, 1, 1)).value();
+    const Array got = layer(images).value();
+    for (std::size_t i = 0; i < got.size(); ++i) BOOST_TEST(got.flat(i) == expected.flat(i));
+    BOOST_TEST(contains(message_of<ShapeError>([&] { conv2d_relu(images, constant(Array({4, 2, 3, 3}))); }),
+                        "conv2d_relu"));
+}
+
 // float32 2 × 2 stride-2 max pooling has an AVX-512 kernel (ops/conv.cpp) beside the portable
 // tap-by-tap loop: both give the same values and route the gradient to the same elements, on planes
 // of odd and even sizes, rows longer and shorter than one vector, and values full of ties, NaNs and
