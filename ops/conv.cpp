@@ -153,6 +153,15 @@ void images_to_columns(const T* images, std::size_t count, std::size_t c0, std::
     });
 }
 
+/// target[k] += source[k]: col2im's run of a tap's block, as a vector clone (the templates around
+/// it are compiled for the x86-64 baseline, four floats at a time).
+template <class T>
+[[gnu::always_inline]] inline void add_run_loop(T* __restrict target, const T* __restrict source, std::size_t n) {
+    for (std::size_t k = 0; k < n; ++k) target[k] += source[k];
+}
+XGRAD_VECTOR_CLONES void add_run(float* target, const float* source, std::size_t n) { add_run_loop(target, source, n); }
+XGRAD_VECTOR_CLONES void add_run(double* target, const double* source, std::size_t n) { add_run_loop(target, source, n); }
+
 /// col2im, the adjoint of images_to_columns: sets each of the images' planes in [c0, c0 + channels)
 /// to the sum of the column entries read from its elements (entries that read padding are dropped).
 /// The planes are zeroed here, inside the parallel loop, rather than by the caller on one thread.
@@ -182,11 +191,8 @@ void columns_to_images(T* cols, std::size_t count, std::size_t c0, std::size_t c
                                 for (std::size_t oy = 0; oy < g.oh; ++oy) block[oy * g.ow + x] = T(0);
                             const auto from = static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(-shift, 0, signed_L));
                             const auto to = static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(signed_L - shift, 0, signed_L));
-                            if (from >= to) continue;
                             // position p of the block read plane[p + shift], p in [from, to)
-                            T* target = plane + (static_cast<std::ptrdiff_t>(from) + shift);
-                            const T* source = block + from;
-                            for (std::size_t k = 0; k < to - from; ++k) target[k] += source[k];
+                            if (from < to) add_run(plane + (static_cast<std::ptrdiff_t>(from) + shift), block + from, to - from);
                             continue;
                         }
                         for (std::size_t oy = 0; oy < g.oh; ++oy) {
