@@ -99,6 +99,57 @@ std::size_t rows_per_task(std::size_t elements) {
     return std::max<std::size_t>(1, elements_per_task / std::max<std::size_t>(elements, 1));
 }
 
+// A stride-1, same-size convolution's tap (i, j) reads its whole plane shifted by one flat offset;
+// only the output columns outside [lo, hi) of its kernel column j read the wrapped neighbour row
+// instead of padding. im2col copies the shifted run through a lane mask of those columns (one
+// branch-free pass), and col2im adds through it: masked_copy and masked_add, as vector clones (the
+// templates around them are compiled for the x86-64 baseline, four floats at a time).
+template <class T>
+[[gnu::always_inline]] inline void masked_copy_loop(T* __restrict to, const T* __restrict from,
+                                                    const simd::Bits<T>* __restrict keep, std::size_t n) {
+    for (std::size_t k = 0; k < n; ++k) to[k] = simd::kept_or_zero(from[k], keep[k]);
+}
+template <class T>
+[[gnu::always_inline]] inline void masked_add_loop(T* __restrict to, const T* __restrict from,
+                                                   const simd::Bits<T>* __restrict keep, std::size_t n) {
+    for (std::size_t k = 0; k < n; ++k) to[k] += simd::kept_or_zero(from[k], keep[k]);
+}
+XGRAD_VECTOR_CLONES void masked_copy(float* to, const float* from, const std::uint32_t* keep, std::size_t n) {
+    masked_copy_loop(to, from, keep, n);
+}
+XGRAD_VECTOR_CLONES void masked_copy(double* to, const double* from, const std::uint64_t* keep, std::size_t n) {
+    masked_copy_loop(to, from, keep, n);
+}
+XGRAD_VECTOR_CLONES void masked_add(float* to, const float* from, const std::uint32_t* keep, std::size_t n) {
+    masked_add_loop(to, from, keep, n);
+}
+XGRAD_VECTOR_CLONES void masked_add(double* to, const double* from, const std::uint64_t* keep, std::size_t n) {
+    masked_add_loop(to, from, keep, n);
+}
+
+/// Whether g is a stride-1 convolution whose output has the input's size (its taps read shifted planes).
+bool same_size(const Window& g) { return g.stride.h == 1 && g.stride.w == 1 && g.oh == g.h && g.ow == g.w; }
+
+/// For a same-size window: per kernel column j, L lanes, all ones where output position p's column
+/// lies in column_range(g, j) (the tap reads the plane there), zeros where it reads padding.
+template <class T>
+std::vector<simd::Bits<T>> column_masks(const Window& g) {
+    const std::size_t L = g.out_plane();
+    std::vector<simd::Bits<T>> masks(g.kw * L);
+    for (std::size_t j = 0; j < g.kw; ++j) {
+        const ColumnRange r = column_range(g, j);
+        for (std::size_t p = 0; p < L; ++p) masks[j * L + p] = simd::all_ones_if<T>(p % g.ow >= r.lo && p % g.ow < r.hi);
+    }
+    return masks;
+}
+
+/// The positions [from, to) of a same-size tap's block that read inside the plane's flat range.
+std::pair<std::size_t, std::size_t> shifted_run(std::ptrdiff_t shift, std::size_t L) {
+    const auto signed_L = static_cast<std::ptrdiff_t>(L);
+    return {static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(-shift, 0, signed_L)),
+            static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(signed_L - shift, 0, signed_L))};
+}
+
 /// im2col for `count` images starting at `images` (each C·H·W) and channels [c0, c0 + channels):
 /// cols is (channels·kh·kw, count·L), row (c·kh + i)·kw + j (one kernel tap), column n·L + oy·ow + ox
 /// (image n's window at (oy, ox)); 0 where the window reads padding. Whole images side by side make
@@ -107,8 +158,8 @@ template <class T>
 void images_to_columns(const T* images, std::size_t count, std::size_t c0, std::size_t channels, const Window& g,
                        T* cols) {
     const std::size_t L = g.out_plane(), ld = count * L, taps = g.kh * g.kw;
-    const bool same_size = g.stride.h == 1 && g.stride.w == 1 && g.oh == g.h && g.ow == g.w;
-    const auto signed_L = static_cast<std::ptrdiff_t>(L);
+    const bool shifted = same_size(g);
+    const std::vector<simd::Bits<T>> masks = shifted ? column_masks<T>(g) : std::vector<simd::Bits<T>>();
     parallel_for(channels * taps, rows_per_task(ld), [&](std::size_t first, std::size_t last) {
         for (std::size_t r = first; r < last; ++r) {
             const std::size_t c = r / taps, i = r % taps / g.kw, j = r % g.kw;
@@ -116,21 +167,15 @@ void images_to_columns(const T* images, std::size_t count, std::size_t c0, std::
             T* row = cols + r * ld;
             for (std::size_t n = 0; n < count; ++n) {
                 const T* plane = images + (n * g.c + c0 + c) * g.plane();
-                if (same_size) {  // the tap's block is the plane shifted: one copy, then the wrapped edges zeroed
+                if (shifted) {  // the tap's block is the plane shifted, its padding columns masked to 0
                     const std::ptrdiff_t shift = input_offset(g, i, j);
                     T* block = row + n * L;
-                    // positions [from, to) read inside the plane's flat range
-                    const auto from = static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(-shift, 0, signed_L));
-                    const auto to = static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(signed_L - shift, 0, signed_L));
+                    const auto [from, to] = shifted_run(shift, L);
                     std::fill(block, block + std::min(from, L), T(0));
-                    if (from < to) std::copy(plane + from + shift, plane + to + shift, block + from);
+                    if (from < to)
+                        masked_copy(block + from, plane + (static_cast<std::ptrdiff_t>(from) + shift), masks.data() + j * L + from,
+                                    to - from);
                     std::fill(block + std::max(from, to), block + L, T(0));
-                    // Column by column down the block: a padding column or two, which row-by-row fills
-                    // would turn into a memset call per row.
-                    for (std::size_t x = 0; x < range.lo; ++x)
-                        for (std::size_t oy = 0; oy < g.oh; ++oy) block[oy * g.ow + x] = T(0);
-                    for (std::size_t x = range.hi; x < g.ow; ++x)
-                        for (std::size_t oy = 0; oy < g.oh; ++oy) block[oy * g.ow + x] = T(0);
                     continue;
                 }
                 for (std::size_t oy = 0; oy < g.oh; ++oy) {
@@ -153,25 +198,14 @@ void images_to_columns(const T* images, std::size_t count, std::size_t c0, std::
     });
 }
 
-/// target[k] += source[k]: col2im's run of a tap's block, as a vector clone (the templates around
-/// it are compiled for the x86-64 baseline, four floats at a time).
-template <class T>
-[[gnu::always_inline]] inline void add_run_loop(T* __restrict target, const T* __restrict source, std::size_t n) {
-    for (std::size_t k = 0; k < n; ++k) target[k] += source[k];
-}
-XGRAD_VECTOR_CLONES void add_run(float* target, const float* source, std::size_t n) { add_run_loop(target, source, n); }
-XGRAD_VECTOR_CLONES void add_run(double* target, const double* source, std::size_t n) { add_run_loop(target, source, n); }
-
 /// col2im, the adjoint of images_to_columns: sets each of the images' planes in [c0, c0 + channels)
 /// to the sum of the column entries read from its elements (entries that read padding are dropped).
 /// The planes are zeroed here, inside the parallel loop, rather than by the caller on one thread.
-/// For a stride-1, same-size convolution the entries that read padding columns are zeroed in `cols`
-/// (hence not const), so that a tap's block adds into the plane as one flat run.
 template <class T>
-void columns_to_images(T* cols, std::size_t count, std::size_t c0, std::size_t channels, const Window& g, T* images) {
+void columns_to_images(const T* cols, std::size_t count, std::size_t c0, std::size_t channels, const Window& g, T* images) {
     const std::size_t L = g.out_plane(), ld = count * L, taps = g.kh * g.kw;
-    const bool same_size = g.stride.h == 1 && g.stride.w == 1 && g.oh == g.h && g.ow == g.w;
-    const auto signed_L = static_cast<std::ptrdiff_t>(L);
+    const bool shifted = same_size(g);
+    const std::vector<simd::Bits<T>> masks = shifted ? column_masks<T>(g) : std::vector<simd::Bits<T>>();
     // By channel: a channel's taps all add into its own planes, so tasks never share an element.
     parallel_for(channels, rows_per_task(taps * ld), [&](std::size_t first, std::size_t last) {
         for (std::size_t c = first; c < last; ++c) {
@@ -179,20 +213,15 @@ void columns_to_images(T* cols, std::size_t count, std::size_t c0, std::size_t c
             for (std::size_t i = 0; i < g.kh; ++i)
                 for (std::size_t j = 0; j < g.kw; ++j) {
                     const ColumnRange r = column_range(g, j);
-                    T* row = cols + (c * taps + i * g.kw + j) * ld;
+                    const T* row = cols + (c * taps + i * g.kw + j) * ld;
                     for (std::size_t n = 0; n < count; ++n) {
                         T* plane = images + (n * g.c + c0 + c) * g.plane();
-                        if (same_size) {  // images_to_columns' shifted copy, backwards
+                        if (shifted) {  // images_to_columns' masked shifted copy, backwards
                             const std::ptrdiff_t shift = input_offset(g, i, j);
-                            T* block = row + n * L;
-                            for (std::size_t x = 0; x < r.lo; ++x)
-                                for (std::size_t oy = 0; oy < g.oh; ++oy) block[oy * g.ow + x] = T(0);
-                            for (std::size_t x = r.hi; x < g.ow; ++x)
-                                for (std::size_t oy = 0; oy < g.oh; ++oy) block[oy * g.ow + x] = T(0);
-                            const auto from = static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(-shift, 0, signed_L));
-                            const auto to = static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(signed_L - shift, 0, signed_L));
-                            // position p of the block read plane[p + shift], p in [from, to)
-                            if (from < to) add_run(plane + (static_cast<std::ptrdiff_t>(from) + shift), block + from, to - from);
+                            const auto [from, to] = shifted_run(shift, L);
+                            if (from < to)
+                                masked_add(plane + (static_cast<std::ptrdiff_t>(from) + shift), row + n * L + from,
+                                           masks.data() + j * L + from, to - from);
                             continue;
                         }
                         for (std::size_t oy = 0; oy < g.oh; ++oy) {
