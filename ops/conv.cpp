@@ -138,7 +138,9 @@ std::vector<simd::Bits<T>> column_masks(const Window& g) {
     std::vector<simd::Bits<T>> masks(g.kw * L);
     for (std::size_t j = 0; j < g.kw; ++j) {
         const ColumnRange r = column_range(g, j);
-        for (std::size_t p = 0; p < L; ++p) masks[j * L + p] = simd::all_ones_if<T>(p % g.ow >= r.lo && p % g.ow < r.hi);
+        simd::Bits<T>* mask = masks.data() + j * L;
+        for (std::size_t oy = 0; oy < g.oh; ++oy)
+            for (std::size_t x = 0; x < g.ow; ++x) mask[oy * g.ow + x] = simd::all_ones_if<T>(x >= r.lo && x < r.hi);
     }
     return masks;
 }
