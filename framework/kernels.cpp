@@ -249,36 +249,46 @@ void gemm_accumulate(const Array& a, const Array& b, bool transpose_a, bool tran
     });
 }
 
-void gemm_into(const MatrixAt& a, bool transpose_a, const MatrixAt& b, bool transpose_b, Array& out,
-               std::size_t out_offset, bool accumulate, std::size_t out_row_stride) {
+template <class T>
+void gemm_into(const MatrixAt& a, bool transpose_a, const MatrixAt& b, bool transpose_b, T* c_data, std::size_t ldc,
+               bool accumulate) {
     check_blas_dimensions(*a.array, *b.array);
+    if (a.array->dtype() != dtype_of<T>() || b.array->dtype() != dtype_of<T>())
+        throw DTypeError(std::string("gemm_into: operands are ") + dtype_name(a.array->dtype()) + " and " +
+                         dtype_name(b.array->dtype()) + ", the output " + dtype_name(dtype_of<T>()));
     const std::size_t m = transpose_a ? a.cols : a.rows, k = transpose_a ? a.rows : a.cols;
     const std::size_t n = transpose_b ? b.rows : b.cols;
-    const std::size_t ldc = out_row_stride != 0 ? out_row_stride : n;
+    if (ldc == 0) ldc = n;
+    if (m == 0 || n == 0) return;
+    if (k == 0) {  // an empty sum: zeros (or nothing to add)
+        if (!accumulate)
+            for (std::size_t r = 0; r < m; ++r) std::fill_n(c_data + r * ldc, n, T(0));
+        return;
+    }
+    // cblas directly (as declared by xtensor-blas's xflens headers): xtensor-blas's gemm takes
+    // packed containers only, and a strided matrix (a time step of a batch-first sequence) is
+    // read in place through its leading dimension.
+    const auto ta = transpose_a ? CblasTrans : CblasNoTrans, tb = transpose_b ? CblasTrans : CblasNoTrans;
+    const auto M = static_cast<CBLAS_INT>(m), N = static_cast<CBLAS_INT>(n), K = static_cast<CBLAS_INT>(k);
+    const auto lda = static_cast<CBLAS_INT>(a.leading_dimension()), ldb = static_cast<CBLAS_INT>(b.leading_dimension());
+    const T* a_data = a.array->data<T>() + a.offset;
+    const T* b_data = b.array->data<T>() + b.offset;
+    const T beta = accumulate ? T(1) : T(0);
+    if constexpr (std::is_same_v<T, float>)
+        cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, 1.0F, a_data, lda, b_data, ldb, beta, c_data,
+                    static_cast<CBLAS_INT>(ldc));
+    else
+        cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, 1.0, a_data, lda, b_data, ldb, beta, c_data,
+                    static_cast<CBLAS_INT>(ldc));
+}
+template void gemm_into<float>(const MatrixAt&, bool, const MatrixAt&, bool, float*, std::size_t, bool);
+template void gemm_into<double>(const MatrixAt&, bool, const MatrixAt&, bool, double*, std::size_t, bool);
+
+void gemm_into(const MatrixAt& a, bool transpose_a, const MatrixAt& b, bool transpose_b, Array& out,
+               std::size_t out_offset, bool accumulate, std::size_t out_row_stride) {
     dispatch(out.dtype(), [&](auto tag) {
         using T = decltype(tag);
-        T* c_data = out.data<T>() + out_offset;
-        if (m == 0 || n == 0) return;
-        if (k == 0) {  // an empty sum: zeros (or nothing to add)
-            if (!accumulate)
-                for (std::size_t r = 0; r < m; ++r) std::fill_n(c_data + r * ldc, n, T(0));
-            return;
-        }
-        // cblas directly (as declared by xtensor-blas's xflens headers): xtensor-blas's gemm takes
-        // packed containers only, and a strided matrix (a time step of a batch-first sequence) is
-        // read in place through its leading dimension.
-        const auto ta = transpose_a ? CblasTrans : CblasNoTrans, tb = transpose_b ? CblasTrans : CblasNoTrans;
-        const auto M = static_cast<CBLAS_INT>(m), N = static_cast<CBLAS_INT>(n), K = static_cast<CBLAS_INT>(k);
-        const auto lda = static_cast<CBLAS_INT>(a.leading_dimension()), ldb = static_cast<CBLAS_INT>(b.leading_dimension());
-        const T* a_data = a.array->data<T>() + a.offset;
-        const T* b_data = b.array->data<T>() + b.offset;
-        const T beta = accumulate ? T(1) : T(0);
-        if constexpr (std::is_same_v<T, float>)
-            cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, 1.0F, a_data, lda, b_data, ldb, beta, c_data,
-                        static_cast<CBLAS_INT>(ldc));
-        else
-            cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, 1.0, a_data, lda, b_data, ldb, beta, c_data,
-                        static_cast<CBLAS_INT>(ldc));
+        gemm_into(a, transpose_a, b, transpose_b, out.data<T>() + out_offset, out_row_stride, accumulate);
     });
 }
 

@@ -297,6 +297,13 @@ struct MatrixAt {
 /// starts at `out_offset` of `out`, its rows `out_row_stride` apart (0: packed).
 void gemm_into(const MatrixAt& a, bool transpose_a, const MatrixAt& b, bool transpose_b, Array& out,
                std::size_t out_offset, bool accumulate, std::size_t out_row_stride = 0);
+/// The same into raw memory: C's first element at `out`, its rows `ldc` elements apart (0: packed),
+/// of A's dtype (float or double). For loops whose threads write disjoint blocks of one Array: the
+/// Array overload's out.data() counts as a write to the Array itself (its version), which threads
+/// must not do at once.
+template <class T>
+void gemm_into(const MatrixAt& a, bool transpose_a, const MatrixAt& b, bool transpose_b, T* out, std::size_t ldc,
+               bool accumulate);
 
 // ---- template definitions --------------------------------------------------------------------
 

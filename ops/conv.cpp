@@ -382,7 +382,7 @@ struct Conv2dOp final : Op {
                             columns = {&cols, 0, K, L};
                         }
                         const std::size_t at = (n * out_channels + grp * og) * L;
-                        gemm_into({&W, grp * og * K, og, K}, false, columns, false, Y, at, false);
+                        gemm_into({&W, grp * og * K, og, K}, false, columns, false, y + at, 0, false);
                         if (bias || relu) add_bias_relu(y + at, og, L, bias ? bias + grp * og : nullptr, relu);
                     }
             });
@@ -407,6 +407,10 @@ struct Conv2dOp final : Op {
             using T = decltype(tag);
             const T* images = X.data<T>();
             const bool direct = reads_image_directly(g);
+            // The outputs' memory, taken once: the threads write disjoint blocks of it, never the Arrays.
+            T* dx_data = a.wants(0) ? dx.data<T>() : nullptr;
+            T* dw_data = a.wants(1) ? dw_parts.data<T>() : nullptr;
+            T* db_data = wants_db ? db_parts.data<T>() : nullptr;
             parallel_for_with_blas(parts, 1, [&](std::size_t first_part, std::size_t last_part) {
                 Array cols = a.wants(1) && !direct ? Array::uninitialized({K, L}, X.dtype()) : Array();
                 Array dcols = a.wants(0) && !direct ? Array::uninitialized({K, L}, X.dtype()) : Array();
@@ -430,21 +434,20 @@ struct Conv2dOp final : Op {
                                     images_to_columns(images + n * g.c * g.plane(), 1, grp * cg, cg, g, cols.data<T>());
                                     columns = {&cols, 0, K, L};
                                 }
-                                gemm_into(dy_g, false, columns, true, dw_parts, p * W.size() + grp * og * K, n != begin);
+                                gemm_into(dy_g, false, columns, true, dw_data + p * W.size() + grp * og * K, 0, n != begin);
                             }
                             if (a.wants(0)) {  // dcols = W_gᵀ · dY[n, g] → dX[n]
                                 if (direct) {
-                                    gemm_into({&W, grp * og * K, og, K}, true, dy_g, false, dx, image_g, false);
+                                    gemm_into({&W, grp * og * K, og, K}, true, dy_g, false, dx_data + image_g, 0, false);
                                     continue;
                                 }
                                 gemm_into({&W, grp * og * K, og, K}, true, dy_g, false, dcols, 0, false);
-                                columns_to_images(dcols.data<T>(), 1, grp * cg, cg, g,
-                                                  dx.data<T>() + n * g.c * g.plane());
+                                columns_to_images(dcols.data<T>(), 1, grp * cg, cg, g, dx_data + n * g.c * g.plane());
                             }
                         }
                         if (wants_db)
                             add_plane_sums(dy.data<T>() + dy_at, out_channels, g.oh, g.ow, n == begin,
-                                           db_parts.data<T>() + p * out_channels, row_sums);
+                                           db_data + p * out_channels, row_sums);
                     }
                 }
             });
