@@ -30,8 +30,43 @@ GetThreads openblas_get_threads() {
     static const auto get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
     return get;
 }
-std::atomic<std::size_t> threads_without_openblas{1};
 std::atomic<bool> loops_in_parallel{true};
+
+// The thread count set_num_threads configured: 0 until it is first called (num_threads() then asks
+// OpenBLAS, whose count comes from OPENBLAS_NUM_THREADS or the cores), or until a parallel_for_with_blas
+// job first records OpenBLAS's count before lowering it. Kept here rather than read back from
+// OpenBLAS because those jobs lower OpenBLAS's count to 1 for their duration: another thread asking
+// meanwhile must get the configured count, not the job's 1.
+std::atomic<std::size_t> configured_threads{0};
+
+// The jobs of parallel_for_with_blas that are running (at most one uses the workers; others run
+// serially on their callers): OpenBLAS stays at one thread until the last of them ends, and then
+// gets the configured count back — also one that set_num_threads configured meanwhile.
+std::mutex blas_threads_mutex;
+std::size_t blas_jobs_running = 0;
+
+/// One OpenBLAS thread while a parallel_for_with_blas job runs on the workers.
+class BlasOnCallingThreads {
+public:
+    explicit BlasOnCallingThreads(bool on) : set_(on ? openblas_set_threads() : nullptr) {
+        if (!set_) return;
+        std::lock_guard lock(blas_threads_mutex);
+        if (blas_jobs_running++ > 0) return;
+        if (configured_threads.load(std::memory_order_relaxed) == 0)
+            if (GetThreads get = openblas_get_threads()) configured_threads.store(std::max(get(), 1));
+        set_(1);
+    }
+    ~BlasOnCallingThreads() {
+        if (!set_) return;
+        std::lock_guard lock(blas_threads_mutex);
+        if (--blas_jobs_running == 0) set_(static_cast<int>(configured_threads.load(std::memory_order_relaxed)));
+    }
+    BlasOnCallingThreads(const BlasOnCallingThreads&) = delete;
+    BlasOnCallingThreads& operator=(const BlasOnCallingThreads&) = delete;
+
+private:
+    SetThreads set_;
+};
 
 /// True on a thread while it runs a parallel_for body: a parallel_for inside it runs serially.
 thread_local bool in_parallel_body = false;
@@ -72,15 +107,7 @@ public:
                  bool bodies_call_blas) {
         std::unique_lock lock(busy, std::try_to_lock);
         if (!lock) return false;
-        // One OpenBLAS thread while the bodies run (parallel_for_with_blas), restored however the job ends.
-        struct BlasOnCallingThreads {
-            SetThreads set;
-            int restore;
-            ~BlasOnCallingThreads() {
-                if (set) set(restore);
-            }
-        } blas{bodies_call_blas ? openblas_set_threads() : nullptr, static_cast<int>(threads)};
-        if (blas.set) blas.set(1);
+        const BlasOnCallingThreads blas(bodies_call_blas);  // restored however the job ends
         if (workers.size() != threads - 1) {
             try {
                 resize(threads - 1);
@@ -199,19 +226,28 @@ WorkerPool& pool() {
 bool set_num_threads(std::size_t n) {
     if (n == 0 || n > 4096)
         throw ValueError("set_num_threads: n = " + std::to_string(n) + " (need 1 to 4096 threads)");
-    threads_without_openblas.store(n, std::memory_order_relaxed);
+    std::lock_guard lock(blas_threads_mutex);
+    configured_threads.store(n, std::memory_order_relaxed);
     SetThreads set = openblas_set_threads();
     if (!set) return false;
-    set(static_cast<int>(n));
+    if (blas_jobs_running == 0) set(static_cast<int>(n));  // else the last job running sets it
     return true;
 }
 
 std::size_t num_threads() {
+    if (const std::size_t n = configured_threads.load(std::memory_order_relaxed); n != 0) return n;
     GetThreads get = openblas_get_threads();
-    if (!get) return threads_without_openblas.load(std::memory_order_relaxed);
+    if (!get) return 1;
     const int n = get();
     return n > 0 ? static_cast<std::size_t>(n) : 1;
 }
+
+namespace detail {
+std::size_t blas_library_threads() {
+    GetThreads get = openblas_get_threads();
+    return get ? static_cast<std::size_t>(std::max(get(), 0)) : 0;
+}
+}  // namespace detail
 
 namespace detail {
 bool set_parallel_loops(bool on) { return loops_in_parallel.exchange(on); }

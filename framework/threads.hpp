@@ -1,7 +1,8 @@
 #pragma once
-// Threads. Matrix products run on the BLAS library's threads. xgrad's own large loops (im2col and
-// col2im, pooling, activations over big tensors, optimiser updates) run on the calling thread and a
-// few workers of xgrad's own, through parallel_for.
+// Threads. Matrix products run on the BLAS library's threads, except where xgrad spreads many small
+// products over its own (conv2d's gemm per image, parallel_for_with_blas). xgrad's own large loops
+// (im2col and col2im, pooling, activations over big tensors, optimiser updates) run on the calling
+// thread and a few workers of xgrad's own, through parallel_for.
 //
 // The workers sleep on a condition variable between loops and never spin: OpenBLAS's idle threads
 // spin (calling sched_yield) for a while after every gemm, and a pool that also spun would take the
@@ -17,9 +18,11 @@
 namespace xgrad {
 
 /// Threads for matrix products and xgrad's parallel loops (n ≥ 1; ValueError otherwise). Returns
-/// false when the BLAS library in use is not OpenBLAS (its thread count is then left alone).
+/// false when the BLAS library in use is not OpenBLAS (its thread count is then left alone). Set
+/// while a parallel_for_with_blas job runs, OpenBLAS gets the new count when the job ends.
 bool set_num_threads(std::size_t n);
-/// The thread count: OpenBLAS's, or the one set last when the BLAS library is another (1 at first).
+/// The thread count set_num_threads set last; before any call, OpenBLAS's own (1 when the BLAS
+/// library is another).
 std::size_t num_threads();
 
 /// The grain of an element-wise loop's parallel_for: 32 Ki elements, some 10 µs of memory
@@ -32,6 +35,9 @@ void run_chunks(std::size_t n, std::size_t grain, ChunkBody call, const void* bo
 /// Benchmarks' switch: false makes every parallel_for run on its calling thread (the BLAS threads
 /// are left as they are). Returns the previous setting.
 bool set_parallel_loops(bool on);
+/// OpenBLAS's own thread count at this moment (1 while a parallel_for_with_blas job runs), 0 when
+/// the BLAS library is not OpenBLAS. For tests.
+std::size_t blas_library_threads();
 }  // namespace detail
 
 /// Calls body(begin, end) on disjoint ranges that together cover [0, n), each at least `grain` long
@@ -49,11 +55,13 @@ void parallel_for(std::size_t n, std::size_t grain, const Body& body) {
 }
 
 /// parallel_for for bodies that call BLAS (a gemm per image of a batch): while the ranges run on
-/// several threads, OpenBLAS runs each product on the thread that calls it (its thread count is 1 for
-/// the loop's duration, then restored), so the products of different ranges run side by side instead
-/// of queueing for OpenBLAS's threads. When the loop runs serially (parallel_for's conditions), the
-/// body's products keep OpenBLAS's threads. OpenBLAS splits a product's rows and columns among its
-/// threads, never its sums, so a product has the same bits either way.
+/// several threads, OpenBLAS runs each product on the thread that calls it (its thread count is 1 until
+/// the last such loop ends, then set_num_threads' count again, also when a range throws), so the
+/// products of different ranges run side by side instead of queueing for OpenBLAS's threads. When
+/// the loop runs serially (parallel_for's conditions), the body's products run on OpenBLAS's threads
+/// as configured. A product's last bits can depend on how many threads ran it (OpenBLAS blocks a long
+/// sum differently when threaded): on the workers, each product runs on one thread whatever the
+/// thread count. With another BLAS library the products run on its threads as it is set up.
 template <class Body>
 void parallel_for_with_blas(std::size_t n, std::size_t grain, const Body& body) {
     detail::run_chunks(

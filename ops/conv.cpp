@@ -154,8 +154,8 @@ std::pair<std::size_t, std::size_t> shifted_run(std::ptrdiff_t shift, std::size_
 
 /// im2col for `count` images starting at `images` (each C·H·W) and channels [c0, c0 + channels):
 /// cols is (channels·kh·kw, count·L), row (c·kh + i)·kw + j (one kernel tap), column n·L + oy·ow + ox
-/// (image n's window at (oy, ox)); 0 where the window reads padding. Whole images side by side make
-/// one wide matrix, so the convolution is one large gemm instead of one small gemm per image.
+/// (image n's window at (oy, ox)); 0 where the window reads padding. (conv2d lowers one image at a
+/// time: count is 1.)
 template <class T>
 void images_to_columns(const T* images, std::size_t count, std::size_t c0, std::size_t channels, const Window& g,
                        T* cols) {
@@ -314,7 +314,7 @@ std::size_t part_begin(std::size_t p, std::size_t parts, std::size_t images) {
 // outputs, K = Cg·kh·kw taps, L = oh·ow positions) and cols = im2col (K, L) of the image's group:
 //   Y[n, g] (Og, L) = W_g (Og, K) · cols + b_g, written in place in Y;
 //   dW_g += dY[n, g] · colsᵀ;  dcols = W_gᵀ · dY[n, g] → col2im into dX[n];  db += Σ_l dY[n].
-// An image's columns (225 KiB for the CNN's second layer) stay in the thread's cache from im2col to
+// An image's columns (220 KiB for the CNN's second layer) stay in the thread's cache from im2col to
 // the gemm, and an image's outputs are a block of Y as they are: no copy of Y or dY between the
 // (O, N·L) layout of one wide gemm and the batch's (N, O, L). Measured against one wide gemm per
 // pass of images on OpenBLAS's two threads (bench BM_CnnStep, BM_Conv2dForwardBackward): the

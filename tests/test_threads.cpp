@@ -207,8 +207,9 @@ BOOST_AUTO_TEST_CASE(parallel_for_runs_ranges_on_the_workers) {
 }
 
 // parallel_for_with_blas: OpenBLAS runs one thread while the ranges run side by side (each range's
-// gemms on its own thread), and gets its count back afterwards — also when a range throws; a loop
-// that runs serially leaves OpenBLAS's threads to its body's gemms.
+// gemms on its own thread), and gets the configured count back afterwards — also when a range throws,
+// and a count set meanwhile; num_threads() keeps answering the configured count during the job; a
+// loop that runs serially leaves OpenBLAS's threads to its body's gemms.
 BOOST_AUTO_TEST_CASE(parallel_for_with_blas_gives_each_range_one_blas_thread_and_restores_the_count) {
     const std::size_t before = num_threads();
     if (!set_num_threads(2)) {
@@ -216,26 +217,37 @@ BOOST_AUTO_TEST_CASE(parallel_for_with_blas_gives_each_range_one_blas_thread_and
         set_num_threads(before);
         return;
     }
-    std::atomic<std::size_t> most_seen{0}, ranges{0};
+    std::atomic<std::size_t> most_blas{0}, least_configured{99}, ranges{0};
     auto record = [&](std::size_t, std::size_t) {
-        std::size_t seen = num_threads(), was = most_seen.load();
-        while (seen > was && !most_seen.compare_exchange_weak(was, seen)) {
+        std::size_t seen = detail::blas_library_threads(), was = most_blas.load();
+        while (seen > was && !most_blas.compare_exchange_weak(was, seen)) {
+        }
+        std::size_t configured = num_threads(), low = least_configured.load();
+        while (configured < low && !least_configured.compare_exchange_weak(low, configured)) {
         }
         ranges.fetch_add(1);
     };
     parallel_for_with_blas(8, 1, record);
     BOOST_TEST(ranges.load() > 1u);  // the loop did split
-    BOOST_TEST(most_seen.load() == 1u);
-    BOOST_TEST(num_threads() == 2u);
+    BOOST_TEST(most_blas.load() == 1u);
+    BOOST_TEST(least_configured.load() == 2u);
+    BOOST_TEST(detail::blas_library_threads() == 2u);
     BOOST_CHECK_THROW(parallel_for_with_blas(8, 1, [](std::size_t, std::size_t) { throw ValueError("a range failed"); }),
                       ValueError);
-    BOOST_TEST(num_threads() == 2u);
+    BOOST_TEST(detail::blas_library_threads() == 2u);
+    // set_num_threads during a job: OpenBLAS gets the new count when the job ends
+    parallel_for_with_blas(8, 1, [&](std::size_t begin, std::size_t) {
+        if (begin == 0) set_num_threads(3);
+    });
+    BOOST_TEST(detail::blas_library_threads() == 3u);
+    BOOST_TEST(num_threads() == 3u);
+    set_num_threads(2);
     const bool loops = detail::set_parallel_loops(false);
-    most_seen = 0, ranges = 0;
+    most_blas = 0, ranges = 0;
     parallel_for_with_blas(8, 1, record);
     detail::set_parallel_loops(loops);
     BOOST_TEST(ranges.load() == 1u);
-    BOOST_TEST(most_seen.load() == 2u);
+    BOOST_TEST(most_blas.load() == 2u);
     set_num_threads(before);
 }
 
