@@ -298,7 +298,9 @@ void add_plane_sums(const T* dy, std::size_t planes, std::size_t h, std::size_t 
 /// The parts of a batch that conv2d's backward sums dW and db over: each part adds its images' terms
 /// in order into a partial sum of its own, and the partials are added in part order. The parts are
 /// fixed by the batch and the weight's size (at most 16, and partials within 16 MiB), never by the
-/// thread count: the gradients have the same bits on any number of threads.
+/// thread count, so the sums are taken in the same order on any number of threads. (A product's own
+/// bits are the same too when the parts run on the workers, each on one OpenBLAS thread; a loop too
+/// small to split, one part, runs its products on OpenBLAS's threads: see parallel_for_with_blas.)
 std::size_t weight_gradient_parts(std::size_t images, std::size_t weight_bytes) {
     constexpr std::size_t budget = std::size_t{16} << 20, most = 16;
     const std::size_t fit = budget / std::max<std::size_t>(weight_bytes, 1);
