@@ -287,7 +287,6 @@ void BM_CnnGemmFloor(benchmark::State& state) {
     auto x3 = buffer(n * 3136), w3 = buffer(128 * 3136), y3 = buffer(n * 128), dx3 = buffer(x3.size()),
          dw3 = buffer(w3.size());
     auto w4 = buffer(10 * 128), y4 = buffer(n * 10), dx4 = buffer(n * 128), dw4 = buffer(w4.size());
-    auto part_begin = [](int p) { return p * (n / parts) + std::min(p, n % parts); };
     // A thread's own column buffers, made once (ops/conv.cpp's come from mimalloc's free lists).
     auto scratch = [](std::size_t size, int which) -> float* {
         thread_local std::vector<float> buffers[2];
@@ -315,9 +314,9 @@ void BM_CnnGemmFloor(benchmark::State& state) {
             const float* cols = scratch(288 * 196, 0);
             float* dcols = scratch(288 * 196, 1);
             for (std::size_t p = first; p < last; ++p)
-                for (int i = part_begin(static_cast<int>(p)); i < part_begin(static_cast<int>(p) + 1); ++i) {
+                for (std::size_t i = chunk_begin(p, parts, n); i < chunk_begin(p + 1, parts, n); ++i) {
                     const float* dy = y2.data() + i * 64 * 196;
-                    sgemm(false, true, 64, 288, 196, dy, cols, i == part_begin(static_cast<int>(p)) ? 0 : 1,
+                    sgemm(false, true, 64, 288, 196, dy, cols, i == chunk_begin(p, parts, n) ? 0 : 1,
                           dw2.data() + p * w2.size());
                     sgemm(true, false, 288, 196, 64, w2.data(), dy, 0, dcols);
                 }
@@ -325,9 +324,9 @@ void BM_CnnGemmFloor(benchmark::State& state) {
         parallel_for_with_blas(parts, 1, [&](std::size_t first, std::size_t last) {  // conv1 backward: dW only
             const float* cols = scratch(9 * 784, 0);
             for (std::size_t p = first; p < last; ++p)
-                for (int i = part_begin(static_cast<int>(p)); i < part_begin(static_cast<int>(p) + 1); ++i)
+                for (std::size_t i = chunk_begin(p, parts, n); i < chunk_begin(p + 1, parts, n); ++i)
                     sgemm(false, true, 32, 9, 784, y1.data() + i * 32 * 784, cols,
-                          i == part_begin(static_cast<int>(p)) ? 0 : 1, dw1.data() + p * w1.size());
+                          i == chunk_begin(p, parts, n) ? 0 : 1, dw1.data() + p * w1.size());
         });
         benchmark::ClobberMemory();
     }

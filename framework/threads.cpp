@@ -80,10 +80,6 @@ inline void cpu_relax() {
 #endif
 }
 
-/// Chunk `index` of `chunks` near-equal ranges over [0, n).
-std::size_t chunk_begin(std::size_t index, std::size_t chunks, std::size_t n) {
-    return index * (n / chunks) + std::min(index, n % chunks);
-}
 
 // The workers and one job at a time. A job is `chunks` ranges that the caller and the workers claim
 // one by one from `claim` (so a worker that wakes late, or never, leaves its share to the others),
@@ -247,15 +243,13 @@ std::size_t blas_library_threads() {
     GetThreads get = openblas_get_threads();
     return get ? static_cast<std::size_t>(std::max(get(), 0)) : 0;
 }
-}  // namespace detail
 
-namespace detail {
 bool set_parallel_loops(bool on) { return loops_in_parallel.exchange(on); }
 
 void run_chunks(std::size_t n, std::size_t grain, ChunkBody call, const void* body, bool bodies_call_blas) {
     if (n == 0) return;
     const std::size_t most_chunks = n / std::max<std::size_t>(grain, 1);
-    // Too small to split, nested or switched off: no need to ask OpenBLAS for its thread count.
+    // Too small to split, nested or switched off: no need to ask for the thread count.
     const std::size_t threads =
         most_chunks < 2 || in_parallel_body || !loops_in_parallel.load(std::memory_order_relaxed) ? 1 : num_threads();
     const std::size_t chunks = std::min({most_chunks, 4 * threads, WorkerPool::max_chunks});

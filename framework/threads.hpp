@@ -13,6 +13,7 @@
 // set_num_threads is the one knob: it sets OpenBLAS's thread count when xgrad runs on OpenBLAS, and
 // parallel_for uses as many threads (the caller included).
 
+#include <algorithm>
 #include <cstddef>
 
 namespace xgrad {
@@ -29,12 +30,27 @@ std::size_t num_threads();
 /// traffic, several times the cost of waking a worker. Smaller loops stay on the calling thread.
 inline constexpr std::size_t elements_per_task = std::size_t{1} << 15;
 
+/// The first index of range `index` of `count` near-equal ranges over [0, n) (the first n % count
+/// ranges one longer): how parallel_for cuts its chunks, and conv2d the parts of a batch.
+inline std::size_t chunk_begin(std::size_t index, std::size_t count, std::size_t n) {
+    return index * (n / count) + std::min(index, n % count);
+}
+
 namespace detail {
 using ChunkBody = void (*)(const void* body, std::size_t begin, std::size_t end);
 void run_chunks(std::size_t n, std::size_t grain, ChunkBody call, const void* body, bool bodies_call_blas = false);
 /// Benchmarks' switch: false makes every parallel_for run on its calling thread (the BLAS threads
 /// are left as they are). Returns the previous setting.
 bool set_parallel_loops(bool on);
+/// run_chunks with `body` called through a plain function pointer (parallel_for and
+/// parallel_for_with_blas).
+template <class Body>
+void run_body(std::size_t n, std::size_t grain, const Body& body, bool bodies_call_blas) {
+    run_chunks(
+        n, grain,
+        [](const void* b, std::size_t begin, std::size_t end) { (*static_cast<const Body*>(b))(begin, end); },
+        &body, bodies_call_blas);
+}
 /// OpenBLAS's own thread count at this moment (1 while a parallel_for_with_blas job runs), 0 when
 /// the BLAS library is not OpenBLAS. For tests.
 std::size_t blas_library_threads();
@@ -48,10 +64,7 @@ std::size_t blas_library_threads();
 /// throws is rethrown here, after every range has ended.
 template <class Body>
 void parallel_for(std::size_t n, std::size_t grain, const Body& body) {
-    detail::run_chunks(
-        n, grain,
-        [](const void* b, std::size_t begin, std::size_t end) { (*static_cast<const Body*>(b))(begin, end); },
-        &body);
+    detail::run_body(n, grain, body, false);
 }
 
 /// parallel_for for bodies that call BLAS (a gemm per image of a batch): while the ranges run on
@@ -64,10 +77,7 @@ void parallel_for(std::size_t n, std::size_t grain, const Body& body) {
 /// thread count. With another BLAS library the products run on its threads as it is set up.
 template <class Body>
 void parallel_for_with_blas(std::size_t n, std::size_t grain, const Body& body) {
-    detail::run_chunks(
-        n, grain,
-        [](const void* b, std::size_t begin, std::size_t end) { (*static_cast<const Body*>(b))(begin, end); },
-        &body, true);
+    detail::run_body(n, grain, body, true);
 }
 
 }  // namespace xgrad

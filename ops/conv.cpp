@@ -306,10 +306,6 @@ std::size_t weight_gradient_parts(std::size_t images, std::size_t weight_bytes) 
     const std::size_t fit = budget / std::max<std::size_t>(weight_bytes, 1);
     return std::max<std::size_t>(1, std::min({fit, images, most}));
 }
-/// The first image of part p of `parts` near-equal parts of `images`.
-std::size_t part_begin(std::size_t p, std::size_t parts, std::size_t images) {
-    return p * (images / parts) + std::min(p, images % parts);
-}
 
 // Lowered one image at a time, the images spread over xgrad's threads, each of which runs its own
 // gemms (parallel_for_with_blas). For image n, group g (Cg = C/groups input channels, Og = O/groups
@@ -420,7 +416,7 @@ struct Conv2dOp final : Op {
                 Array masked = relu ? Array::uninitialized({out_channels, L}, G.dtype()) : Array();
                 std::vector<T> row_sums;
                 for (std::size_t p = first_part; p < last_part; ++p) {
-                    const std::size_t begin = part_begin(p, parts, g.n), end = part_begin(p + 1, parts, g.n);
+                    const std::size_t begin = chunk_begin(p, parts, g.n), end = chunk_begin(p + 1, parts, g.n);
                     for (std::size_t n = begin; n < end; ++n) {
                         const Array& dy = relu ? masked : G;
                         const std::size_t dy_at = relu ? 0 : n * out_channels * L;  // dY[n] in `dy`
@@ -454,22 +450,10 @@ struct Conv2dOp final : Op {
                 }
             });
         });
-        // The partials in part order (a part holds at least one image: parts ≤ N).
-        auto add_parts = [&](const Array& partials, const Shape& shape) {
-            Array total = Array::uninitialized(shape, partials.dtype());
-            dispatch(partials.dtype(), [&](auto tag) {
-                using T = decltype(tag);
-                const std::size_t size = total.size();
-                const T* from = partials.data<T>();
-                T* to = total.data<T>();
-                std::copy_n(from, size, to);
-                for (std::size_t p = 1; p < parts; ++p)
-                    for (std::size_t i = 0; i < size; ++i) to[i] += from[p * size + i];
-            });
-            return total;
-        };
-        if (a.wants(1)) dw = g.n == 0 ? Array(W.shape(), W.dtype()) : add_parts(dw_parts, W.shape());
-        if (wants_db) db = g.n == 0 ? Array({out_channels}, G.dtype()) : add_parts(db_parts, {out_channels});
+        // The partials in part order (a part holds at least one image: parts ≤ N): reduce_axis over
+        // axis 0 starts from part 0 and adds the others in turn.
+        if (a.wants(1)) dw = g.n == 0 ? Array(W.shape(), W.dtype()) : sum_keepdims(dw_parts, 0).reshaped(W.shape());
+        if (wants_db) db = g.n == 0 ? Array({out_channels}, G.dtype()) : sum_keepdims(db_parts, 0).reshaped({out_channels});
         if (!has_bias) return {std::move(dx), std::move(dw)};
         return {std::move(dx), std::move(dw), std::move(db)};
     }
@@ -795,18 +779,23 @@ struct AvgPool2dOp final : Op {
 
 }  // namespace
 
+namespace {
+Tensor apply_conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding,
+                    Size2 dilation, std::size_t groups, bool relu) {
+    auto op = std::make_unique<Conv2dOp>(stride, padding, dilation, groups, bias.defined(), relu);
+    if (bias.defined()) return apply_op(std::move(op), {x, weight, bias});
+    return apply_op(std::move(op), {x, weight});
+}
+}  // namespace
+
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding, Size2 dilation,
               std::size_t groups) {
-    if (bias.defined())
-        return apply_op(std::make_unique<Conv2dOp>(stride, padding, dilation, groups, true, false), {x, weight, bias});
-    return apply_op(std::make_unique<Conv2dOp>(stride, padding, dilation, groups, false, false), {x, weight});
+    return apply_conv2d(x, weight, bias, stride, padding, dilation, groups, false);
 }
 
 Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding,
                    Size2 dilation, std::size_t groups) {
-    if (bias.defined())
-        return apply_op(std::make_unique<Conv2dOp>(stride, padding, dilation, groups, true, true), {x, weight, bias});
-    return apply_op(std::make_unique<Conv2dOp>(stride, padding, dilation, groups, false, true), {x, weight});
+    return apply_conv2d(x, weight, bias, stride, padding, dilation, groups, true);
 }
 
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::size_t stride, std::size_t padding,
