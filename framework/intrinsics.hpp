@@ -10,9 +10,11 @@
 #if defined(__clang__)
 #include <immintrin.h>
 #else
-// GCC 12 warns falsely (-Wmaybe-uninitialized) inside avx512fintrin.h's _mm512_undefined operands.
+// GCC 12 warns falsely (-Wmaybe-uninitialized, -Wuninitialized) inside avx512fintrin.h's
+// _mm512_undefined operands (`__m512i __Y = __Y;`).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 #endif
