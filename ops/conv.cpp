@@ -130,20 +130,26 @@ XGRAD_VECTOR_CLONES void masked_add(double* to, const double* from, const std::u
 /// Whether g is a stride-1 convolution whose output has the input's size (its taps read shifted planes).
 bool same_size(const Window& g) { return g.stride.h == 1 && g.stride.w == 1 && g.oh == g.h && g.ow == g.w; }
 
-/// For a same-size window: per kernel column j, L lanes, all ones where output position p's column
-/// lies in column_range(g, j) (the tap reads the plane there), zeros where it reads padding.
+/// How im2col and col2im read a window's taps, worked out once per op call and shared by its
+/// threads: for a same-size window, per kernel column j, L lanes all ones where output position p's
+/// column lies in column_range(g, j) (the tap reads the plane there), zeros where it reads padding.
 template <class T>
-std::vector<simd::Bits<T>> column_masks(const Window& g) {
-    const std::size_t L = g.out_plane();
-    std::vector<simd::Bits<T>> masks(g.kw * L);
-    for (std::size_t j = 0; j < g.kw; ++j) {
-        const ColumnRange r = column_range(g, j);
-        simd::Bits<T>* mask = masks.data() + j * L;
-        for (std::size_t oy = 0; oy < g.oh; ++oy)
-            for (std::size_t x = 0; x < g.ow; ++x) mask[oy * g.ow + x] = simd::all_ones_if<T>(x >= r.lo && x < r.hi);
+struct TapMasks {
+    bool shifted;                         // same_size(g): each tap reads its plane shifted
+    std::vector<simd::Bits<T>> columns;  // kw · L lanes when shifted, else none
+
+    explicit TapMasks(const Window& g) : shifted(same_size(g)) {
+        if (!shifted) return;
+        const std::size_t L = g.out_plane();
+        columns.resize(g.kw * L);
+        for (std::size_t j = 0; j < g.kw; ++j) {
+            const ColumnRange r = column_range(g, j);
+            simd::Bits<T>* mask = columns.data() + j * L;
+            for (std::size_t oy = 0; oy < g.oh; ++oy)
+                for (std::size_t x = 0; x < g.ow; ++x) mask[oy * g.ow + x] = simd::all_ones_if<T>(x >= r.lo && x < r.hi);
+        }
     }
-    return masks;
-}
+};
 
 /// The positions [from, to) of a same-size tap's block that read inside the plane's flat range.
 std::pair<std::size_t, std::size_t> shifted_run(std::ptrdiff_t shift, std::size_t L) {
@@ -152,90 +158,81 @@ std::pair<std::size_t, std::size_t> shifted_run(std::ptrdiff_t shift, std::size_
             static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(signed_L - shift, 0, signed_L))};
 }
 
-/// im2col for `count` images starting at `images` (each C·H·W) and channels [c0, c0 + channels):
-/// cols is (channels·kh·kw, count·L), row (c·kh + i)·kw + j (one kernel tap), column n·L + oy·ow + ox
-/// (image n's window at (oy, ox)); 0 where the window reads padding. (conv2d lowers one image at a
-/// time: count is 1.)
+/// im2col for one image (C·H·W at `image`) and its channels [c0, c0 + channels): cols is
+/// (channels·kh·kw, L), row (c·kh + i)·kw + j (one kernel tap), column oy·ow + ox (the window at
+/// (oy, ox)); 0 where the window reads padding. `masks` is TapMasks(g).
 template <class T>
-void images_to_columns(const T* images, std::size_t count, std::size_t c0, std::size_t channels, const Window& g,
-                       T* cols) {
-    const std::size_t L = g.out_plane(), ld = count * L, taps = g.kh * g.kw;
-    const bool shifted = same_size(g);
-    const std::vector<simd::Bits<T>> masks = shifted ? column_masks<T>(g) : std::vector<simd::Bits<T>>();
-    parallel_for(channels * taps, rows_per_task(ld), [&](std::size_t first, std::size_t last) {
+void image_to_columns(const T* image, std::size_t c0, std::size_t channels, const Window& g, const TapMasks<T>& masks,
+                      T* cols) {
+    const std::size_t L = g.out_plane(), taps = g.kh * g.kw;
+    parallel_for(channels * taps, rows_per_task(L), [&](std::size_t first, std::size_t last) {
         for (std::size_t r = first; r < last; ++r) {
             const std::size_t c = r / taps, i = r % taps / g.kw, j = r % g.kw;
             const ColumnRange range = column_range(g, j);
-            T* row = cols + r * ld;
-            for (std::size_t n = 0; n < count; ++n) {
-                const T* plane = images + (n * g.c + c0 + c) * g.plane();
-                if (shifted) {  // the tap's block is the plane shifted, its padding columns masked to 0
-                    const std::ptrdiff_t shift = input_offset(g, i, j);
-                    T* block = row + n * L;
-                    const auto [from, to] = shifted_run(shift, L);
-                    std::fill(block, block + std::min(from, L), T(0));
-                    if (from < to)
-                        masked_copy(block + from, plane + (static_cast<std::ptrdiff_t>(from) + shift), masks.data() + j * L + from,
-                                    to - from);
-                    std::fill(block + std::max(from, to), block + L, T(0));
+            T* row = cols + r * L;
+            const T* plane = image + (c0 + c) * g.plane();
+            if (masks.shifted) {  // the tap's row is the plane shifted, its padding columns masked to 0
+                const std::ptrdiff_t shift = input_offset(g, i, j);
+                const auto [from, to] = shifted_run(shift, L);
+                std::fill(row, row + std::min(from, L), T(0));
+                if (from < to)
+                    masked_copy(row + from, plane + (static_cast<std::ptrdiff_t>(from) + shift),
+                                masks.columns.data() + j * L + from, to - from);
+                std::fill(row + std::max(from, to), row + L, T(0));
+                continue;
+            }
+            for (std::size_t oy = 0; oy < g.oh; ++oy) {
+                T* out = row + oy * g.ow;
+                const std::ptrdiff_t y = input_row(g, oy, i);
+                if (y < 0) {
+                    std::fill_n(out, g.ow, T(0));
                     continue;
                 }
-                for (std::size_t oy = 0; oy < g.oh; ++oy) {
-                    T* out = row + n * L + oy * g.ow;
-                    const std::ptrdiff_t y = input_row(g, oy, i);
-                    if (y < 0) {
-                        std::fill_n(out, g.ow, T(0));
-                        continue;
-                    }
-                    const T* line = plane + static_cast<std::size_t>(y) * g.w + range.x0;  // at ox = 0
-                    std::fill(out, out + range.lo, T(0));
-                    if (g.stride.w == 1)
-                        std::copy(line + range.lo, line + range.hi, out + range.lo);
-                    else
-                        for (std::size_t ox = range.lo; ox < range.hi; ++ox) out[ox] = line[ox * g.stride.w];
-                    std::fill(out + range.hi, out + g.ow, T(0));
-                }
+                const T* line = plane + static_cast<std::size_t>(y) * g.w + range.x0;  // at ox = 0
+                std::fill(out, out + range.lo, T(0));
+                if (g.stride.w == 1)
+                    std::copy(line + range.lo, line + range.hi, out + range.lo);
+                else
+                    for (std::size_t ox = range.lo; ox < range.hi; ++ox) out[ox] = line[ox * g.stride.w];
+                std::fill(out + range.hi, out + g.ow, T(0));
             }
         }
     });
 }
 
-/// col2im, the adjoint of images_to_columns: sets each of the images' planes in [c0, c0 + channels)
+/// col2im, the adjoint of image_to_columns: sets each of the image's planes in [c0, c0 + channels)
 /// to the sum of the column entries read from its elements (entries that read padding are dropped).
 /// The planes are zeroed here, inside the parallel loop, rather than by the caller on one thread.
 template <class T>
-void columns_to_images(const T* cols, std::size_t count, std::size_t c0, std::size_t channels, const Window& g, T* images) {
-    const std::size_t L = g.out_plane(), ld = count * L, taps = g.kh * g.kw;
-    const bool shifted = same_size(g);
-    const std::vector<simd::Bits<T>> masks = shifted ? column_masks<T>(g) : std::vector<simd::Bits<T>>();
-    // By channel: a channel's taps all add into its own planes, so tasks never share an element.
-    parallel_for(channels, rows_per_task(taps * ld), [&](std::size_t first, std::size_t last) {
+void columns_to_image(const T* cols, std::size_t c0, std::size_t channels, const Window& g, const TapMasks<T>& masks,
+                      T* image) {
+    const std::size_t L = g.out_plane(), taps = g.kh * g.kw;
+    // By channel: a channel's taps all add into its own plane, so tasks never share an element.
+    parallel_for(channels, rows_per_task(taps * L), [&](std::size_t first, std::size_t last) {
         for (std::size_t c = first; c < last; ++c) {
-            for (std::size_t n = 0; n < count; ++n) std::fill_n(images + (n * g.c + c0 + c) * g.plane(), g.plane(), T(0));
+            T* plane = image + (c0 + c) * g.plane();
+            std::fill_n(plane, g.plane(), T(0));
             for (std::size_t i = 0; i < g.kh; ++i)
                 for (std::size_t j = 0; j < g.kw; ++j) {
                     const ColumnRange r = column_range(g, j);
-                    const T* row = cols + (c * taps + i * g.kw + j) * ld;
-                    for (std::size_t n = 0; n < count; ++n) {
-                        T* plane = images + (n * g.c + c0 + c) * g.plane();
-                        if (shifted) {  // images_to_columns' masked shifted copy, backwards
-                            const std::ptrdiff_t shift = input_offset(g, i, j);
-                            const auto [from, to] = shifted_run(shift, L);
-                            if (from < to)
-                                masked_add(plane + (static_cast<std::ptrdiff_t>(from) + shift), row + n * L + from,
-                                           masks.data() + j * L + from, to - from);
-                            continue;
-                        }
-                        for (std::size_t oy = 0; oy < g.oh; ++oy) {
-                            const std::ptrdiff_t y = input_row(g, oy, i);
-                            if (y < 0) continue;
-                            const T* in = row + n * L + oy * g.ow;
-                            T* line = plane + static_cast<std::size_t>(y) * g.w + r.x0;
-                            if (g.stride.w == 1)
-                                for (std::size_t ox = r.lo; ox < r.hi; ++ox) line[ox] += in[ox];
-                            else
-                                for (std::size_t ox = r.lo; ox < r.hi; ++ox) line[ox * g.stride.w] += in[ox];
-                        }
+                    const T* row = cols + (c * taps + i * g.kw + j) * L;
+                    if (masks.shifted) {  // image_to_columns' masked shifted copy, backwards
+                        const std::ptrdiff_t shift = input_offset(g, i, j);
+                        const auto [from, to] = shifted_run(shift, L);
+                        if (from < to)
+                            masked_add(plane + (static_cast<std::ptrdiff_t>(from) + shift), row + from,
+                                       masks.columns.data() + j * L + from, to - from);
+                        continue;
+                    }
+                    for (std::size_t oy = 0; oy < g.oh; ++oy) {
+                        const std::ptrdiff_t y = input_row(g, oy, i);
+                        if (y < 0) continue;
+                        const T* in = row + oy * g.ow;
+                        T* line = plane + static_cast<std::size_t>(y) * g.w + r.x0;
+                        if (g.stride.w == 1)
+                            for (std::size_t ox = r.lo; ox < r.hi; ++ox) line[ox] += in[ox];
+                        else
+                            for (std::size_t ox = r.lo; ox < r.hi; ++ox) line[ox * g.stride.w] += in[ox];
                     }
                 }
         }
@@ -370,13 +367,14 @@ struct Conv2dOp final : Op {
             const T* images = X.data<T>();
             T* y = Y.data<T>();
             const bool direct = reads_image_directly(g);
+            const TapMasks<T> masks(g);
             parallel_for_with_blas(g.n, 1, [&](std::size_t first, std::size_t last) {
                 Array cols = direct ? Array() : Array::uninitialized({K, L}, X.dtype());
                 for (std::size_t n = first; n < last; ++n)
                     for (std::size_t grp = 0; grp < groups; ++grp) {
                         MatrixAt columns{&X, (n * g.c + grp * cg) * L, K, L};
                         if (!direct) {
-                            images_to_columns(images + n * g.c * g.plane(), 1, grp * cg, cg, g, cols.data<T>());
+                            image_to_columns(images + n * g.c * g.plane(), grp * cg, cg, g, masks, cols.data<T>());
                             columns = {&cols, 0, K, L};
                         }
                         const std::size_t at = (n * out_channels + grp * og) * L;
@@ -397,7 +395,7 @@ struct Conv2dOp final : Op {
         const bool wants_db = has_bias && a.wants(2);
         const std::size_t parts = weight_gradient_parts(g.n, W.size() * element_size(W.dtype()));
         Array dx, dw, db;
-        if (a.wants(0)) dx = Array::uninitialized(X.shape(), X.dtype());  // every plane set by columns_to_images
+        if (a.wants(0)) dx = Array::uninitialized(X.shape(), X.dtype());  // every plane set by columns_to_image
         // Each part's partial dW and db: (parts, O·K) and (parts, O).
         Array dw_parts = a.wants(1) ? Array::uninitialized({parts, W.size()}, W.dtype()) : Array();
         Array db_parts = wants_db ? Array::uninitialized({parts, out_channels}, G.dtype()) : Array();
@@ -405,6 +403,7 @@ struct Conv2dOp final : Op {
             using T = decltype(tag);
             const T* images = X.data<T>();
             const bool direct = reads_image_directly(g);
+            const TapMasks<T> masks(g);
             // The outputs' memory, taken once: the threads write disjoint blocks of it, never the Arrays.
             T* dx_data = a.wants(0) ? dx.data<T>() : nullptr;
             T* dw_data = a.wants(1) ? dw_parts.data<T>() : nullptr;
@@ -429,7 +428,7 @@ struct Conv2dOp final : Op {
                             if (a.wants(1)) {  // dW_g += dY[n, g] · colsᵀ
                                 MatrixAt columns{&X, image_g, K, L};
                                 if (!direct) {
-                                    images_to_columns(images + n * g.c * g.plane(), 1, grp * cg, cg, g, cols.data<T>());
+                                    image_to_columns(images + n * g.c * g.plane(), grp * cg, cg, g, masks, cols.data<T>());
                                     columns = {&cols, 0, K, L};
                                 }
                                 gemm_into(dy_g, false, columns, true, dw_data + p * W.size() + grp * og * K, 0, n != begin);
@@ -440,7 +439,7 @@ struct Conv2dOp final : Op {
                                     continue;
                                 }
                                 gemm_into({&W, grp * og * K, og, K}, true, dy_g, false, dcols, 0, false);
-                                columns_to_images(dcols.data<T>(), 1, grp * cg, cg, g, dx_data + n * g.c * g.plane());
+                                columns_to_image(dcols.data<T>(), grp * cg, cg, g, masks, dx_data + n * g.c * g.plane());
                             }
                         }
                         if (wants_db)
