@@ -80,7 +80,6 @@ inline void cpu_relax() {
 #endif
 }
 
-
 // The workers and one job at a time. A job is `chunks` ranges that the caller and the workers claim
 // one by one from `claim` (so a worker that wakes late, or never, leaves its share to the others),
 // and `done` counts the finished ones. The claim word holds the job's generation beside the next

@@ -175,7 +175,6 @@ struct Lanes<double> {
         const V m = _mm512_abs_pd(a);
         return _mm512_mask_cmp_pd_mask(nonzero(a), m, lo, _CMP_NGE_UQ) | _mm512_cmp_pd_mask(m, hi, _CMP_NLE_UQ);
     }
-    XGRAD_V4 static V blend(M k, V a, V b) { return _mm512_mask_blend_pd(k, a, b); }
 };
 template <>
 struct Lanes<float> {
@@ -195,7 +194,6 @@ struct Lanes<float> {
         const V m = _mm512_abs_ps(a);
         return _mm512_mask_cmp_ps_mask(nonzero(a), m, lo, _CMP_NGE_UQ) | _mm512_cmp_ps_mask(m, hi, _CMP_NLE_UQ);
     }
-    XGRAD_V4 static V blend(M k, V a, V b) { return _mm512_mask_blend_ps(k, a, b); }
 };
 
 // One block of 32 elements (half a mask word) scaled as How says.
