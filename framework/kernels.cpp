@@ -1,8 +1,10 @@
 #include "framework/kernels.hpp"
+#include "framework/simd.hpp"
 
 #include <xtensor/xadapt.hpp>
 #include <xtensor-blas/xblas.hpp>
 
+#include <algorithm>
 #include <array>
 #include <limits>
 
@@ -128,8 +130,76 @@ void strided_add(Array& target, std::size_t offset, const std::vector<std::ptrdi
     });
 }
 
+namespace {
+
+// numpy's pairwise summation (its <type>_pairwise_sum, numpy 1.24), so that `sum` along a
+// contiguous axis gives numpy's bits. A block of at most 128 elements is summed by eight
+// accumulators, r_j over elements j, j + 8, j + 16, …: eight independent chains, one vector register
+// (the loop vectorises without reassociating anything), not one chain paced by the adder's latency.
+// They are combined as ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)), and the last n mod 8
+// elements added in order. A longer row is split in two at a multiple of 8 near its middle, so the
+// rounding error grows as log n, not n.
+template <class T>
+[[gnu::always_inline]] inline T pairwise_block(const T* a, std::size_t n) {
+    if (n < 8) {
+        T s = 0;
+        for (std::size_t i = 0; i < n; ++i) s += a[i];
+        return s;
+    }
+    T r[8];
+    for (std::size_t j = 0; j < 8; ++j) r[j] = a[j];
+    std::size_t i = 8;
+    for (; i + 8 <= n; i += 8)
+        for (std::size_t j = 0; j < 8; ++j) r[j] += a[i + j];
+    T s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; i < n; ++i) s += a[i];
+    return s;
+}
+
+constexpr std::size_t pairwise_block_size = 128;
+
+// Recursive through its own (multiversioned) symbol: every level runs the clone of the CPU's level.
+XGRAD_VECTOR_CLONES float pairwise_sum(const float* a, std::size_t n) {
+    if (n <= pairwise_block_size) return pairwise_block(a, n);
+    const std::size_t half = n / 2 - n / 2 % 8;
+    return pairwise_sum(a, half) + pairwise_sum(a + half, n - half);
+}
+XGRAD_VECTOR_CLONES double pairwise_sum(const double* a, std::size_t n) {
+    if (n <= pairwise_block_size) return pairwise_block(a, n);
+    const std::size_t half = n / 2 - n / 2 % 8;
+    return pairwise_sum(a, half) + pairwise_sum(a + half, n - half);
+}
+
+// Σ over the middle axis of (outer, n, inner) with inner > 1: numpy's order, 0 + x_0 + x_1 + … per
+// output element (the row-by-row adds vectorise along inner).
+template <class T>
+void sum_strided(const T* p, std::size_t outer, std::size_t n, std::size_t inner, T* out) {
+    for (std::size_t b = 0; b < outer; ++b) {
+        const T* src = p + b * n * inner;
+        T* dst = out + b * inner;
+        std::fill_n(dst, inner, T{0});
+        for (std::size_t k = 0; k < n; ++k)
+            for (std::size_t j = 0; j < inner; ++j) dst[j] += src[k * inner + j];
+    }
+}
+
+}  // namespace
+
 Array sum_keepdims(const Array& x, std::size_t axis) {
-    return reduce_axis(x, axis, [](auto acc, auto v) { return acc + v; }, 0.0);
+    const AxisBlocks blocks(x.shape(), axis);
+    Shape out_shape = x.shape();
+    out_shape[axis] = 1;
+    return dispatch(x.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        Array out = Array::uninitialized(out_shape, x.dtype());
+        const T* p = x.data<T>();
+        T* o = out.data<T>();
+        if (blocks.inner == 1)  // numpy adds 0 to the pairwise sum: −0 sums to +0 there too
+            for (std::size_t r = 0; r < blocks.outer; ++r) o[r] = T{0} + pairwise_sum(p + r * blocks.n, blocks.n);
+        else
+            sum_strided(p, blocks.outer, blocks.n, blocks.inner, o);
+        return out;
+    });
 }
 
 Array max_keepdims(const Array& x, std::size_t axis) {

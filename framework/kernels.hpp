@@ -221,8 +221,8 @@ Array reduce_axis(const Array& x, std::size_t axis, Combine combine, double empt
 
 /// Folds each of `rows` contiguous rows of n ≥ 1 elements (row r at p + r·n) left to right with
 /// combine, into out[r]. Rows go eight at a time (eight independent chains hide the adder's
-/// latency), the last ones four, two and one at a time (the course's net has bias rows of 20, 3 and
-/// 1); each row's order is the same either way, so are the bits.
+/// latency), the last ones four, two and one at a time; each row's order is the same either way, so
+/// are the bits. (max along an axis, conv2d's bias gradient; sum_keepdims adds in numpy's order.)
 template <class T, class Combine>
 void reduce_rows(const T* p, std::size_t rows, std::size_t n, Combine combine, T* out) {
     auto block_of = [&]<std::size_t block>(std::size_t r) {
@@ -239,7 +239,8 @@ void reduce_rows(const T* p, std::size_t rows, std::size_t n, Combine combine, T
     if (rows - r >= 1) block_of.template operator()<1>(r);
 }
 
-/// Σ and max along `axis`, keeping it (the shape a broadcast back to x needs).
+/// Σ and max along `axis`, keeping it (the shape a broadcast back to x needs). Σ adds in numpy's
+/// order, so it gives numpy's bits: pairwise along the last axis, row by row along any other.
 Array sum_keepdims(const Array& x, std::size_t axis);
 Array max_keepdims(const Array& x, std::size_t axis);
 /// Sums a gradient of broadcast shape back down to an input's shape (undoes broadcasting).

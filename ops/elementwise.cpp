@@ -145,7 +145,8 @@ Tensor sign(const Tensor& x) {
     if (!is_floating(v.dtype())) throw DTypeError("sign: needs float32 or float64, got int64 " + shape_str(v.shape()));
     return constant(map(v, [](auto e) {
                         using T = decltype(e);
-                        return e > 0 ? T(1) : (e < 0 ? T(-1) : e);  // 0 stays 0 and NaN stays NaN
+                        // ±0 gives +0 (numpy's sign(−0) is +0) and NaN stays NaN
+                        return e > 0 ? T(1) : (e < 0 ? T(-1) : (e == 0 ? T(0) : e));
                     }),
                     "sign");
 }

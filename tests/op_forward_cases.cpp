@@ -287,6 +287,16 @@ void reduction_cases(Cases& c) {
     c.add("sum_big_axis0", {c.normal({257, 33})}, [](V x) { return sum(x[0], 0); });
     c.add("sum_big_all", {c.normal({31, 37})}, [](V x) { return sum(x[0]); });
     c.add("sum_f32", {c.normal({5, 4}, 1, f32)}, [](V x) { return sum(x[0], 1); });
+    // Rows past numpy's 128-element blocks (split in two, then in eight lanes each) and all lengths
+    // of the rest: the exact check below holds only for numpy's pairwise order.
+    c.add("sum_long_rows", {c.normal({3, 1000}, 1e3)}, [](V x) { return sum(x[0], 1); });
+    c.add("sum_long_rows_f32", {c.normal({4, 301}, 1e3, f32)}, [](V x) { return sum(x[0], -1); });
+    for (std::size_t n : {1, 7, 8, 9, 15, 16, 17, 127, 128, 129, 135, 136, 255, 256, 257, 1031})
+        c.add("sum_row_length_" + std::to_string(n), {c.normal({2, n}, 1e3)}, [](V x) { return sum(x[0], 1); });
+    std::vector<double> negative_zeros(18, -0.0);
+    negative_zeros[13] = 0.0;
+    c.add("sum_negative_zeros", {Cases::values({2, 9}, negative_zeros)},
+          [](V x) { return std::vector<Tensor>{sum(x[0], 1), sum(x[0], 0)}; });
     c.add("sum_method_all", {c.normal({3, 3})}, [](V x) { return x[0].sum(); });
     c.add("sum_method_axis", {c.normal({3, 4})}, [](V x) { return x[0].sum(-2, true); });
     c.add("mean_all", {c.normal({3, 5})}, [](V x) { return mean(x[0]); });

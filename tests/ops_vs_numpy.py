@@ -32,6 +32,10 @@ TOLERANCE = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-6}  # rtol = 
 # (summed in another order than numpy's) ~3000 times: both xgrad and numpy are ~1e-12 off a long
 # double reference. 1e-10 still fails a one-pass variance (E[x²] - μ², ~5e-9 off).
 CASE_TOLERANCE = {"batch_norm_big_offset_values": 1e-10}
+# Sums along an axis add in numpy's order (pairwise along the last axis), so they are numpy's bits.
+# Sums over all elements accumulate in double instead, and are checked to the tolerance.
+EXACT_CASES = {"sum_axis_neg1_3d", "sum_axis0_keepdims", "sum_axis1_4d", "sum_big_axis0", "sum_f32",
+               "sum_method_axis", "sum_long_rows", "sum_long_rows_f32", "sum_negative_zeros"}
 
 
 # ---- reference formulas -----------------------------------------------------------------------
@@ -447,6 +451,11 @@ EXPECTED = {
     "sum_big_all": np.sum,
     "sum_f32": lambda x: np.sum(x, axis=1),
     "sum_method_all": np.sum,
+    "sum_long_rows": lambda x: np.sum(x, axis=1),
+    "sum_long_rows_f32": lambda x: np.sum(x, axis=-1),
+    "sum_negative_zeros": lambda x: (np.sum(x, axis=1), np.sum(x, axis=0)),
+    **{f"sum_row_length_{n}": (lambda x: np.sum(x, axis=1))
+       for n in (1, 7, 8, 9, 15, 16, 17, 127, 128, 129, 135, 136, 255, 256, 257, 1031)},
     "sum_method_axis": lambda x: np.sum(x, axis=-2, keepdims=True),
     "mean_all": np.mean,
     "mean_axis_neg2_keepdims_4d": lambda x: np.mean(x, axis=-2, keepdims=True),
@@ -711,7 +720,9 @@ def difference(got, want, exact, tol=None):
     if got.dtype != want.dtype:
         return f"dtype {got.dtype}, numpy {want.dtype}"
     if exact or got.dtype.kind == "i":
-        bad = ~((got == want) | (np.isnan(got) & np.isnan(want))) if got.dtype.kind == "f" else got != want
+        # Exact means the same bits: a zero's sign too (−0 == +0 would pass a wrong sign).
+        bad = (~(((got == want) & (np.signbit(got) == np.signbit(want))) | (np.isnan(got) & np.isnan(want)))
+               if got.dtype.kind == "f" else got != want)
     else:
         tol = tol or TOLERANCE[got.dtype]
         bad = ~np.isclose(got, want, rtol=tol, atol=tol, equal_nan=True)
@@ -777,7 +788,8 @@ def main():
             failures.append(f"{case}: outputs {sorted(entry['out'])}, numpy gives {len(pairs)}")
             continue
         for name, want in pairs:
-            problem = difference(entry["out"][name], want, op in EXACT_OPS, CASE_TOLERANCE.get(case))
+            exact = op in EXACT_OPS or case in EXACT_CASES or case.startswith("sum_row_length_")
+            problem = difference(entry["out"][name], want, exact, CASE_TOLERANCE.get(case))
             if problem:
                 failures.append(f"{case} ({op}){'' if name == 'out' else ' ' + name}: {problem}")
     for op in ops:
