@@ -5,6 +5,7 @@
 
 #include "framework/engine.hpp"
 #include "framework/kernels.hpp"
+#include "framework/simd.hpp"
 #include "ops/linear.hpp"
 #include "ops/ops.hpp"
 
@@ -206,6 +207,21 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Layout 
 
 namespace detail {
 
+namespace {
+// Row r of the (rows, cols) block y set to bias[r]: where gemm then accumulates W·X. Compiled for
+// the CPU's vector width: the baseline's 16-byte stores made this fill 6% of BM_RegnetStep.
+template <class T>
+[[gnu::always_inline]] inline void fill_rows_loop(T* y, std::size_t rows, std::size_t cols, const T* bias) {
+    for (std::size_t r = 0; r < rows; ++r) std::fill_n(y + r * cols, cols, bias[r]);
+}
+XGRAD_VECTOR_CLONES void fill_rows(float* y, std::size_t rows, std::size_t cols, const float* bias) {
+    fill_rows_loop(y, rows, cols, bias);
+}
+XGRAD_VECTOR_CLONES void fill_rows(double* y, std::size_t rows, std::size_t cols, const double* bias) {
+    fill_rows_loop(y, rows, cols, bias);
+}
+}  // namespace
+
 Array linear_forward(const char* op, const Array& X, const Array& W, const Array& b, Layout layout) {
     if (W.dtype() != X.dtype() || W.dtype() != b.dtype())
         throw DTypeError(std::string(op) + ": weight " + dtype_name(W.dtype()) + ", input " + dtype_name(X.dtype()) +
@@ -235,9 +251,7 @@ Array linear_forward(const char* op, const Array& X, const Array& W, const Array
     Array Y = Array::uninitialized({rows, cols}, W.dtype());
     dispatch(W.dtype(), [&](auto tag) {
         using T = decltype(tag);
-        const T* bias = b.data<T>();
-        T* y = Y.data<T>();
-        for (std::size_t r = 0; r < rows; ++r) std::fill_n(y + r * cols, cols, bias[r]);
+        fill_rows(Y.data<T>(), rows, cols, b.data<T>());
     });
     gemm_accumulate(W, X, false, false, Y);
     return Y;

@@ -140,6 +140,32 @@ BOOST_AUTO_TEST_CASE(softmax_family) {
     check_close(softmax(c({2, 1}, {1000.0, 1000.0}), 0).value(), {0.5, 0.5}, 0);
 }
 
+// With labels all 0 or 1, binary_cross_entropy picks each term's one log by a select instead of
+// branching: it must give the bits of the general formula (checked here term by term, p = 0 and 1
+// included), forward and backward.
+BOOST_AUTO_TEST_CASE(binary_cross_entropy_hard_labels_give_the_general_formulas_bits) {
+    Generator gen(11);
+    const std::size_t n = 257;
+    std::vector<double> pv(n), yv(n);
+    for (std::size_t i = 0; i < n; ++i) pv[i] = gen.uniform(), yv[i] = gen.uniform() < 0.5 ? 0.0 : 1.0;
+    pv[3] = 0.0, pv[4] = 1.0, yv[3] = 1.0, yv[4] = 0.0;  // the clamped logs and quotients
+    const double tiny = std::numeric_limits<double>::min();
+    double sum = 0.0;
+    std::vector<double> grad(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        double t = 0, d = 0;
+        if (yv[i] != 0) t -= yv[i] * std::log(std::max(pv[i], tiny)), d -= yv[i] / std::max(pv[i], tiny);
+        if (yv[i] != 1) t -= (1 - yv[i]) * std::log(std::max(1 - pv[i], tiny)), d += (1 - yv[i]) / std::max(1 - pv[i], tiny);
+        sum += t;
+        grad[i] = (1.0 / static_cast<double>(n)) * d;
+    }
+    Tensor p = parameter(Array({1, n}, pv), "p");
+    Tensor loss = binary_cross_entropy(p, constant(Array({1, n}, yv)));
+    BOOST_TEST(loss.item() == sum / static_cast<double>(n));
+    loss.backward();
+    for (std::size_t i = 0; i < n; ++i) BOOST_TEST(p.grad().flat(i) == grad[i]);
+}
+
 BOOST_AUTO_TEST_CASE(losses) {
     Tensor p = c({1, 4}, {0.9, 0.2, 0.6, 0.5});
     Tensor y = c({1, 4}, {1, 0, 1, 0});
