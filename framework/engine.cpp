@@ -96,11 +96,15 @@ private:
 };
 
 /// Every node reachable from root, each after all of its inputs, and where each one stands.
-std::vector<Node*> walk(const Node& root, NodeIndex& index) {
+std::vector<Node*> walk(const Node& root, NodeIndex& index, std::size_t expected) {
+    // Sized for the expected walk (the last one's size), not grown by doubling: each doubling was
+    // a heap allocation, a dozen of them per step of a small net.
     std::vector<Node*> order;
+    order.reserve(expected);
     // Each frame: a node and the index of the next input to visit. Positions are filled in when a
     // node is emitted; the table only marks "seen" until then.
     std::vector<std::pair<Node*, std::size_t>> stack;
+    stack.reserve(expected);
     Node* start = const_cast<Node*>(&root);
     index.insert(start, 0);
     stack.emplace_back(start, 0);
@@ -239,7 +243,7 @@ thread_local std::size_t t_last_walk = 64;
 
 std::vector<Node*> topological_order(const Node& root) {
     NodeIndex index(t_last_walk);
-    return walk(root, index);
+    return walk(root, index, t_last_walk);
 }
 
 namespace {
@@ -318,7 +322,7 @@ void backward(const Tensor& root, const Array* grad_out, const BackwardOptions& 
     Node& r = root.node_ref();
     Array seed = seed_gradient(r, grad_out);
     NodeIndex index(t_last_walk);
-    const std::vector<Node*> order = walk(r, index);
+    const std::vector<Node*> order = walk(r, index, t_last_walk);
     t_last_walk = order.size();
     check_not_released(order);
 
@@ -327,6 +331,7 @@ void backward(const Tensor& root, const Array* grad_out, const BackwardOptions& 
     std::vector<Array> grads_of(order.size());
     grads_of.back() = std::move(seed);  // the root is emitted last
     std::vector<Node*> released;
+    if (!options.retain_graph) released.reserve(order.size());
     Scratch scratch;
     try {
         for (std::size_t k = order.size(); k-- > 0;) {
