@@ -322,7 +322,10 @@ void Generator::fill_uint32(std::uint32_t* out, std::size_t n) {
     n -= ahead;
     if (n == 0) return;
     if (kind_ == GeneratorKind::philox) {
-        const std::size_t blocks = n / 4;
+        // Whole groups of 64 blocks straight into out (eight vectors in flight); what is left goes
+        // through the buffer. A few blocks computed alone are one dependent chain: a mask's group
+        // of 64 words straddling the buffer's end took 9% of BM_BernoulliBits (Philox) that way.
+        const std::size_t blocks = n / 256 * 64;
         philox_blocks(key_, stream_, block_, blocks, out);
         block_ += blocks;
         out += 4 * blocks;
