@@ -101,6 +101,14 @@ struct Mlp {
         Tensor h2 = dropout(relu(l2(h1)), d);
         return softmax_cross_entropy(l3(h2), T, 0);
     }
+    /// The same model with each hidden layer as one linear_relu_dropout node (one element-wise pass
+    /// each way instead of three: what LinearReLUDropout modules record).
+    Tensor fused_loss() {
+        DropoutOptions d{.keep_prob = 0.5, .generator = &masks};
+        Tensor h1 = linear_relu_dropout(X, l1.weight, l1.bias, Layout::features_first, d);
+        Tensor h2 = linear_relu_dropout(h1, l2.weight, l2.bias, Layout::features_first, d);
+        return softmax_cross_entropy(l3(h2), T, 0);
+    }
     std::vector<Tensor> params() { return {l1.weight, l1.bias, l2.weight, l2.bias, l3.weight, l3.bias}; }
 };
 
@@ -118,14 +126,14 @@ double peak_rss_MB() {
     return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
-void mlp_step(benchmark::State& state, bool with_dropout) {
+void mlp_step(benchmark::State& state, bool with_dropout, bool fused = false) {
     set_num_threads(2);
     const auto batch = static_cast<std::size_t>(state.range(0)), width = static_cast<std::size_t>(state.range(1));
     Mlp mlp(batch, width);
     SGD sgd(mlp.params(), 0.01);
     double masks = 0;
     for (auto _ : state) {
-        Tensor loss = mlp.loss(with_dropout);
+        Tensor loss = fused ? mlp.fused_loss() : mlp.loss(with_dropout);
         masks = saved_bytes(loss);
         sgd.zero_grad();
         loss.backward();
@@ -138,6 +146,7 @@ void mlp_step(benchmark::State& state, bool with_dropout) {
 }
 void BM_MlpStep(benchmark::State& s) { mlp_step(s, true); }
 void BM_MlpStepNoDropout(benchmark::State& s) { mlp_step(s, false); }
+void BM_MlpStepFused(benchmark::State& s) { mlp_step(s, true, true); }
 
 // (4) Only the 8 GEMMs one MLP step needs: 3 forward, 5 backward (no gradient for X).
 void BM_MlpGemmOnly(benchmark::State& state) {
@@ -459,6 +468,7 @@ BENCHMARK(BM_HandWrittenStep)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_HandWrittenStepDropout)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MlpStep)->Args({256, 1024})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_MlpStepNoDropout)->Args({256, 1024})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_MlpStepFused)->Args({256, 1024})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_MlpGemmOnly)->Args({256, 1024})->Unit(benchmark::kMillisecond)->UseRealTime();
 // Registered in this order so that, run alone as bench/compare runs them, each peak_rss_MB is its own.
 BENCHMARK(BM_CnnStep)->Unit(benchmark::kMillisecond)->UseRealTime();
