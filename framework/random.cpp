@@ -95,6 +95,11 @@ XGRAD_VECTOR_CLONES void philox_blocks_portable(std::array<std::uint32_t, 2> key
     }
 }
 
+// Philox blocks computed per AVX-512 call: six groups of 8 in flight. Six, not eight: eight groups'
+// 32 state vectors fill all 32 registers, and GCC spilled seven of them every round
+// (BM_BernoulliBits/65536/1, same-run minimum: 28.8–31.0 µs with eight, 24.7–27.7 µs with six).
+constexpr std::size_t philox_chunk_blocks = 48;
+
 #if XGRAD_X86_INTRINSICS
 // AVX-512 versions of the three, for CPUs that have it (chosen at run time below). GCC vectorises the
 // portable loops, but not well: Philox's 32 × 32 → 64-bit products become full 64-bit multiplies
@@ -168,16 +173,16 @@ __attribute__((target("avx512f"))) inline void philox_groups(std::array<std::uin
     }
 }
 
-// 64 blocks at a time (eight groups in flight); the rest in one pass of as few groups as cover it,
-// so a short tail (a generator's 624-word buffer is 156 blocks: 2 × 64 + 28) still has independent
-// chains to interleave.
+// A chunk at a time; the rest in one pass of as few groups as cover it, so a short tail (a
+// generator's 624-word buffer is 156 blocks: 3 × 48 + 12) still has independent chains to interleave.
 __attribute__((target("avx512f"))) void philox_blocks_avx512(std::array<std::uint32_t, 2> key, std::uint64_t stream,
                                                                std::uint64_t block, std::size_t count,
                                                                std::uint32_t* out) {
     std::size_t j = 0;
-    for (; j + 64 <= count; j += 64) philox_groups<8>(key, stream, block + j, 64, out + 4 * j);
+    for (; j + philox_chunk_blocks <= count; j += philox_chunk_blocks)
+        philox_groups<6>(key, stream, block + j, philox_chunk_blocks, out + 4 * j);
     const std::size_t rest = count - j;
-    if (rest > 32) philox_groups<8>(key, stream, block + j, rest, out + 4 * j);
+    if (rest > 32) philox_groups<6>(key, stream, block + j, rest, out + 4 * j);
     else if (rest > 16) philox_groups<4>(key, stream, block + j, rest, out + 4 * j);
     else if (rest > 8) philox_groups<2>(key, stream, block + j, rest, out + 4 * j);
     else if (rest > 0) philox_groups<1>(key, stream, block + j, rest, out + 4 * j);
@@ -191,6 +196,48 @@ __attribute__((target("avx512f"))) std::uint64_t pack_below32_avx512(const std::
     for (int q = 0; q < 4; ++q)
         bits |= std::uint64_t{_mm512_cmplt_epu32_mask(_mm512_loadu_si512(u + 16 * q), t)} << (16 * q);
     return bits;
+}
+
+// Philox's Bernoulli draw compared in registers: bits 0 .. 4·count − 1 of out are (word j of blocks
+// block, block + 1, … < threshold), words in stream order; bits past 4·count are 0. count ≤
+// philox_chunk_blocks (out[0 .. 3)). The words are put in stream order as philox_store does, then
+// compared 16 to an instruction, never stored: a mask drawn through the buffer stored every word and
+// loaded it back.
+template <int groups>
+__attribute__((target("avx512f"))) inline void philox_below_groups(std::array<std::uint32_t, 2> key,
+                                                                    std::uint64_t stream, std::uint64_t block,
+                                                                    std::size_t count, std::uint32_t threshold,
+                                                                    std::uint64_t* out) {
+    __m512i x0[groups], x1[groups], x2[groups], x3[groups];
+    for (int g = 0; g < groups; ++g) philox_counters(block + 8 * g, stream, x0[g], x1[g], x2[g], x3[g]);
+    philox_rounds<groups>(key, x0, x1, x2, x3);
+    const __m512i t = _mm512_set1_epi32(static_cast<int>(threshold));
+    const __m512i first_half = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11),
+                  second_half = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
+    std::uint32_t bits[groups];
+    for (int g = 0; g < groups; ++g) {
+        const __m512i w01 = _mm512_mask_blend_epi32(0xAAAA, x0[g], _mm512_slli_epi64(x1[g], 32));
+        const __m512i w23 = _mm512_mask_blend_epi32(0xAAAA, x2[g], _mm512_slli_epi64(x3[g], 32));
+        const std::uint32_t low = _mm512_cmplt_epu32_mask(_mm512_permutex2var_epi64(w01, first_half, w23), t);
+        const std::uint32_t high = _mm512_cmplt_epu32_mask(_mm512_permutex2var_epi64(w01, second_half, w23), t);
+        bits[g] = low | high << 16;
+    }
+    const std::size_t units = 4 * count;
+    for (std::size_t w = 0; 64 * w < units; ++w) {
+        std::uint64_t word = bits[2 * w];
+        if (2 * w + 1 < groups) word |= std::uint64_t{bits[2 * w + 1]} << 32;
+        if (units - 64 * w < 64) word &= ~std::uint64_t{0} >> (64 - (units - 64 * w));
+        out[w] = word;
+    }
+}
+
+__attribute__((target("avx512f"))) void philox_below_avx512(std::array<std::uint32_t, 2> key, std::uint64_t stream,
+                                                              std::uint64_t block, std::size_t count,
+                                                              std::uint32_t threshold, std::uint64_t* out) {
+    if (count > 32) philox_below_groups<6>(key, stream, block, count, threshold, out);
+    else if (count > 16) philox_below_groups<4>(key, stream, block, count, threshold, out);
+    else if (count > 8) philox_below_groups<2>(key, stream, block, count, threshold, out);
+    else if (count > 0) philox_below_groups<1>(key, stream, block, count, threshold, out);
 }
 
 __attribute__((target("avx512f"))) std::uint64_t pack_below_avx512(const std::uint32_t* pairs, std::size_t count,
@@ -224,6 +271,27 @@ std::uint64_t pack_below32(const std::uint32_t* u, std::size_t count, std::uint3
 #endif
     return pack_below32_portable(u, count, threshold);
 }
+// Bits 0 .. 4·count − 1 of out[0 .. 3) = (the words of blocks block .. block + count − 1 < threshold),
+// count ≤ philox_chunk_blocks.
+void philox_below(std::array<std::uint32_t, 2> key, std::uint64_t stream, std::uint64_t block, std::size_t count,
+                  std::uint32_t threshold, std::uint64_t* out) {
+#if XGRAD_X86_INTRINSICS
+    if (kernels::avx512_kernels_enabled()) return philox_below_avx512(key, stream, block, count, threshold, out);
+#endif
+    std::uint32_t u[4 * philox_chunk_blocks];
+    philox_blocks_portable(key, stream, block, count, u);
+    for (std::size_t first = 0; first < 4 * count; first += 64)
+        out[first / 64] = pack_below32_portable(u + first, std::min<std::size_t>(64, 4 * count - first), threshold);
+}
+
+/// ORs the `count` ≤ 64 low bits of `bits` into the bit string `words` from bit `at` on.
+void or_bits(std::uint64_t* words, std::size_t at, std::uint64_t bits, std::size_t count) {
+    if (count == 0) return;
+    const std::size_t word = at / 64, shift = at % 64;
+    words[word] |= bits << shift;
+    if (shift != 0 && shift + count > 64) words[word + 1] |= bits >> (64 - shift);
+}
+
 std::uint64_t pack_below(const std::uint32_t* pairs, std::size_t count, std::uint64_t threshold) {
 #if XGRAD_X86_INTRINSICS
     if (kernels::avx512_kernels_enabled()) return pack_below_avx512(pairs, count, threshold);
@@ -322,10 +390,10 @@ void Generator::fill_uint32(std::uint32_t* out, std::size_t n) {
     n -= ahead;
     if (n == 0) return;
     if (kind_ == GeneratorKind::philox) {
-        // Whole groups of 64 blocks straight into out (eight vectors in flight); what is left goes
-        // through the buffer. A few blocks computed alone are one dependent chain: a mask's group
-        // of 64 words straddling the buffer's end took 9% of BM_BernoulliBits (Philox) that way.
-        const std::size_t blocks = n / 256 * 64;
+        // Whole chunks of blocks straight into out (six vectors in flight); what is left goes through
+        // the buffer. A few blocks computed alone are one dependent chain: a mask's group of 64 words
+        // straddling the buffer's end took 9% of BM_BernoulliBits (Philox) that way.
+        const std::size_t blocks = n / (4 * philox_chunk_blocks) * philox_chunk_blocks;
         philox_blocks(key_, stream_, block_, blocks, out);
         block_ += blocks;
         out += 4 * blocks;
@@ -337,6 +405,31 @@ void Generator::fill_uint32(std::uint32_t* out, std::size_t n) {
     refill();
     std::copy_n(words_.data(), n, out);
     index_ = n;
+}
+
+void Generator::philox_bernoulli_bits(std::uint32_t threshold, std::size_t n, std::uint64_t* words) {
+    std::fill_n(words, (n + 63) / 64, std::uint64_t{0});
+    // The words computed ahead first (their bits from bit 0 on, 64 to a mask word).
+    const std::size_t ahead = index_ < buffer_size ? std::min(n, buffer_size - index_) : 0;
+    for (std::size_t first = 0; first < ahead; first += 64)
+        words[first / 64] = pack_below32(words_.data() + index_ + first, std::min<std::size_t>(64, ahead - first), threshold);
+    index_ += ahead;
+    std::size_t done = ahead;
+    // Then whole blocks straight from the counter, a chunk at a time (the buffer ends on a block
+    // boundary, so the next word is word 0 of block_), their bits OR-ed in after those.
+    for (std::size_t blocks; (blocks = std::min(philox_chunk_blocks, (n - done) / 4)) > 0; done += 4 * blocks) {
+        std::uint64_t bits[(4 * philox_chunk_blocks + 63) / 64];
+        philox_below(key_, stream_, block_, blocks, threshold, bits);
+        block_ += blocks;
+        for (std::size_t w = 0; 64 * w < 4 * blocks; ++w)
+            or_bits(words, done + 64 * w, bits[w], std::min<std::size_t>(64, 4 * blocks - 64 * w));
+    }
+    // The last n mod 4 words (part of a block) through the buffer, whose other words stay ahead.
+    if (done < n) {
+        refill();
+        index_ = n - done;
+        or_bits(words, done, pack_below32(words_.data(), index_, threshold), index_);
+    }
 }
 
 void Generator::bernoulli_bits(double p, std::size_t n, std::uint64_t* words) {
@@ -367,9 +460,7 @@ void Generator::bernoulli_bits(double p, std::size_t n, std::uint64_t* words) {
         if (threshold > 0xffffffffu)
             for_each_group(1, [](const std::uint32_t*, std::size_t m) { return ~std::uint64_t{0} >> (64 - m); });
         else
-            for_each_group(1, [t = static_cast<std::uint32_t>(threshold)](const std::uint32_t* u, std::size_t m) {
-                return pack_below32(u, m, t);
-            });
+            philox_bernoulli_bits(static_cast<std::uint32_t>(threshold), n, words);
         return;
     }
     // u = k / 2^53 < p exactly when k < p · 2^53 (a power-of-two scaling: exact), i.e. when k is

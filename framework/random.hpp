@@ -108,6 +108,8 @@ private:
     std::uint32_t bounded(std::uint32_t max);  // uniform on [0, max], numpy's masked rejection
     void refill();                            // computes the next buffer_size words into words_
     void produce(std::uint32_t* out);         // the next buffer_size words of the stream into out
+    // bernoulli_bits for Philox with threshold t < 2^32: the words ahead, then blocks compared in registers.
+    void philox_bernoulli_bits(std::uint32_t threshold, std::size_t n, std::uint64_t* words);
 
     // MT19937 exactly as numpy's legacy RandomState (and std::mt19937): init_genrand seeding,
     // the same twist and tempering, a whole 624-word block per twist. Philox uses the same buffer

@@ -234,7 +234,7 @@ BOOST_AUTO_TEST_CASE(avx512_and_portable_kernels_give_the_same_stream) {
     }
     for (const bool philox : {false, true})
         for (const double p : {0.1, 0.5, 0.86, 1.0 - 0x1p-40})
-            for (const std::size_t n : {64u, 100u, 640u, 5000u}) {
+            for (const std::size_t n : {64u, 100u, 640u, 5000u, 20001u}) {
                 std::vector<std::uint64_t> bits[2];
                 for (const bool portable : {false, true}) {
                     kernels::use_portable_kernels(portable);
@@ -252,7 +252,10 @@ BOOST_AUTO_TEST_CASE(bernoulli_bits_are_one_word_below_a_threshold) {
     // in a buffer, for partial and whole words and chunks; p within 2^-33 of 1 keeps all.
     for (double p : {0.0, 0x1p-32, 0x1p-33, 0.3, 0.5, 0.86, 1.0 - 0x1p-34, 1.0}) {
         const double t = std::round(p * 0x1p32);
-        for (std::size_t n : {1u, 63u, 64u, 65u, 2047u, 2048u, 2049u, 5000u}) {
+        // Past the 624 words computed ahead, whole blocks are compared in registers (64 blocks a call),
+        // their bits OR-ed in at any offset: n + 1 from 256 + 3 on crosses every such case.
+        for (std::size_t n : {1u, 63u, 64u, 65u, 2047u, 2048u, 2049u, 5000u, 4220u, 623u + 259u, 623u + 256u,
+                              623u + 1027u, 20001u}) {
             Generator bulk = Generator::philox(3, 1), single = Generator::philox(3, 1);
             bulk.next_uint32(), single.next_uint32();
             std::vector<std::uint64_t> words((n + 63) / 64, ~std::uint64_t{0});
