@@ -14,6 +14,7 @@ namespace xgrad {
 namespace {
 
 constexpr std::size_t mt_n = 624, mt_m = 397;
+constexpr std::size_t mt_units_per_block = mt_n / 2;  // numpy-exact uniforms (two words each) per twist
 
 // One MT19937 twist of the whole block. Written as three loops without a branch so each vectorises:
 // word i reads i + 1 (not yet rewritten) and i + 397, which for i ≥ 227 was rewritten 227 words
@@ -190,11 +191,14 @@ __attribute__((target("avx512f"))) void philox_blocks_avx512(std::array<std::uin
 
 __attribute__((target("avx512f"))) std::uint64_t pack_below32_avx512(const std::uint32_t* u, std::size_t count,
                                                                        std::uint32_t threshold) {
-    if (count != 64) return pack_below32_portable(u, count, threshold);
+    // A partial group loads only its words (masked lanes are neither read nor compared).
     const __m512i t = _mm512_set1_epi32(static_cast<int>(threshold));
     std::uint64_t bits = 0;
-    for (int q = 0; q < 4; ++q)
-        bits |= std::uint64_t{_mm512_cmplt_epu32_mask(_mm512_loadu_si512(u + 16 * q), t)} << (16 * q);
+    for (std::size_t q = 0; 16 * q < count; ++q) {
+        const auto lanes = static_cast<__mmask16>(count - 16 * q >= 16 ? 0xffff : (1u << (count - 16 * q)) - 1);
+        bits |= std::uint64_t{_mm512_mask_cmplt_epu32_mask(lanes, _mm512_maskz_loadu_epi32(lanes, u + 16 * q), t)}
+                << (16 * q);
+    }
     return bits;
 }
 
@@ -240,18 +244,41 @@ __attribute__((target("avx512f"))) void philox_below_avx512(std::array<std::uint
     else if (count > 0) philox_below_groups<1>(key, stream, block, count, threshold, out);
 }
 
+// pack_below of 64 elements whose word pairs are MT19937 state words not yet tempered: each vector
+// of 16 state words is tempered in registers and compared as 8 pairs, so a block drawn only for a
+// mask is never stored as output words and loaded back.
+__attribute__((target("avx512f"))) std::uint64_t temper_below_avx512(const std::uint32_t* state,
+                                                                       std::uint64_t threshold) {
+    const __m512i t = _mm512_set1_epi64(static_cast<long long>(threshold));
+    const __m512i low_word = _mm512_set1_epi64(0xffffffffLL);
+    const __m512i b = _mm512_set1_epi32(static_cast<int>(0x9d2c5680u)), c = _mm512_set1_epi32(static_cast<int>(0xefc60000u));
+    std::uint64_t bits = 0;
+    for (int q = 0; q < 8; ++q) {
+        __m512i y = _mm512_loadu_si512(state + 16 * q);
+        y = _mm512_xor_si512(y, _mm512_srli_epi32(y, 11));
+        y = _mm512_xor_si512(y, _mm512_and_si512(_mm512_slli_epi32(y, 7), b));
+        y = _mm512_xor_si512(y, _mm512_and_si512(_mm512_slli_epi32(y, 15), c));
+        y = _mm512_xor_si512(y, _mm512_srli_epi32(y, 18));
+        const __m512i k = _mm512_or_si512(_mm512_slli_epi64(_mm512_srli_epi64(_mm512_and_si512(y, low_word), 5), 26),
+                                          _mm512_srli_epi64(y, 38));
+        bits |= std::uint64_t{_mm512_cmplt_epu64_mask(k, t)} << (8 * q);
+    }
+    return bits;
+}
+
 __attribute__((target("avx512f"))) std::uint64_t pack_below_avx512(const std::uint32_t* pairs, std::size_t count,
                                                                      std::uint64_t threshold) {
-    if (count != 64) return pack_below_portable(pairs, count, threshold);
     // A pair (a, b) is one little-endian 64-bit lane w = a + b·2^32: k = (a >> 5)·2^26 + (b >> 6).
+    // A partial group loads only its pairs (masked lanes are neither read nor compared).
     const __m512i t = _mm512_set1_epi64(static_cast<long long>(threshold));
     const __m512i low_word = _mm512_set1_epi64(0xffffffffLL);
     std::uint64_t bits = 0;
-    for (int q = 0; q < 8; ++q) {
-        const __m512i w = _mm512_loadu_si512(pairs + 16 * q);
+    for (std::size_t q = 0; 8 * q < count; ++q) {
+        const auto lanes = static_cast<__mmask8>(count - 8 * q >= 8 ? 0xff : (1u << (count - 8 * q)) - 1);
+        const __m512i w = _mm512_maskz_loadu_epi64(lanes, pairs + 16 * q);
         const __m512i k = _mm512_or_si512(_mm512_slli_epi64(_mm512_srli_epi64(_mm512_and_si512(w, low_word), 5), 26),
                                           _mm512_srli_epi64(w, 38));
-        bits |= std::uint64_t{_mm512_cmplt_epu64_mask(k, t)} << (8 * q);
+        bits |= std::uint64_t{_mm512_mask_cmplt_epu64_mask(lanes, k, t)} << (8 * q);
     }
     return bits;
 }
@@ -290,6 +317,16 @@ void or_bits(std::uint64_t* words, std::size_t at, std::uint64_t bits, std::size
     const std::size_t word = at / 64, shift = at % 64;
     words[word] |= bits << shift;
     if (shift != 0 && shift + count > 64) words[word + 1] |= bits >> (64 - shift);
+}
+
+// pack_below(temper(state[0 .. 128)), 64, threshold): 64 elements from untempered MT19937 words.
+std::uint64_t temper_below(const std::uint32_t* state, std::uint64_t threshold) {
+#if XGRAD_X86_INTRINSICS
+    if (kernels::avx512_kernels_enabled()) return temper_below_avx512(state, threshold);
+#endif
+    std::uint32_t pairs[128];
+    temper_block(state, pairs, 128);
+    return pack_below_portable(pairs, 64, threshold);
 }
 
 std::uint64_t pack_below(const std::uint32_t* pairs, std::size_t count, std::uint64_t threshold) {
@@ -432,6 +469,37 @@ void Generator::philox_bernoulli_bits(std::uint32_t threshold, std::size_t n, st
     }
 }
 
+void Generator::mt_bernoulli_bits(std::uint64_t threshold, std::size_t n, std::uint64_t* words) {
+    std::fill_n(words, (n + 63) / 64, std::uint64_t{0});
+    // The pairs computed ahead first (an even number of words is left: the caller checked).
+    const std::size_t ahead = std::min(n, (buffer_size - index_) / 2);
+    for (std::size_t first = 0; first < ahead; first += 64)
+        words[first / 64] = pack_below(words_.data() + index_ + 2 * first, std::min<std::size_t>(64, ahead - first), threshold);
+    index_ += 2 * ahead;
+    std::size_t done = ahead;
+    // Then whole blocks: a twist, and its words tempered and compared without being stored. The
+    // buffer is left spent (index_ = buffer_size), so the next draw twists the next block, as it would.
+    for (; n - done >= mt_units_per_block; done += mt_units_per_block) {
+        twist_block(state_.data());
+        std::size_t first = 0;
+        for (; first + 64 <= mt_units_per_block; first += 64)
+            or_bits(words, done + first, temper_below(state_.data() + 2 * first, threshold), 64);
+        std::uint32_t pairs[2 * 64];  // the block's last 56 elements
+        const std::size_t rest = mt_units_per_block - first;
+        temper_block(state_.data() + 2 * first, pairs, 2 * rest);
+        or_bits(words, done + first, pack_below(pairs, rest, threshold), rest);
+    }
+    // The rest (under a block) through the buffer.
+    if (done < n) {
+        refill();
+        for (std::size_t first = done; first < n; first += 64) {
+            const std::size_t m = std::min<std::size_t>(64, n - first);
+            or_bits(words, first, pack_below(words_.data() + index_, m, threshold), m);
+            index_ += 2 * m;
+        }
+    }
+}
+
 void Generator::bernoulli_bits(double p, std::size_t n, std::uint64_t* words) {
     if (!(p >= 0.0 && p <= 1.0))
         throw ValueError("Generator::bernoulli_bits: p = " + std::to_string(p) + " must lie in [0, 1]");
@@ -466,6 +534,10 @@ void Generator::bernoulli_bits(double p, std::size_t n, std::uint64_t* words) {
     // u = k / 2^53 < p exactly when k < p · 2^53 (a power-of-two scaling: exact), i.e. when k is
     // below the integer ceil(p · 2^53).
     const auto threshold = static_cast<std::uint64_t>(std::ceil(p * 0x1p53));
+    // Whole blocks of the state (312 elements each) are compared as they are tempered (below); they
+    // need the pairs to start on a block boundary, which they do unless an odd number of single
+    // words was drawn since seeding.
+    if (n >= 2 * mt_units_per_block && (buffer_size - index_) % 2 == 0) return mt_bernoulli_bits(threshold, n, words);
     for_each_group(2, [threshold](const std::uint32_t* pairs, std::size_t m) { return pack_below(pairs, m, threshold); });
 }
 

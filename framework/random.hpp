@@ -110,6 +110,8 @@ private:
     void produce(std::uint32_t* out);         // the next buffer_size words of the stream into out
     // bernoulli_bits for Philox with threshold t < 2^32: the words ahead, then blocks compared in registers.
     void philox_bernoulli_bits(std::uint32_t threshold, std::size_t n, std::uint64_t* words);
+    // bernoulli_bits for MT19937 when its pairs start on a block boundary: whole twists compared as tempered.
+    void mt_bernoulli_bits(std::uint64_t threshold, std::size_t n, std::uint64_t* words);
 
     // MT19937 exactly as numpy's legacy RandomState (and std::mt19937): init_genrand seeding,
     // the same twist and tempering, a whole 624-word block per twist. Philox uses the same buffer

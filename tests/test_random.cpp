@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "framework/kernels.hpp"
 #include "reference.hpp"
 
 using namespace xgrad;
@@ -41,19 +42,30 @@ BOOST_AUTO_TEST_CASE(bulk_words_are_the_per_word_stream) {
 BOOST_AUTO_TEST_CASE(bernoulli_bits_are_numpy_rand_below_p) {
     // Bit i == (rand() < p) for the same uniforms, for partial and whole words, from an odd position
     // in the stream (a uniform's two words then straddle a block boundary), at the edges of p.
-    for (double p : {0.0, 1e-12, 0.3, 0.5, 0.86, 1.0 - 1e-16, 1.0}) {
-        for (std::size_t n : {1u, 63u, 64u, 65u, 511u, 512u, 513u, 1500u}) {
-            Generator bulk(3), single(3);
-            bulk.next_uint32(), single.next_uint32();
-            std::vector<std::uint64_t> words((n + 63) / 64, ~std::uint64_t{0});
-            bulk.bernoulli_bits(p, n, words.data());
-            for (std::size_t i = 0; i < n; ++i) {
-                const bool bit = (words[i / 64] >> (i % 64)) & 1u;
-                BOOST_TEST(bit == (single.uniform() < p), "p = " << p << ", n = " << n << ", element " << i);
+    // From an even position, n ≥ 624 also takes whole 624-word blocks tempered and compared in
+    // registers (312 elements each, OR-ed in at any bit offset); both kernels are checked.
+    struct Restore {
+        ~Restore() { kernels::use_portable_kernels(false); }
+    } restore;
+    for (const bool portable : {false, true}) {
+        kernels::use_portable_kernels(portable);
+        for (const std::size_t skip : {1u, 0u, 2u, 600u, 624u})
+            for (double p : {0.0, 1e-12, 0.3, 0.86, 1.0 - 1e-16, 1.0}) {
+                for (std::size_t n : {1u, 63u, 64u, 65u, 511u, 512u, 513u, 1500u, 624u, 625u, 937u, 4220u, 20001u}) {
+                    Generator bulk(3), single(3);
+                    for (std::size_t k = 0; k < skip; ++k) bulk.next_uint32(), single.next_uint32();
+                    std::vector<std::uint64_t> words((n + 63) / 64, ~std::uint64_t{0});
+                    bulk.bernoulli_bits(p, n, words.data());
+                    std::size_t wrong = 0;
+                    for (std::size_t i = 0; i < n; ++i)
+                        wrong += (((words[i / 64] >> (i % 64)) & 1u) != 0) != (single.uniform() < p);
+                    BOOST_TEST(wrong == 0u, wrong << " wrong bits: p = " << p << ", n = " << n << ", skip " << skip
+                                                  << (portable ? ", portable" : ""));
+                    if (n % 64) BOOST_TEST(words.back() >> (n % 64) == 0u, "bits past n are 0 (n = " << n << ")");
+                    BOOST_TEST(bulk.next_uint32() == single.next_uint32(),
+                               "the stream continues in step (n = " << n << ", skip " << skip << ")");
+                }
             }
-            if (n % 64) BOOST_TEST(words.back() >> (n % 64) == 0u, "bits past n are 0 (n = " << n << ")");
-            BOOST_TEST(bulk.next_uint32() == single.next_uint32(), "the stream continues in step (n = " << n << ")");
-        }
     }
     Generator gen(0);
     std::uint64_t word = 0;
