@@ -58,6 +58,14 @@ void regnet_step(benchmark::State& state, double keep_prob, DropoutScale scale, 
         benchmark::DoNotOptimize(cost.item());
     }
     state.counters["blas_threads"] = static_cast<double>(num_threads());
+    if (keep_prob < 1.0) {  // the units a step's masks cover (what the generator draws for)
+        double units = 0;
+        const Tensor cost = model->cost((*model)(X), Y, 0.0);
+        for (const Node* n : topological_order(cost.node_ref()))
+            if (!n->is_leaf() && (n->op->name() == "dropout" || n->op->name() == "linear_relu_dropout"))
+                units += static_cast<double>(n->value.size());
+        state.counters["dropout_units"] = units;
+    }
     global_generator() = saved;
 }
 
