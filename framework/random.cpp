@@ -251,7 +251,8 @@ __attribute__((target("avx512f"))) std::uint64_t temper_below_avx512(const std::
                                                                        std::uint64_t threshold) {
     const __m512i t = _mm512_set1_epi64(static_cast<long long>(threshold));
     const __m512i low_word = _mm512_set1_epi64(0xffffffffLL);
-    const __m512i b = _mm512_set1_epi32(static_cast<int>(0x9d2c5680u)), c = _mm512_set1_epi32(static_cast<int>(0xefc60000u));
+    const __m512i b = _mm512_set1_epi32(static_cast<int>(0x9d2c5680u));
+    const __m512i c = _mm512_set1_epi32(static_cast<int>(0xefc60000u));
     std::uint64_t bits = 0;
     for (int q = 0; q < 8; ++q) {
         __m512i y = _mm512_loadu_si512(state + 16 * q);
@@ -449,7 +450,8 @@ void Generator::philox_bernoulli_bits(std::uint32_t threshold, std::size_t n, st
     // The words computed ahead first (their bits from bit 0 on, 64 to a mask word).
     const std::size_t ahead = index_ < buffer_size ? std::min(n, buffer_size - index_) : 0;
     for (std::size_t first = 0; first < ahead; first += 64)
-        words[first / 64] = pack_below32(words_.data() + index_ + first, std::min<std::size_t>(64, ahead - first), threshold);
+        words[first / 64] =
+            pack_below32(words_.data() + index_ + first, std::min<std::size_t>(64, ahead - first), threshold);
     index_ += ahead;
     std::size_t done = ahead;
     // Then whole blocks straight from the counter, a chunk at a time (the buffer ends on a block
@@ -474,7 +476,8 @@ void Generator::mt_bernoulli_bits(std::uint64_t threshold, std::size_t n, std::u
     // The pairs computed ahead first (an even number of words is left: the caller checked).
     const std::size_t ahead = std::min(n, (buffer_size - index_) / 2);
     for (std::size_t first = 0; first < ahead; first += 64)
-        words[first / 64] = pack_below(words_.data() + index_ + 2 * first, std::min<std::size_t>(64, ahead - first), threshold);
+        words[first / 64] =
+            pack_below(words_.data() + index_ + 2 * first, std::min<std::size_t>(64, ahead - first), threshold);
     index_ += 2 * ahead;
     std::size_t done = ahead;
     // Then whole blocks: a twist, and its words tempered and compared without being stored. The

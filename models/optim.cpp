@@ -76,7 +76,9 @@ void Optimizer::step() {
         // A gradient replaced through mutable_grad is checked here, before it is read as w's buffer.
         // The parameter's description is built only for the message (it was 8% of a small net's
         // heap allocations when built every step).
-        auto which = [&] { return "parameter " + std::to_string(k) + (p.name().empty() ? "" : " ('" + p.name() + "')"); };
+        auto which = [&] {
+            return "parameter " + std::to_string(k) + (p.name().empty() ? "" : " ('" + p.name() + "')");
+        };
         if (g.shape() != p.shape())
             throw ShapeError(name_ + ": the gradient of " + which() + " has shape " + shape_str(g.shape()) +
                              ", the parameter " + shape_str(p.shape()));

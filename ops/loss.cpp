@@ -35,8 +35,12 @@ template <class T>
     for (std::size_t i = 0; i < n; ++i) outside |= simd::all_ones_if<T>(!((p[i] >= T(0)) & (p[i] <= T(1))));
     return outside == 0;  // NaN fails both comparisons
 }
-XGRAD_VECTOR_CLONES bool all_in_unit_interval(const float* p, std::size_t n) { return all_in_unit_interval_loop(p, n); }
-XGRAD_VECTOR_CLONES bool all_in_unit_interval(const double* p, std::size_t n) { return all_in_unit_interval_loop(p, n); }
+XGRAD_VECTOR_CLONES bool all_in_unit_interval(const float* p, std::size_t n) {
+    return all_in_unit_interval_loop(p, n);
+}
+XGRAD_VECTOR_CLONES bool all_in_unit_interval(const double* p, std::size_t n) {
+    return all_in_unit_interval_loop(p, n);
+}
 
 // Whether every label is exactly 0 or 1, the usual case. Then a term needs one log, of p or of
 // 1 − p, and the choice is a select. The general term branches on y ≠ 0 and y ≠ 1, and random labels

@@ -154,8 +154,14 @@ BOOST_AUTO_TEST_CASE(binary_cross_entropy_hard_labels_give_the_general_formulas_
     std::vector<double> grad(n);
     for (std::size_t i = 0; i < n; ++i) {
         double t = 0, d = 0;
-        if (yv[i] != 0) t -= yv[i] * std::log(std::max(pv[i], tiny)), d -= yv[i] / std::max(pv[i], tiny);
-        if (yv[i] != 1) t -= (1 - yv[i]) * std::log(std::max(1 - pv[i], tiny)), d += (1 - yv[i]) / std::max(1 - pv[i], tiny);
+        if (yv[i] != 0) {
+            t -= yv[i] * std::log(std::max(pv[i], tiny));
+            d -= yv[i] / std::max(pv[i], tiny);
+        }
+        if (yv[i] != 1) {
+            t -= (1 - yv[i]) * std::log(std::max(1 - pv[i], tiny));
+            d += (1 - yv[i]) / std::max(1 - pv[i], tiny);
+        }
         sum += t;
         grad[i] = (1.0 / static_cast<double>(n)) * d;
     }
