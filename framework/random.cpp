@@ -123,14 +123,23 @@ __attribute__((target("avx512f"))) inline void philox_counters(std::uint64_t bas
     x3 = _mm512_set1_epi64(static_cast<long long>(stream >> 32));
 }
 
-// The 8 blocks' words in stream order at out[0 .. 32): each block's (w0, w1) and (w2, w3) packed into
-// a 64-bit lane, then the two vectors interleaved lane by lane.
-__attribute__((target("avx512f"))) inline void philox_store(__m512i x0, __m512i x1, __m512i x2, __m512i x3,
-                                                             std::uint32_t* out) {
+// The 8 blocks' 32 words in stream order, 16 in `first` and 16 in `second`: each block's (w0, w1) and
+// (w2, w3) packed into a 64-bit lane, then the two vectors interleaved lane by lane.
+__attribute__((target("avx512f"))) inline void philox_stream_order(__m512i x0, __m512i x1, __m512i x2, __m512i x3,
+                                                                    __m512i& first, __m512i& second) {
     const __m512i w01 = _mm512_mask_blend_epi32(0xAAAA, x0, _mm512_slli_epi64(x1, 32));
     const __m512i w23 = _mm512_mask_blend_epi32(0xAAAA, x2, _mm512_slli_epi64(x3, 32));
-    _mm512_storeu_si512(out, _mm512_permutex2var_epi64(w01, _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11), w23));
-    _mm512_storeu_si512(out + 16, _mm512_permutex2var_epi64(w01, _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15), w23));
+    first = _mm512_permutex2var_epi64(w01, _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11), w23);
+    second = _mm512_permutex2var_epi64(w01, _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15), w23);
+}
+
+// The 8 blocks' words in stream order at out[0 .. 32).
+__attribute__((target("avx512f"))) inline void philox_store(__m512i x0, __m512i x1, __m512i x2, __m512i x3,
+                                                             std::uint32_t* out) {
+    __m512i first, second;
+    philox_stream_order(x0, x1, x2, x3, first, second);
+    _mm512_storeu_si512(out, first);
+    _mm512_storeu_si512(out + 16, second);
 }
 
 // Ten rounds on `groups` independent vectors of 8 blocks, interleaved so that one group's multiplies
@@ -204,9 +213,9 @@ __attribute__((target("avx512f"))) std::uint64_t pack_below32_avx512(const std::
 
 // Philox's Bernoulli draw compared in registers: bits 0 .. 4·count − 1 of out are (word j of blocks
 // block, block + 1, … < threshold), words in stream order; bits past 4·count are 0. count ≤
-// philox_chunk_blocks (out[0 .. 3)). The words are put in stream order as philox_store does, then
-// compared 16 to an instruction, never stored: a mask drawn through the buffer stored every word and
-// loaded it back.
+// philox_chunk_blocks (out[0 .. 3)). The words are put in stream order (philox_stream_order, as
+// philox_store does), then compared 16 to an instruction, never stored: a mask drawn through the
+// buffer stored every word and loaded it back.
 template <int groups>
 __attribute__((target("avx512f"))) inline void philox_below_groups(std::array<std::uint32_t, 2> key,
                                                                     std::uint64_t stream, std::uint64_t block,
@@ -216,15 +225,12 @@ __attribute__((target("avx512f"))) inline void philox_below_groups(std::array<st
     for (int g = 0; g < groups; ++g) philox_counters(block + 8 * g, stream, x0[g], x1[g], x2[g], x3[g]);
     philox_rounds<groups>(key, x0, x1, x2, x3);
     const __m512i t = _mm512_set1_epi32(static_cast<int>(threshold));
-    const __m512i first_half = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11),
-                  second_half = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
     std::uint32_t bits[groups];
     for (int g = 0; g < groups; ++g) {
-        const __m512i w01 = _mm512_mask_blend_epi32(0xAAAA, x0[g], _mm512_slli_epi64(x1[g], 32));
-        const __m512i w23 = _mm512_mask_blend_epi32(0xAAAA, x2[g], _mm512_slli_epi64(x3[g], 32));
-        const std::uint32_t low = _mm512_cmplt_epu32_mask(_mm512_permutex2var_epi64(w01, first_half, w23), t);
-        const std::uint32_t high = _mm512_cmplt_epu32_mask(_mm512_permutex2var_epi64(w01, second_half, w23), t);
-        bits[g] = low | high << 16;
+        __m512i first, second;
+        philox_stream_order(x0[g], x1[g], x2[g], x3[g], first, second);
+        bits[g] = std::uint32_t{_mm512_cmplt_epu32_mask(first, t)} |
+                  std::uint32_t{_mm512_cmplt_epu32_mask(second, t)} << 16;
     }
     const std::size_t units = 4 * count;
     for (std::size_t w = 0; 64 * w < units; ++w) {
@@ -244,42 +250,49 @@ __attribute__((target("avx512f"))) void philox_below_avx512(std::array<std::uint
     else if (count > 0) philox_below_groups<1>(key, stream, block, count, threshold, out);
 }
 
-// pack_below of 64 elements whose word pairs are MT19937 state words not yet tempered: each vector
-// of 16 state words is tempered in registers and compared as 8 pairs, so a block drawn only for a
-// mask is never stored as output words and loaded back.
-__attribute__((target("avx512f"))) std::uint64_t temper_below_avx512(const std::uint32_t* state,
+// The lanes of a partial group of `count` (< 8 · (q + 1)) elements: all 8 but in the last vector.
+__attribute__((target("avx512f"))) inline __mmask8 pair_lanes(std::size_t count, std::size_t q) {
+    return static_cast<__mmask8>(count - 8 * q >= 8 ? 0xff : (1u << (count - 8 * q)) - 1);
+}
+
+// The 8 pairs (a, b) in w's 64-bit lanes (w = a + b·2^32) below t as numpy's 53-bit integers
+// k = (a >> 5)·2^26 + (b >> 6), in `lanes` only.
+__attribute__((target("avx512f"))) inline __mmask8 pairs_below(__m512i w, __m512i t, __mmask8 lanes) {
+    const __m512i k = _mm512_or_si512(
+        _mm512_slli_epi64(_mm512_srli_epi64(_mm512_and_si512(w, _mm512_set1_epi64(0xffffffffLL)), 5), 26),
+        _mm512_srli_epi64(w, 38));
+    return _mm512_mask_cmplt_epu64_mask(lanes, k, t);
+}
+
+// pack_below of count ≤ 64 elements whose word pairs are MT19937 state words not yet tempered: each
+// vector of 16 state words is tempered in registers and compared as 8 pairs, so a block drawn only
+// for a mask is never stored as output words and loaded back.
+__attribute__((target("avx512f"))) std::uint64_t temper_below_avx512(const std::uint32_t* state, std::size_t count,
                                                                        std::uint64_t threshold) {
     const __m512i t = _mm512_set1_epi64(static_cast<long long>(threshold));
-    const __m512i low_word = _mm512_set1_epi64(0xffffffffLL);
     const __m512i b = _mm512_set1_epi32(static_cast<int>(0x9d2c5680u));
     const __m512i c = _mm512_set1_epi32(static_cast<int>(0xefc60000u));
     std::uint64_t bits = 0;
-    for (int q = 0; q < 8; ++q) {
-        __m512i y = _mm512_loadu_si512(state + 16 * q);
+    for (std::size_t q = 0; 8 * q < count; ++q) {
+        const __mmask8 lanes = pair_lanes(count, q);
+        __m512i y = _mm512_maskz_loadu_epi64(lanes, state + 16 * q);
         y = _mm512_xor_si512(y, _mm512_srli_epi32(y, 11));
         y = _mm512_xor_si512(y, _mm512_and_si512(_mm512_slli_epi32(y, 7), b));
         y = _mm512_xor_si512(y, _mm512_and_si512(_mm512_slli_epi32(y, 15), c));
         y = _mm512_xor_si512(y, _mm512_srli_epi32(y, 18));
-        const __m512i k = _mm512_or_si512(_mm512_slli_epi64(_mm512_srli_epi64(_mm512_and_si512(y, low_word), 5), 26),
-                                          _mm512_srli_epi64(y, 38));
-        bits |= std::uint64_t{_mm512_cmplt_epu64_mask(k, t)} << (8 * q);
+        bits |= std::uint64_t{pairs_below(y, t, lanes)} << (8 * q);
     }
     return bits;
 }
 
 __attribute__((target("avx512f"))) std::uint64_t pack_below_avx512(const std::uint32_t* pairs, std::size_t count,
                                                                      std::uint64_t threshold) {
-    // A pair (a, b) is one little-endian 64-bit lane w = a + b·2^32: k = (a >> 5)·2^26 + (b >> 6).
     // A partial group loads only its pairs (masked lanes are neither read nor compared).
     const __m512i t = _mm512_set1_epi64(static_cast<long long>(threshold));
-    const __m512i low_word = _mm512_set1_epi64(0xffffffffLL);
     std::uint64_t bits = 0;
     for (std::size_t q = 0; 8 * q < count; ++q) {
-        const auto lanes = static_cast<__mmask8>(count - 8 * q >= 8 ? 0xff : (1u << (count - 8 * q)) - 1);
-        const __m512i w = _mm512_maskz_loadu_epi64(lanes, pairs + 16 * q);
-        const __m512i k = _mm512_or_si512(_mm512_slli_epi64(_mm512_srli_epi64(_mm512_and_si512(w, low_word), 5), 26),
-                                          _mm512_srli_epi64(w, 38));
-        bits |= std::uint64_t{_mm512_mask_cmplt_epu64_mask(lanes, k, t)} << (8 * q);
+        const __mmask8 lanes = pair_lanes(count, q);
+        bits |= std::uint64_t{pairs_below(_mm512_maskz_loadu_epi64(lanes, pairs + 16 * q), t, lanes)} << (8 * q);
     }
     return bits;
 }
@@ -320,14 +333,15 @@ void or_bits(std::uint64_t* words, std::size_t at, std::uint64_t bits, std::size
     if (shift != 0 && shift + count > 64) words[word + 1] |= bits >> (64 - shift);
 }
 
-// pack_below(temper(state[0 .. 128)), 64, threshold): 64 elements from untempered MT19937 words.
-std::uint64_t temper_below(const std::uint32_t* state, std::uint64_t threshold) {
+// pack_below(temper(state[0 .. 2·count)), count, threshold): count ≤ 64 elements from untempered
+// MT19937 words.
+std::uint64_t temper_below(const std::uint32_t* state, std::size_t count, std::uint64_t threshold) {
 #if XGRAD_X86_INTRINSICS
-    if (kernels::avx512_kernels_enabled()) return temper_below_avx512(state, threshold);
+    if (kernels::avx512_kernels_enabled()) return temper_below_avx512(state, count, threshold);
 #endif
     std::uint32_t pairs[128];
-    temper_block(state, pairs, 128);
-    return pack_below_portable(pairs, 64, threshold);
+    temper_block(state, pairs, 2 * count);
+    return pack_below_portable(pairs, count, threshold);
 }
 
 std::uint64_t pack_below(const std::uint32_t* pairs, std::size_t count, std::uint64_t threshold) {
@@ -484,13 +498,10 @@ void Generator::mt_bernoulli_bits(std::uint64_t threshold, std::size_t n, std::u
     // buffer is left spent (index_ = buffer_size), so the next draw twists the next block, as it would.
     for (; n - done >= mt_units_per_block; done += mt_units_per_block) {
         twist_block(state_.data());
-        std::size_t first = 0;
-        for (; first + 64 <= mt_units_per_block; first += 64)
-            or_bits(words, done + first, temper_below(state_.data() + 2 * first, threshold), 64);
-        std::uint32_t pairs[2 * 64];  // the block's last 56 elements
-        const std::size_t rest = mt_units_per_block - first;
-        temper_block(state_.data() + 2 * first, pairs, 2 * rest);
-        or_bits(words, done + first, pack_below(pairs, rest, threshold), rest);
+        for (std::size_t first = 0; first < mt_units_per_block; first += 64) {
+            const std::size_t m = std::min<std::size_t>(64, mt_units_per_block - first);
+            or_bits(words, done + first, temper_below(state_.data() + 2 * first, m, threshold), m);
+        }
     }
     // The rest (under a block) through the buffer.
     if (done < n) {
