@@ -97,10 +97,7 @@ struct BinaryCrossEntropyOp final : Op {
         require_same_shape("binary_cross_entropy", *x[0], *x[1]);
         require_probabilities(*x[0], "probabilities p");
         require_probabilities(*x[1], "targets y");
-        if (x[0]->dtype() != x[1]->dtype())
-            throw DTypeError("binary_cross_entropy: probabilities " + std::string(dtype_name(x[0]->dtype())) +
-                             " and targets " + dtype_name(x[1]->dtype()) + " mixed");
-        const std::size_t n = x[0]->size();
+        const std::size_t n = x[0]->size();  // (apply_op has checked that p and y share a dtype)
         // Σ of the terms in double, in order (as sum_all adds them).
         const double total = dispatch(x[0]->dtype(), [&](auto tag) {
             using T = decltype(tag);
