@@ -449,8 +449,8 @@ struct Conv2dOp final : Op {
                 }
             });
         });
-        // The partials in part order (a part holds at least one image: parts ≤ N): reduce_axis over
-        // axis 0 starts from part 0 and adds the others in turn.
+        // The partials in part order (a part holds at least one image: parts ≤ N): sum_keepdims over
+        // axis 0 adds the parts in turn, from 0 (numpy's order).
         if (a.wants(1)) dw = g.n == 0 ? Array(W.shape(), W.dtype()) : sum_keepdims(dw_parts, 0).reshaped(W.shape());
         if (wants_db) db = g.n == 0 ? Array({out_channels}, G.dtype()) : sum_keepdims(db_parts, 0).reshaped({out_channels});
         if (!has_bias) return {std::move(dx), std::move(dw)};

@@ -252,8 +252,9 @@ BOOST_AUTO_TEST_CASE(bernoulli_bits_are_one_word_below_a_threshold) {
     // in a buffer, for partial and whole words and chunks; p within 2^-33 of 1 keeps all.
     for (double p : {0.0, 0x1p-32, 0x1p-33, 0.3, 0.5, 0.86, 1.0 - 0x1p-34, 1.0}) {
         const double t = std::round(p * 0x1p32);
-        // Past the 624 words computed ahead, whole blocks are compared in registers (64 blocks a call),
-        // their bits OR-ed in at any offset: n + 1 from 256 + 3 on crosses every such case.
+        // Past the words computed ahead (623 here, after the first), whole blocks are compared in
+        // registers, up to 48 a call, and their bits OR-ed in at any offset: 623 + 256, + 259 and
+        // + 1027 end in a partial call, a partial block, or both.
         for (std::size_t n : {1u, 63u, 64u, 65u, 2047u, 2048u, 2049u, 5000u, 4220u, 623u + 259u, 623u + 256u,
                               623u + 1027u, 20001u}) {
             Generator bulk = Generator::philox(3, 1), single = Generator::philox(3, 1);
