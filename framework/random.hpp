@@ -108,6 +108,7 @@ private:
     std::uint32_t bounded(std::uint32_t max);  // uniform on [0, max], numpy's masked rejection
     void refill();                            // computes the next buffer_size words into words_
     void produce(std::uint32_t* out);         // the next buffer_size words of the stream into out
+    void philox_one_block();                  // block block_ alone into the buffer's last 4 words
     // bernoulli_bits for Philox with threshold t < 2^32: the words ahead, then blocks compared in registers.
     void philox_bernoulli_bits(std::uint32_t threshold, std::size_t n, std::uint64_t* words);
     // bernoulli_bits for MT19937 when its pairs start on a block boundary: whole twists compared as tempered.
