@@ -40,4 +40,12 @@ template <class T>
     return std::bit_cast<T>(std::bit_cast<Bits<T>>(x) & keep);
 }
 
+/// ReLU's rule, shared by relu and the ops that fuse it (conv2d_relu, linear_relu_dropout): x passes
+/// unless x ≤ 0. A NaN passes, as in numpy's maximum(0, Z) and PyTorch's relu: a diverging net's
+/// NaN reaches its loss instead of becoming 0 at the first ReLU. −0 does not pass (+0 out).
+template <class T>
+[[gnu::always_inline]] inline Bits<T> relu_passes(T x) {
+    return all_ones_if<T>(!(x <= T(0)));
+}
+
 }  // namespace xgrad::simd

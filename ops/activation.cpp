@@ -58,17 +58,17 @@ struct PowOp final : Op {
 };
 
 // y = max(0, x); dy/dx = [x > 0].  NOTE: the kink at 0 gets gradient 0, as in the course.
-// y = x > 0 ? x : 0 (NaN → 0); dx = x > 0 ? g : 0. Written as bit masks on distinct arrays and
-// compiled for AVX-512/AVX2 (framework/simd.hpp): map and zip run at the baseline's two lanes, and
-// ReLU was 16 % of the regularization net's step (perf). A -0 input gives +0, as the select did
-// (x > 0 is false: the mask clears every bit).
+// y = x ≤ 0 ? +0 : x, so NaN stays NaN (simd::relu_passes); dx = x ≤ 0 ? 0 : g, the course's
+// relu_backward (dZ[Z <= 0] = 0: a NaN's gradient passes). Written as bit masks on distinct arrays
+// and compiled for AVX-512/AVX2 (framework/simd.hpp): map and zip run at the baseline's two lanes,
+// and ReLU was 16 % of the regularization net's step (perf). A -0 input gives +0.
 template <class T>
 [[gnu::always_inline]] inline void relu_forward_loop(const T* __restrict x, T* __restrict y, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) y[i] = simd::kept_or_zero(x[i], simd::all_ones_if<T>(x[i] > T(0)));
+    for (std::size_t i = 0; i < n; ++i) y[i] = simd::kept_or_zero(x[i], simd::relu_passes(x[i]));
 }
 template <class T>
 [[gnu::always_inline]] inline void relu_backward_loop(const T* __restrict x, T* __restrict g, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) g[i] = simd::kept_or_zero(g[i], simd::all_ones_if<T>(x[i] > T(0)));
+    for (std::size_t i = 0; i < n; ++i) g[i] = simd::kept_or_zero(g[i], simd::relu_passes(x[i]));
 }
 XGRAD_VECTOR_CLONES void relu_forward(const float* x, float* y, std::size_t n) { relu_forward_loop(x, y, n); }
 XGRAD_VECTOR_CLONES void relu_forward(const double* x, double* y, std::size_t n) { relu_forward_loop(x, y, n); }

@@ -239,20 +239,20 @@ void columns_to_image(const T* cols, std::size_t c0, std::size_t channels, const
     });
 }
 
-// conv2d_relu's element-wise parts, by relu's own rule (x > 0 ? x : +0, so NaN and −0 give +0;
-// ops/activation.cpp), hence the bits of relu(conv2d(...)): branch-free selects on distinct arrays,
+// conv2d_relu's element-wise parts, by relu's own rule (simd::relu_passes: x ≤ 0 gives +0, NaN stays
+// NaN), hence the bits of relu(conv2d(...)): branch-free selects on distinct arrays,
 // so they vectorise (a `?:` that guards a load compiles to a branch per element).
 template <class T>
 [[gnu::always_inline]] inline void bias_relu_loop(T* __restrict row, std::size_t n, T b) {
     for (std::size_t i = 0; i < n; ++i) {
         const T v = row[i] + b;
-        row[i] = simd::kept_or_zero(v, simd::all_ones_if<T>(v > T(0)));
+        row[i] = simd::kept_or_zero(v, simd::relu_passes(v));
     }
 }
 template <class T>
 [[gnu::always_inline]] inline void relu_mask_loop(const T* __restrict dy, const T* __restrict result,
                                                   T* __restrict masked, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) masked[i] = simd::kept_or_zero(dy[i], simd::all_ones_if<T>(result[i] > T(0)));
+    for (std::size_t i = 0; i < n; ++i) masked[i] = simd::kept_or_zero(dy[i], simd::relu_passes(result[i]));
 }
 /// row[i] = relu(row[i] + b) (b = 0 without a bias: the same bits as relu alone).
 XGRAD_VECTOR_CLONES void bias_relu(float* row, std::size_t n, float b) { bias_relu_loop(row, n, b); }

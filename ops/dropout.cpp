@@ -45,7 +45,8 @@ using namespace kernels;
 // is computed for every element and a dropped one cleared by a bitwise and with an all-zero pattern —
 // so a dropped element is exactly +0 whatever x is (inf too), and the loop has no branch and
 // vectorises (a select around a division compiles to a branch: the division may not be speculated).
-// Gated (linear_relu_dropout): also cleared where gate ≤ 0 (or NaN) — ReLU folded into the same pass.
+// Gated (linear_relu_dropout): also cleared where gate ≤ 0 (simd::relu_passes: a NaN passes) — ReLU
+// folded into the same pass.
 //
 // Division is the course's arithmetic (x / keep_prob) and the costliest instruction in the pass
 // (a vector division every few cycles: 3.4 µs of the 4 800-unit regnet's fused dropout). With FMA it
@@ -88,7 +89,7 @@ template <class T, bool Gated, Scaling How>
     for (std::size_t j = 0; j < count; ++j) {
         const T v = scaled<T, How>(x[j], s, r);
         simd::Bits<T> keep = simd::all_ones_if<T>((bits >> j) & 1u);
-        if constexpr (Gated) keep &= simd::all_ones_if<T>(gate[j] > T(0));
+        if constexpr (Gated) keep &= simd::relu_passes(gate[j]);
         y[j] = simd::kept_or_zero(v, keep);
     }
 }
@@ -169,7 +170,7 @@ struct Lanes<double> {
     XGRAD_V4 static V div(V a, V b) { return _mm512_div_pd(a, b); }
     XGRAD_V4 static V fnmadd(V a, V b, V c) { return _mm512_fnmadd_pd(a, b, c); }  // c − a·b
     XGRAD_V4 static V fmsub(V a, V b, V c) { return _mm512_fmsub_pd(a, b, c); }    // a·b − c
-    XGRAD_V4 static M positive(V a) { return _mm512_cmp_pd_mask(a, _mm512_setzero_pd(), _CMP_GT_OQ); }
+    XGRAD_V4 static M relu_passes(V a) { return _mm512_cmp_pd_mask(a, _mm512_setzero_pd(), _CMP_NLE_UQ); }
     XGRAD_V4 static M nonzero(V a) { return _mm512_cmp_pd_mask(a, _mm512_setzero_pd(), _CMP_NEQ_UQ); }
     XGRAD_V4 static M outside(V a, V lo, V hi) {  // a ≠ 0 and not lo ≤ |a| ≤ hi (NaN included)
         const V m = _mm512_abs_pd(a);
@@ -188,7 +189,7 @@ struct Lanes<float> {
     XGRAD_V4 static V div(V a, V b) { return _mm512_div_ps(a, b); }
     XGRAD_V4 static V fnmadd(V a, V b, V c) { return _mm512_fnmadd_ps(a, b, c); }
     XGRAD_V4 static V fmsub(V a, V b, V c) { return _mm512_fmsub_ps(a, b, c); }
-    XGRAD_V4 static M positive(V a) { return _mm512_cmp_ps_mask(a, _mm512_setzero_ps(), _CMP_GT_OQ); }
+    XGRAD_V4 static M relu_passes(V a) { return _mm512_cmp_ps_mask(a, _mm512_setzero_ps(), _CMP_NLE_UQ); }
     XGRAD_V4 static M nonzero(V a) { return _mm512_cmp_ps_mask(a, _mm512_setzero_ps(), _CMP_NEQ_UQ); }
     XGRAD_V4 static M outside(V a, V lo, V hi) {
         const V m = _mm512_abs_ps(a);
@@ -218,7 +219,7 @@ XGRAD_V4 void mask_and_scale_block_avx512(const T* x, const T* gate, T* y, std::
             out = L::fnmadd(minus_e, rv, q);
         }
         auto keep = static_cast<typename L::M>(bits >> j);
-        if constexpr (Gated) keep = static_cast<typename L::M>(keep & L::positive(L::load(gate + j)));
+        if constexpr (Gated) keep = static_cast<typename L::M>(keep & L::relu_passes(L::load(gate + j)));
         L::store_kept(y + j, keep, out);
     }
 }
@@ -393,7 +394,7 @@ struct MaskingOp : Op {
                     mask_and_scale(x, open, y, n, mask.words(), keep_prob, division_scaling());
             } else if (options.scale == DropoutScale::per_example) {
                 for (std::size_t i = 0; i < n; ++i)
-                    y[i] = mask.test(i) && (!open || open[i] > T(0)) ? x[i] * static_cast<T>(scales[example_of(i)]) : T(0);
+                    y[i] = mask.test(i) && (!open || !(open[i] <= T(0))) ? x[i] * static_cast<T>(scales[example_of(i)]) : T(0);
             } else {
                 mask_and_scale(x, open, y, n, mask.words(), static_cast<T>(scales[0]), Scaling::multiply);
             }
@@ -423,9 +424,9 @@ struct DropoutOp final : MaskingOp {
 
 // y = dropout(relu(linear(x, W, b))) in one node: the linear layer's gemm (ops/linear.hpp), then ONE
 // pass for ReLU, the mask and the scale; backward ONE pass for the mask, the scale and ReLU's gate,
-// then the linear layer's gemms. The gate is y > 0: every scale is ≥ 1 (1/keep_prob, size/kept,
-// units/kept, 1), so where the mask keeps, y > 0 exactly when the linear output z > 0 — backward reads
-// y, not z, and z is never stored. The same draws, values and gradients as the three ops, bit for bit
+// then the linear layer's gemms. The gate is ReLU's rule on y: every scale is ≥ 1 (1/keep_prob,
+// size/kept, units/kept, 1), so where the mask keeps, y ≤ 0 exactly when the linear output z ≤ 0 (and
+// y is NaN where z is) — backward reads y, not z, and z is never stored. The same draws, values and gradients as the three ops, bit for bit
 // (tests/test_dropout.cpp), with one node, one array and one element-wise pass each way instead of three.
 struct LinearReluDropoutOp final : MaskingOp {
     Layout layout;

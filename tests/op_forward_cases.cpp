@@ -428,6 +428,10 @@ void activation_cases(Cases& c) {
     c.add("pow_f32", {c.uniform({5}, 0.5, 2, f32)}, [](V x) { return pow(x[0], 2.5); });
     c.add("relu_with_zeros", {c.integers({4, 5})}, [](V x) { return relu(x[0]); });
     c.add("relu_f32", {c.normal({2, 3}, 1, f32)}, [](V x) { return relu(x[0]); });
+    // The course's np.maximum(0, Z): NaN stays NaN (checked exactly). Not −0: numpy's own answer for it
+    // depends on its loop (its SIMD max returns −0, its scalar one +0); xgrad gives +0 (test_ops.cpp).
+    c.add("relu_nan_inf", {Cases::values({6}, {qnan, 0.0, -inf, inf, -1, 2})}, [](V x) { return relu(x[0]); });
+    c.add("relu_nan_f32", {Cases::values({4}, {qnan, -inf, inf, 0.5}, f32)}, [](V x) { return relu(x[0]); });
     c.add("sigmoid_wide", {c.uniform({4, 5}, -30, 30)}, [](V x) { return sigmoid(x[0]); });
     c.add("sigmoid_f32", {c.normal({6}, 3, f32)}, [](V x) { return sigmoid(x[0]); });
     c.add("sigmoid_big_f32", {c.uniform({1003}, -20, 20, f32)}, [](V x) { return sigmoid(x[0]); });

@@ -557,6 +557,8 @@ EXPECTED = {
     "pow_f32": lambda x: np.power(x, np.float32(2.5)),
     "relu_with_zeros": lambda x: np.maximum(x, 0),
     "relu_f32": lambda x: np.maximum(x, 0),
+    "relu_nan_inf": lambda x: np.maximum(0, x),
+    "relu_nan_f32": lambda x: np.maximum(np.float32(0), x),
     "sigmoid_wide": sigmoid,
     "sigmoid_f32": in_float64(sigmoid),
     "sigmoid_big_f32": in_float64(sigmoid),

@@ -113,6 +113,34 @@ BOOST_AUTO_TEST_CASE(reductions) {
     check_close(mean(a, 1, true).value(), {2, 5}, 0);
 }
 
+// ReLU keeps a NaN, as numpy's maximum(0, Z) (the course's relu) and PyTorch do: a diverging net's NaN
+// must reach its loss, not become 0 at the first ReLU. Its gradient follows the course's relu_backward
+// (dZ[Z <= 0] = 0): g passes at NaN. Checked on every path: a short array, and one long enough for
+// parallel_for's chunks and the vector loops' tails, in both dtypes.
+BOOST_AUTO_TEST_CASE(relu_keeps_nan_and_follows_the_course_rule) {
+    const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+    for (DType dtype : {DType::f64, DType::f32})
+        for (std::size_t n : {std::size_t{6}, std::size_t{70001}}) {
+            Array xv({n}, dtype);
+            const double special[] = {nan, -0.0, -1.5, 2.5, inf, -inf, 0.0};
+            for (std::size_t i = 0; i < n; ++i) xv.set_flat(i, i % 13 < 7 ? special[i % 13] : (i % 5) - 2.0);
+            Tensor x = parameter(xv, "x");
+            const Tensor y = relu(x);
+            const Array g = Array::full({n}, 3.0, dtype);
+            y.backward(g);
+            std::size_t wrong = 0, nans = 0;
+            for (std::size_t i = 0; i < n; ++i) {
+                const double v = xv.flat(i), out = y.value().flat(i), grad = x.grad().flat(i);
+                const bool passes = !(v <= 0.0);
+                nans += std::isnan(out);
+                const bool value_ok = std::isnan(v) ? std::isnan(out) : passes ? out == v : out == 0.0 && !std::signbit(out);
+                wrong += !value_ok || grad != (passes ? 3.0 : 0.0);
+            }
+            BOOST_TEST(wrong == 0u, dtype_name(dtype) << " n = " << n);
+            BOOST_TEST(nans > 0u);
+        }
+}
+
 BOOST_AUTO_TEST_CASE(elementwise_functions) {
     Tensor x = c({4}, {-2.0, -0.5, 0.0, 1.5});
     check_close(relu(x).value(), {0, 0, 0, 1.5}, 0);
