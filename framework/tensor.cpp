@@ -1,6 +1,7 @@
 #include "framework/tensor.hpp"
 
 #include <ostream>
+#include <unordered_map>
 
 #include "framework/engine.hpp"
 #include "framework/errors.hpp"
@@ -99,6 +100,20 @@ Tensor Tensor::detach() const { return Tensor(value(), false, name()); }
 
 Tensor parameter(Array value, std::string name) { return Tensor(std::move(value), true, std::move(name)); }
 Tensor constant(Array value, std::string name) { return Tensor(std::move(value), false, std::move(name)); }
+
+void check_distinct(const std::vector<Tensor>& parameters, const std::string& who) {
+    std::unordered_map<const Node*, std::size_t> first;
+    first.reserve(parameters.size());
+    for (std::size_t k = 0; k < parameters.size(); ++k) {
+        const Node* node = parameters[k].node().get();
+        if (!node) continue;  // an undefined tensor: the caller's own check names it
+        if (auto [at, inserted] = first.emplace(node, k); !inserted)
+            throw ValueError(who + ": parameters " + std::to_string(at->second) + " and " + std::to_string(k) +
+                             " are the same tensor" +
+                             (parameters[k].name().empty() ? std::string() : " ('" + parameters[k].name() + "')") +
+                             "; list a shared (tied) weight once, as Module::parameters() does");
+    }
+}
 
 namespace {
 std::string quoted(const std::string& text) {

@@ -121,4 +121,9 @@ Tensor parameter(Array value, std::string name = {});
 /// A leaf that does not require grad (data, labels).
 Tensor constant(Array value, std::string name = {});
 
+/// Throws ValueError naming `who` and the tensor when a list of parameters holds the same tensor
+/// twice (a tied weight given twice): an optimizer would apply its update twice, a gradient clip
+/// count its norm twice and scale it twice. Module::parameters() lists a shared tensor once.
+void check_distinct(const std::vector<Tensor>& parameters, const std::string& who);
+
 }  // namespace xgrad

@@ -31,6 +31,7 @@ void for_each_grad(const std::vector<Tensor>& parameters, F f) {
 double clip_grad_norm(const std::vector<Tensor>& parameters, double max_norm) {
     if (!(max_norm >= 0.0))
         throw ValueError("clip_grad_norm: max_norm = " + format_number(max_norm) + " must be >= 0");
+    check_distinct(parameters, "clip_grad_norm");
     double squares = 0.0;  // accumulated in double whatever the gradients' dtype
     for (std::size_t k = 0; k < parameters.size(); ++k) {
         const Tensor& p = parameters[k];

@@ -7,6 +7,7 @@
 #include "framework/io/npy.hpp"
 
 #include <map>
+#include <unordered_set>
 
 namespace xgrad {
 
@@ -28,18 +29,29 @@ std::vector<Tensor> Module::parameters() const {
     return out;
 }
 
+namespace {
+/// A tensor shared by two modules (a tied weight) once, under the name it is first met by: own
+/// entries first, then the children's in registration order (as PyTorch's named_parameters).
+using Named = std::vector<std::pair<std::string, Tensor>>;
+Named without_repeats(Named entries) {
+    std::unordered_set<const Node*> seen;
+    std::erase_if(entries, [&](const auto& entry) { return !seen.insert(entry.second.node().get()).second; });
+    return entries;
+}
+}  // namespace
+
 std::vector<std::pair<std::string, Tensor>> Module::named_parameters() const {
-    std::vector<std::pair<std::string, Tensor>> out = parameters_;
+    Named out = parameters_;
     for (const auto& [prefix, child] : children_)
         for (auto& [name, t] : child->named_parameters()) out.emplace_back(prefix.empty() ? name : prefix + "." + name, t);
-    return out;
+    return without_repeats(std::move(out));
 }
 
 std::vector<std::pair<std::string, Tensor>> Module::named_buffers() const {
-    std::vector<std::pair<std::string, Tensor>> out = buffers_;
+    Named out = buffers_;
     for (const auto& [prefix, child] : children_)
         for (auto& [name, t] : child->named_buffers()) out.emplace_back(prefix.empty() ? name : prefix + "." + name, t);
-    return out;
+    return without_repeats(std::move(out));
 }
 
 std::vector<std::pair<std::string, Tensor>> Module::named_state() const {

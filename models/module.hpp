@@ -36,7 +36,8 @@ public:
     const std::string& scope_name() const { return scope_name_; }
     void set_scope_name(std::string name) { scope_name_ = std::move(name); }
 
-    /// Parameters of this module and its sub-modules, in registration order.
+    /// Parameters of this module and its sub-modules, in registration order; a tensor shared by two
+    /// of them (a tied weight) once, so that an optimizer updates it once.
     std::vector<Tensor> parameters() const;
     /// The same with names: a sub-module registered under "enc" contributes "enc.W"; one registered
     /// under an empty name contributes its parameters' own names (so a model can expose W1, b1...).

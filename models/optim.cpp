@@ -55,6 +55,7 @@ Optimizer::Optimizer(std::string name, std::vector<Tensor> parameters, double le
             throw ValueError(
                 name_ + ": every parameter must be a leaf that requires grad" +
                 (p.defined() && !p.name().empty() ? " ('" + p.name() + "' is not)" : std::string()));
+    check_distinct(parameters_, name_);
     set_learning_rate(learning_rate);
 }
 

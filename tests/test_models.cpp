@@ -186,6 +186,50 @@ BOOST_AUTO_TEST_CASE(the_api_guides_custom_module_registers_and_trains) {
     BOOST_TEST(block.inner->weight.has_grad());
 }
 
+// A weight shared by two modules (tied) is one parameter: listed once, under the name it is first met
+// by, updated once a step, saved and loaded once; a list that names it twice is refused by the
+// optimizers and by clip_grad_norm, which would update it twice or count and scale its norm twice.
+namespace {
+struct TiedAutoencoder : Module {
+    std::shared_ptr<Linear> encoder;
+    TiedAutoencoder() {
+        encoder = register_module("enc", std::make_shared<Linear>(2, 2, LinearOptions{.layout = Layout::batch_first}));
+        register_parameter("dec_weight", encoder->weight);  // the decoder multiplies by encoder's Wᵀ
+    }
+    Tensor forward(const Tensor& x) override { return matmul((*encoder)(x), encoder->weight, false, true); }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_tied_weight_is_one_parameter) {
+    seed(0);
+    TiedAutoencoder model;
+    std::vector<std::string> names;
+    for (const auto& [name, t] : model.named_parameters()) names.push_back(name);
+    BOOST_TEST((names == std::vector<std::string>{"dec_weight", "enc.b"}));
+    BOOST_TEST(model.parameters().size() == 2u);
+
+    SGD sgd(model.parameters(), 0.1);
+    sum(model(constant(Array({1, 2}, {1.0, 2.0})))).backward();
+    const Array before = model.encoder->weight.value(), grad = model.encoder->weight.grad();
+    sgd.step();
+    for (std::size_t i = 0; i < before.size(); ++i)
+        BOOST_TEST(model.encoder->weight.value().flat(i) == before.flat(i) - 0.1 * grad.flat(i));
+
+    const std::string path = (std::filesystem::temp_directory_path() / "xgrad_tied.npz").string();
+    save_parameters(model, path);
+    TiedAutoencoder other;
+    load_parameters(other, path);
+    BOOST_TEST(other.encoder->weight.value().equals(model.encoder->weight.value()));
+    std::filesystem::remove(path);
+
+    Tensor a = parameter(Array({1}, {1.0}), "a"), b = parameter(Array({1}, {2.0}), "b");
+    for (const std::string& message :
+         {message_of<ValueError>([&] { SGD({a, b, a}, 0.1); }), message_of<ValueError>([&] { Adam({b, b}); }),
+          message_of<ValueError>([&] { clip_grad_norm({a, a}, 1.0); })})
+        BOOST_TEST(contains(message, "are the same tensor"), message);
+    BOOST_TEST(contains(message_of<ValueError>([&] { SGD({a, b, a}, 0.1); }), "SGD: parameters 0 and 2 are the same tensor ('a')"));
+}
+
 BOOST_AUTO_TEST_CASE(optimizers_follow_the_course_formulas) {
     Tensor w = parameter(Array({2}, {1.0, -2.0}), "w");
     auto set_grad = [&](double g0, double g1) {
