@@ -53,6 +53,8 @@ struct PowOp final : Op {
     std::string label() const override { return "pow(" + format_number(p) + ")"; }
     Array forward(const Inputs& x) override { return map(*x[0], [p = p](auto v) { return std::pow(v, p); }); }
     Grads backward(const BackwardArgs& a) const override {
+        // x⁰ is the constant 1: its gradient is 0 everywhere, where p·x^(p−1) would be 0·∞ = NaN at x = 0.
+        if (p == 0.0) return {Array::zeros(a.grad_out.shape(), a.grad_out.dtype())};
         return {zip(a.grad_out, *a.inputs[0], [p = p](auto g, auto x) { return g * p * std::pow(x, p - 1); }, "pow")};
     }
 };

@@ -152,6 +152,14 @@ BOOST_AUTO_TEST_CASE(elementwise_functions) {
     check_close(log(p).value(), {std::log(0.25), 0, std::log(4.0)}, 0);
     check_close(sqrt(p).value(), {0.5, 1, 2}, 0);
     check_close(pow(p, 1.5).value(), {0.125, 1, 8}, 1e-15);
+    // x⁰ = 1 everywhere, 0 included, and its gradient is 0 there too (p·x^(p−1) would be 0·∞ = NaN).
+    for (DType dtype : {DType::f64, DType::f32}) {
+        Tensor z = parameter(Array({4}, {0.0, -0.0, -2.0, 3.0}).astype(dtype), "z");
+        const Tensor y = pow(z, 0.0);
+        y.backward(Array::full({4}, 5.0, dtype));
+        check_close(y.value(), {1, 1, 1, 1}, 0);
+        check_close(z.grad(), {0, 0, 0, 0}, 0);
+    }
     // Saturation: the course's sigmoid reaches exactly 1.0 and 0.0 in float64.
     check_close(sigmoid(c({2}, {40.0, -800.0})).value(), {1.0, 0.0}, 0);
 }
