@@ -12,10 +12,13 @@ namespace xgrad {
 namespace {
 using namespace kernels;
 
-/// Python's slice.indices for one axis of size n: the first index and the element count.
+/// Python's slice.indices for one axis of size n: the first index, the element count, and the step
+/// the view walks by (the slice's own, or 1 when it reads at most one element: a step of ±2^63 then
+/// never enters the strides' arithmetic).
 struct SliceRange {
     std::int64_t first = 0;
     std::size_t count = 0;
+    std::int64_t step = 1;
 };
 
 SliceRange python_slice(std::int64_t start, std::int64_t stop, std::int64_t step, std::size_t size) {
@@ -26,9 +29,13 @@ SliceRange python_slice(std::int64_t start, std::int64_t stop, std::int64_t step
         return step > 0 ? std::clamp<std::int64_t>(i, 0, n) : std::clamp<std::int64_t>(i, -1, n - 1);
     };
     const std::int64_t first = clip(start), last = clip(stop);
-    const std::int64_t span = step > 0 ? last - first : first - last;
-    const std::int64_t stride = step > 0 ? step : -step;
-    return {first, span <= 0 ? 0 : static_cast<std::size_t>((span + stride - 1) / stride)};
+    const std::int64_t span = step > 0 ? last - first : first - last;  // in [-(n + 1), n + 1]
+    if (span <= 0) return {first, 0, 1};
+    // |step| as unsigned (2^63 for INT64_MIN), and the count as 1 + (span − 1) / |step|, which cannot
+    // overflow where (span + |step| − 1) / |step| did for a step near ±2^63.
+    const std::uint64_t stride = step > 0 ? static_cast<std::uint64_t>(step) : 0 - static_cast<std::uint64_t>(step);
+    const auto count = static_cast<std::size_t>(1 + (static_cast<std::uint64_t>(span) - 1) / stride);
+    return {first, count, count > 1 ? step : 1};  // count > 1: |step| < span ≤ n + 1
 }
 
 // Y = X[..., first : … : step, ...] along axis (select: one index, the axis dropped);
@@ -230,7 +237,7 @@ Tensor slice(const Tensor& x, int axis, std::int64_t start, std::int64_t stop, s
     const std::size_t ax = normalize_axis(axis, x.ndim(), "slice");
     if (step == 0) throw ValueError("slice: step must not be 0 (axis " + std::to_string(axis) + ")");
     const SliceRange r = python_slice(start, stop, step, x.shape()[ax]);
-    return apply_op(std::make_unique<SliceOp>(ax, r.first, step, r.count, false, slice_text(start, stop, step)), {x});
+    return apply_op(std::make_unique<SliceOp>(ax, r.first, r.step, r.count, false, slice_text(start, stop, step)), {x});
 }
 
 Tensor select(const Tensor& x, int axis, std::int64_t index) {

@@ -238,6 +238,12 @@ void indexing_cases(Cases& c) {
     c.add("slice_clip_start", {c.normal({5, 2})}, [](V x) { return slice(x[0], 0, -100, 3); });
     c.add("slice_axis_neg1_3d", {c.normal({2, 5, 6})}, [](V x) { return slice(x[0], -1, 1, 6, 2); });
     c.add("slice_int64", {c.labels({4, 6}, 9)}, [](V x) { return slice(x[0], 1, -1, 0, -2); });
+    // Steps of ±2^63 (given values, not draws: the cases after these keep their inputs).
+    const Tensor seven = Cases::values({7}, {0.5, -1, 2, 3.25, 4, -5, 6});
+    c.add("slice_step_int64_max", {seven},
+          [](V x) { return slice(x[0], 0, 0, 3, std::numeric_limits<std::int64_t>::max()); });
+    c.add("slice_step_int64_min", {seven},
+          [](V x) { return slice(x[0], 0, 2, 0, std::numeric_limits<std::int64_t>::min()); });
     c.add("slice_method", {c.normal({4, 5})}, [](V x) { return x[0].slice(1, 0, 3); });
     c.add("select_axis1_3d", {c.normal({3, 4, 5})}, [](V x) { return select(x[0], 1, 2); });
     c.add("select_negative_index_axis", {c.normal({3, 4, 5})}, [](V x) { return select(x[0], -1, -1); });

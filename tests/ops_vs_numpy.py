@@ -417,6 +417,8 @@ EXPECTED = {
     "slice_clip_start": lambda x: x[-100:3],
     "slice_axis_neg1_3d": lambda x: x[..., 1:6:2],
     "slice_int64": lambda x: x[:, -1:0:-2],
+    "slice_step_int64_max": lambda x: x[0:3:2**63 - 1],
+    "slice_step_int64_min": lambda x: x[2:0:-2**63],
     "slice_method": lambda x: x[:, 0:3],
     "select_axis1_3d": lambda x: x[:, 2],
     "select_negative_index_axis": lambda x: x[..., -1],

@@ -2,7 +2,9 @@
 // differentiated in gradcheck): int64 rules, tie and NaN rules, the sugar, the layouts, and every
 // error naming the op and the values at fault.
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include "helpers.hpp"
@@ -113,6 +115,46 @@ BOOST_AUTO_TEST_CASE(slices_follow_python) {
     const Tensor m = floats({2, 3}, {1, 2, 3, 4, 5, 6});
     BOOST_TEST((values(m[1]) == std::vector<double>{4, 5, 6}));
     BOOST_TEST((values(select(m, 1, -1)) == std::vector<double>{3, 6}));
+}
+
+// Every start, stop and step from a grid reaching the int64 limits, on axes of 0, 1, 2 and 7 elements,
+// against Python's rule written the other way: clip the bounds, then walk i = first, first + step, …
+// in 128-bit arithmetic while i is on the near side of stop. Steps of ±2^63 overflowed the count.
+BOOST_AUTO_TEST_CASE(slices_follow_python_at_the_int64_limits) {
+    constexpr std::int64_t lo = std::numeric_limits<std::int64_t>::min(), hi = std::numeric_limits<std::int64_t>::max();
+    std::size_t wrong = 0, checked = 0;
+    for (std::int64_t n : std::vector<std::int64_t>{0, 1, 2, 7}) {
+        std::vector<double> data(static_cast<std::size_t>(n));
+        for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<double>(i);
+        Tensor x = parameter(Array({static_cast<std::size_t>(n)}, data), "x");
+        const std::vector<std::int64_t> bounds = {lo, lo + 1, -n - 2, -n - 1, -n, -1, 0, 1, n - 1, n, n + 1, hi - 1, hi};
+        for (std::int64_t step : std::vector<std::int64_t>{lo, lo + 1, -n - 1, -n, -3, -2, -1, 1, 2, 3, n, n + 1, hi - 1, hi})
+            for (std::int64_t start : bounds)
+                for (std::int64_t stop : bounds) {
+                    if (step == 0) continue;  // −n and n for n = 0: refused (tested above)
+                    auto clip = [&](std::int64_t i) {
+                        const __int128 j = i < 0 ? __int128{i} + n : __int128{i};
+                        return step > 0 ? std::clamp<__int128>(j, 0, n) : std::clamp<__int128>(j, -1, n - 1);
+                    };
+                    std::vector<double> expected;
+                    for (__int128 i = clip(start), end = clip(stop); step > 0 ? i < end : i > end; i += step)
+                        expected.push_back(static_cast<double>(i));
+                    const Tensor y = slice(x, 0, start, stop, step);
+                    ++checked;
+                    if (y.value().to_vector() != expected) {
+                        if (++wrong <= 5) BOOST_TEST_MESSAGE("n " << n << " [" << start << ":" << stop << ":" << step << "]");
+                        continue;
+                    }
+                    if (expected.empty()) continue;
+                    x.zero_grad();
+                    sum(y).backward();  // the gradient is 1 at each position read, 0 elsewhere
+                    std::vector<double> grad(data.size(), 0.0);
+                    for (double i : expected) grad[static_cast<std::size_t>(i)] = 1.0;
+                    wrong += x.grad().to_vector() != grad;
+                }
+    }
+    BOOST_TEST(wrong == 0u, wrong << " of " << checked << " slices differ from Python's");
+    BOOST_TEST(checked == (4u * 14u - 2u) * 13u * 13u);  // n = 0 has two steps of 0: −n and n
 }
 
 BOOST_AUTO_TEST_CASE(member_sugar_records_what_the_free_functions_record) {
