@@ -87,7 +87,19 @@ LSTMCell::LSTMCell(std::size_t input_size, std::size_t hidden_size, const Recurr
                    const std::string& suffix)
     : RecurrentCell(input_size, hidden_size, 4, options, suffix) {}
 
+namespace {
+/// An LSTM's state is h and c together: given one without the other (truncated backpropagation that
+/// forgot to carry c), the missing one would silently restart from zeros.
+void check_whole_lstm_state(const char* who, const LSTMState& state) {
+    if (state.h.defined() != state.c.defined())
+        throw ValueError(std::string(who) + ": the initial state has " + (state.h.defined() ? "h" : "c") +
+                         " but no " + (state.h.defined() ? "c" : "h") +
+                         "; an LSTM's state is both (pass {h, c}), or neither to start from zeros");
+}
+}  // namespace
+
 LSTMState LSTMCell::step(const Tensor& x, const LSTMState& state) {
+    check_whole_lstm_state("LSTMCell", state);
     const Tensor h = checked_state("LSTMCell", x, state.h);
     const Tensor c = checked_state("LSTMCell", x, state.c);
     // The gates' element-wise part is one fused op (ops/recurrent.cpp): [h' | c'].
@@ -146,6 +158,11 @@ SequenceOutput RecurrentLayer::run(const Tensor& x, const LSTMState& initial) {
         if (s->defined() && s->shape() != state_shape)
             throw ShapeError(std::string(name) + ": initial state of shape " + shape_str(s->shape()) + " (expected " +
                              shape_str(state_shape) + ")");
+    if (kind_ == Kind::lstm)
+        check_whole_lstm_state(name, initial);
+    else if (initial.c.defined())
+        throw ValueError(std::string(name) + ": the initial state has a cell state c, which only an LSTM has; pass "
+                         "{h} (or nothing, to start from zeros)");
     if (steps == 0) throw ShapeError(std::string(name) + ": the sequence is empty (T = 0)");
 
     // The current layer's input: one (T, N, ·) tensor (`sequence`) or, once split, a list of steps
