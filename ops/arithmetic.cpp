@@ -12,9 +12,16 @@ namespace xgrad {
 namespace {
 using namespace kernels;
 
+// Each op says which values its backward reads (Op::backward_reads_input / _result): the engine
+// refuses a backward whose reads were edited in place since the forward, and an op that reads
+// nothing (an addition, a difference, a product by a constant) must not be refused for an edit that
+// cannot change its gradient.
+
 // z = a + b; dz/da = 1, dz/db = 1
 struct AddOp final : Op {
     std::string name() const override { return "add"; }
+    bool backward_reads_input(std::size_t) const override { return false; }
+    bool backward_reads_result() const override { return false; }
     Array forward(const Inputs& x) override { return zip(*x[0], *x[1], [](auto a, auto b) { return a + b; }, "add"); }
     Grads backward(const BackwardArgs& a) const override {
         Array grad_b = a.wants(1) ? a.grad_out : Array();  // copy first: grad_out is moved below
@@ -25,6 +32,8 @@ struct AddOp final : Op {
 // z = a - b; dz/da = 1, dz/db = -1
 struct SubOp final : Op {
     std::string name() const override { return "sub"; }
+    bool backward_reads_input(std::size_t) const override { return false; }
+    bool backward_reads_result() const override { return false; }
     Array forward(const Inputs& x) override { return zip(*x[0], *x[1], [](auto a, auto b) { return a - b; }, "sub"); }
     Grads backward(const BackwardArgs& a) const override {
         Array grad_b = a.wants(1) ? -a.grad_out : Array();
@@ -35,6 +44,7 @@ struct SubOp final : Op {
 // z = a * b; dz/da = b, dz/db = a
 struct MulOp final : Op {
     std::string name() const override { return "mul"; }
+    bool backward_reads_result() const override { return false; }
     Array forward(const Inputs& x) override { return zip(*x[0], *x[1], [](auto a, auto b) { return a * b; }, "mul"); }
     Grads backward(const BackwardArgs& a) const override {
         return {a.wants(0) ? a.grad_out * *a.inputs[1] : Array(),
@@ -45,6 +55,7 @@ struct MulOp final : Op {
 // z = a / b; dz/da = 1/b, dz/db = -a/b² = -z/b
 struct DivOp final : Op {
     std::string name() const override { return "div"; }
+    bool backward_reads_input(std::size_t i) const override { return i == 1; }  // and the result
     Array forward(const Inputs& x) override { return zip(*x[0], *x[1], [](auto a, auto b) { return a / b; }, "div"); }
     Grads backward(const BackwardArgs& a) const override {
         return {a.wants(0) ? a.grad_out / *a.inputs[1] : Array(),
@@ -55,6 +66,8 @@ struct DivOp final : Op {
 // y = -x; dy/dx = -1
 struct NegOp final : Op {
     std::string name() const override { return "neg"; }
+    bool backward_reads_input(std::size_t) const override { return false; }
+    bool backward_reads_result() const override { return false; }
     Array forward(const Inputs& x) override { return -*x[0]; }
     Grads backward(const BackwardArgs& a) const override { return {-a.grad_out}; }
 };
@@ -64,6 +77,8 @@ struct AddScalarOp final : Op {
     double c;
     explicit AddScalarOp(double c) : c(c) {}
     std::string name() const override { return "add_scalar"; }
+    bool backward_reads_input(std::size_t) const override { return false; }
+    bool backward_reads_result() const override { return false; }
     std::string label() const override { return "add(" + format_number(c) + ")"; }
     Array forward(const Inputs& x) override { return map(*x[0], [c = c](auto v) { return v + c; }); }
     Grads backward(const BackwardArgs& a) const override { return {std::move(a.grad_out)}; }
@@ -74,6 +89,8 @@ struct MulScalarOp final : Op {
     double c;
     explicit MulScalarOp(double c) : c(c) {}
     std::string name() const override { return "mul_scalar"; }
+    bool backward_reads_input(std::size_t) const override { return false; }
+    bool backward_reads_result() const override { return false; }
     std::string label() const override { return "mul(" + format_number(c) + ")"; }
     Array forward(const Inputs& x) override { return *x[0] * c; }
     Grads backward(const BackwardArgs& a) const override { return {a.grad_out * c}; }
@@ -84,6 +101,8 @@ struct DivScalarOp final : Op {
     double c;
     explicit DivScalarOp(double c) : c(c) {}
     std::string name() const override { return "div_scalar"; }
+    bool backward_reads_input(std::size_t) const override { return false; }
+    bool backward_reads_result() const override { return false; }
     std::string label() const override { return "div(" + format_number(c) + ")"; }
     Array forward(const Inputs& x) override { return map(*x[0], [c = c](auto v) { return v / c; }); }
     Grads backward(const BackwardArgs& a) const override {
@@ -96,6 +115,8 @@ struct ScalarSubOp final : Op {
     double c;
     explicit ScalarSubOp(double c) : c(c) {}
     std::string name() const override { return "rsub_scalar"; }
+    bool backward_reads_input(std::size_t) const override { return false; }
+    bool backward_reads_result() const override { return false; }
     std::string label() const override { return format_number(c) + " - x"; }
     Array forward(const Inputs& x) override { return map(*x[0], [c = c](auto v) { return c - v; }); }
     Grads backward(const BackwardArgs& a) const override { return {-a.grad_out}; }
@@ -116,6 +137,7 @@ struct AsTypeOp final : Op {
     DType to;
     explicit AsTypeOp(DType to) : to(to) {}
     std::string name() const override { return "astype"; }
+    bool backward_reads_result() const override { return false; }  // (its input's dtype, so that input)
     std::string label() const override { return std::string("astype(") + dtype_name(to) + ")"; }
     Array forward(const Inputs& x) override { return x[0]->astype(to); }
     Grads backward(const BackwardArgs& a) const override { return {a.grad_out.astype(a.inputs[0]->dtype())}; }

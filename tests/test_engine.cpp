@@ -253,6 +253,30 @@ BOOST_AUTO_TEST_CASE(an_input_edited_after_forward_makes_backward_raise) {
     BOOST_TEST(w.grad().item() == 10.0);
 }
 
+// An edit that cannot change a gradient is no error: an addend, a subtrahend, an input of a product
+// by a constant, a dividend. An edit to what a backward does read still is (mul's other factor, a
+// divisor), and the gradients that come out are the right ones.
+BOOST_AUTO_TEST_CASE(edits_that_no_backward_reads_are_allowed) {
+    Tensor x = parameter(Array({2}, {1.0, 2.0}), "x"), c = parameter(Array({2}, {3.0, 4.0}), "c");
+    Tensor y = sum((x + c) * 2.0 - c / 4.0 + (-x) + (x - 1.0) * 3.0);
+    c.mutable_value().set_flat(0, 30.0);
+    x.mutable_value().set_flat(1, 20.0);
+    y.backward();
+    xgrad::test::check_close(x.grad(), {2.0 - 1.0 + 3.0, 2.0 - 1.0 + 3.0}, 0.0);
+    xgrad::test::check_close(c.grad(), {2.0 - 0.25, 2.0 - 0.25}, 0.0);
+
+    Tensor a = parameter(Array({1}, {2.0}), "a"), b = parameter(Array({1}, {5.0}), "b");
+    Tensor quotient = sum(a / b);
+    a.mutable_value().set_flat(0, 7.0);  // the dividend: d(a/b)/da = 1/b, d/db = −(a/b)/b from the result
+    quotient.backward();
+    BOOST_TEST(a.grad().item() == 1.0 / 5.0);
+    BOOST_TEST(b.grad().item() == -(2.0 / 5.0) / 5.0);
+    Tensor product = sum(a * b), ratio = sum(a / b);
+    b.mutable_value().set_flat(0, 6.0);
+    BOOST_TEST(contains(message_of<GraphError>([&] { product.backward(); }), "'mul'"));
+    BOOST_TEST(contains(message_of<GraphError>([&] { ratio.backward(); }), "'div'"));
+}
+
 BOOST_AUTO_TEST_CASE(a_matmul_input_edited_after_forward_makes_backward_raise) {
     Tensor W = parameter(Array({1, 2}, {1.0, 1.0}), "W");
     Tensor x = parameter(Array({2, 1}, {3.0, 4.0}), "x");
