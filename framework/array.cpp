@@ -98,18 +98,19 @@ Array::Array(Array&& other) noexcept
       dtype_(other.dtype_),
       defined_(std::exchange(other.defined_, false)),
       buffer_(std::move(other.buffer_)) {
-    ++other.version_;  // emptied: a write to it (std::move(w.mutable_value()) must not go unseen)
+    other.version_ += layout_write;  // emptied: a write to it (std::move(w.mutable_value()) must not go unseen)
 }
 
 Array& Array::operator=(Array&& other) noexcept {
     if (this != &other) {
+        const bool relaid = !same_layout(other);
         shape_ = std::move(other.shape_);
         size_ = std::exchange(other.size_, 0);
         dtype_ = other.dtype_;
         defined_ = std::exchange(other.defined_, false);
         buffer_ = std::move(other.buffer_);
-        ++version_;
-        ++other.version_;  // emptied: a write to it too
+        version_ += relaid ? layout_write : 1;
+        other.version_ += layout_write;  // emptied: a write to it too
     }
     return *this;
 }
@@ -119,12 +120,13 @@ Array& Array::operator=(const Array& other) {
         // Copies first, so a failed allocation leaves this array as it was.
         auto buffer = other.buffer_;
         Shape shape = other.shape_;
+        const bool relaid = !same_layout(other);
         shape_ = std::move(shape);
         buffer_ = std::move(buffer);
         size_ = other.size_;
         dtype_ = other.dtype_;
         defined_ = other.defined_;
-        ++version_;
+        version_ += relaid ? layout_write : 1;
     }
     return *this;
 }

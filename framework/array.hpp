@@ -121,6 +121,10 @@ public:
     /// as PyTorch does. A write through a pointer taken from data() before the op was recorded is
     /// not seen: take the pointer after, or call data() again.
     std::uint64_t version() const { return version_; }
+    /// The part of a version() that counts replacements by an array of another shape or dtype (or
+    /// none): such a write bumps the version by 2^40. An op whose backward reads no value still
+    /// reads the shapes it recorded, so the engine refuses these writes for every op.
+    static std::uint64_t layout_generation(std::uint64_t version) { return version >> 40; }
     /// Element at a multi-index; throws ShapeError on a wrong rank or out-of-range index.
     double at(std::initializer_list<std::size_t> index) const;
     /// The single value of a one-element array.
@@ -137,6 +141,10 @@ public:
     std::string str() const;
 
 private:
+    static constexpr std::uint64_t layout_write = std::uint64_t{1} << 40;  // see layout_generation
+    bool same_layout(const Array& other) const {
+        return defined_ == other.defined_ && dtype_ == other.dtype_ && shape_ == other.shape_;
+    }
     std::size_t flat_index(std::initializer_list<std::size_t> index) const;
     void check_index(std::size_t i, const char* accessor) const;
     template <class T>

@@ -126,7 +126,16 @@ std::vector<Node*> walk(const Node& root, NodeIndex& index, std::size_t expected
 void check_versions(const Node& n) {
     for (std::size_t i = 0; i < n.inputs.size(); ++i) {
         const Edge& in = n.inputs[i];
-        if (in->value.version() != in.version && n.op->backward_reads_input(i))
+        if (in->value.version() == in.version) continue;
+        // Replaced by an array of another shape or dtype: refused even where backward reads no value,
+        // since it still reads the shapes the op recorded (a gradient reduced to the new shape would
+        // be one for another graph).
+        if (Array::layout_generation(in->value.version()) != Array::layout_generation(in.version))
+            throw GraphError("backward of op '" + n.op->label() + "': input " + std::to_string(i) + " (" +
+                             describe(*in) + ") was replaced by an array of another shape or dtype after the op "
+                             "used it, so its gradient would be wrong. Run the forward pass again after the edit." +
+                             recorded_at(n.call_stack));
+        if (n.op->backward_reads_input(i))
             throw GraphError("backward of op '" + n.op->label() + "': input " + std::to_string(i) + " (" +
                              describe(*in) + ") was modified in place after the op used it (version " +
                              std::to_string(in.version) + " then, " + std::to_string(in->value.version()) +

@@ -137,7 +137,8 @@ struct AsTypeOp final : Op {
     DType to;
     explicit AsTypeOp(DType to) : to(to) {}
     std::string name() const override { return "astype"; }
-    bool backward_reads_result() const override { return false; }  // (its input's dtype, so that input)
+    bool backward_reads_input(std::size_t) const override { return false; }  // its dtype only
+    bool backward_reads_result() const override { return false; }
     std::string label() const override { return std::string("astype(") + dtype_name(to) + ")"; }
     Array forward(const Inputs& x) override { return x[0]->astype(to); }
     Grads backward(const BackwardArgs& a) const override { return {a.grad_out.astype(a.inputs[0]->dtype())}; }

@@ -29,6 +29,9 @@ struct ReduceOp final : Op {
     ReduceOp(int axis, bool keepdims, bool average) : axis(axis), keepdims(keepdims), average(average) {}
 
     std::string name() const override { return average ? "mean" : "sum"; }
+    // Backward reads the input's shape only (a replacement of another shape is refused by the engine).
+    bool backward_reads_input(std::size_t) const override { return false; }
+    bool backward_reads_result() const override { return false; }
     std::string label() const override {
         if (axis == all_axes) return name();
         return name() + "(axis=" + std::to_string(axis) + (keepdims ? ", keepdims" : "") + ")";

@@ -275,6 +275,21 @@ BOOST_AUTO_TEST_CASE(edits_that_no_backward_reads_are_allowed) {
     b.mutable_value().set_flat(0, 6.0);
     BOOST_TEST(contains(message_of<GraphError>([&] { product.backward(); }), "'mul'"));
     BOOST_TEST(contains(message_of<GraphError>([&] { ratio.backward(); }), "'div'"));
+
+    // A sum reads only its input's shape; a replacement by another shape or dtype is refused for
+    // every op, even one that reads no value (its gradient would be reduced to the new shape).
+    Tensor s = sum(x), m = mean(x.astype(DType::f32));
+    x.mutable_value().set_flat(0, -1.0);
+    s.backward();
+    m.backward();
+    Tensor plus = sum(x + c);
+    c.mutable_value() = Array({1}, {5.0});  // broadcastable: a gradient of shape (1,) would pass the engine
+    const std::string msg = message_of<GraphError>([&] { plus.backward(); });
+    BOOST_TEST(contains(msg, "'add': input 1 (leaf 'c' of shape (1,)) was replaced by an array of another shape or dtype"),
+               msg);
+    Tensor scaled = sum(b * 2.0);
+    b.mutable_value() = Array({1}, {5.0}).astype(DType::f32);
+    BOOST_TEST(contains(message_of<GraphError>([&] { scaled.backward(); }), "another shape or dtype"));
 }
 
 BOOST_AUTO_TEST_CASE(a_matmul_input_edited_after_forward_makes_backward_raise) {
