@@ -1,6 +1,7 @@
 #include "framework/array.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <new>
@@ -15,7 +16,7 @@ namespace {
 /// no int64 value (NaN, ±inf, beyond ±2⁶³) instead of being undefined behaviour.
 std::int64_t to_int64(double value, const char* who) {
     if (!(value >= -9.2233720368547758e18 && value < 9.2233720368547758e18))
-        throw ValueError(std::string(who) + ": " + format_number(value) + " has no int64 value");
+        throw ValueError(std::string(who) + ": " + format_exact(value) + " has no int64 value");
     return static_cast<std::int64_t>(value);
 }
 }  // namespace
@@ -71,6 +72,12 @@ std::size_t normalize_axis(int axis, std::size_t ndim, const char* op) {
                          std::to_string(ndim) + "-d tensor (allowed: " + std::to_string(-n) + " to " +
                          std::to_string(n - 1) + ")");
     return static_cast<std::size_t>(axis < 0 ? axis + n : axis);
+}
+
+std::string format_exact(double value) {
+    char text[32];
+    const auto [end, error] = std::to_chars(text, text + sizeof text, value);
+    return error == std::errc() ? std::string(text, end) : format_number(value);
 }
 
 std::string format_number(double value) {

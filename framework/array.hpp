@@ -33,6 +33,9 @@ std::size_t shape_size(const Shape& shape);
 std::size_t normalize_axis(int axis, std::size_t ndim, const char* op);
 /// A number for labels and messages: 6 significant digits, no trailing zeros ("0.86", "2", "1e-07").
 std::string format_number(double value);
+/// A number exactly: the shortest text that reads back as the same double ("0.86", "1.0000001").
+/// For error messages about a value out of range, which must not print a rejected 1.0000001 as 1.
+std::string format_exact(double value);
 
 namespace detail {
 /// Array buffers: 64-byte aligned, from the graph's allocator (framework/memory.hpp).

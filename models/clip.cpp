@@ -30,7 +30,7 @@ void for_each_grad(const std::vector<Tensor>& parameters, F f) {
 
 double clip_grad_norm(const std::vector<Tensor>& parameters, double max_norm) {
     if (!(max_norm >= 0.0))
-        throw ValueError("clip_grad_norm: max_norm = " + format_number(max_norm) + " must be >= 0");
+        throw ValueError("clip_grad_norm: max_norm = " + format_exact(max_norm) + " must be >= 0");
     check_distinct(parameters, "clip_grad_norm");
     double squares = 0.0;  // accumulated in double whatever the gradients' dtype
     for (std::size_t k = 0; k < parameters.size(); ++k) {
@@ -63,7 +63,7 @@ double clip_grad_norm(const std::vector<Tensor>& parameters, double max_norm) {
 
 void clip_grad_value(const std::vector<Tensor>& parameters, double clip_value) {
     if (!(clip_value >= 0.0))
-        throw ValueError("clip_grad_value: clip_value = " + format_number(clip_value) + " must be >= 0");
+        throw ValueError("clip_grad_value: clip_value = " + format_exact(clip_value) + " must be >= 0");
     for_each_grad(parameters, [clip_value](auto* g, std::size_t n) {
         using T = std::remove_pointer_t<decltype(g)>;
         const T hi = static_cast<T>(clip_value);

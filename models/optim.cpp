@@ -28,8 +28,8 @@ void check_range(const std::string& who, const char* what, double value, double 
     const bool ok =
         !std::isnan(value) && (lo_open ? value > lo : value >= lo) && (hi_open ? value < hi : value <= hi);
     if (!ok)
-        throw ValueError(who + ": " + what + " = " + format_number(value) + " is outside " +
-                         (lo_open ? "(" : "[") + format_number(lo) + ", " + format_number(hi) +
+        throw ValueError(who + ": " + what + " = " + format_exact(value) + " is outside " +
+                         (lo_open ? "(" : "[") + format_exact(lo) + ", " + format_exact(hi) +
                          (hi_open ? ")" : "]"));
 }
 
@@ -40,7 +40,7 @@ void check_weight_decay(const std::string& who, double weight_decay) {
 /// A boolean hyper-parameter as save_state stores it (0 or 1).
 bool to_bool(const std::string& who, const char* what, double value) {
     if (value != 0.0 && value != 1.0)
-        throw ValueError(who + ": " + what + " = " + format_number(value) + " is not a boolean (0 or 1)");
+        throw ValueError(who + ": " + what + " = " + format_exact(value) + " is not a boolean (0 or 1)");
     return value == 1.0;
 }
 

@@ -153,6 +153,10 @@ SequenceOutput RecurrentLayer::run(const Tensor& x, const LSTMState& initial) {
     const std::size_t steps = x.shape()[static_cast<std::size_t>(time_axis)];
     const std::size_t batch = x.shape()[options_.batch_first ? 0 : 1];
     const std::size_t layers = cells_.size();
+    if (x.shape()[2] != cells_.front()->input_size())
+        throw ShapeError(std::string(name) + ": input of shape " + shape_str(x.shape()) + " has " +
+                         std::to_string(x.shape()[2]) + " features (its last axis), but the layer was built for " +
+                         "input_size " + std::to_string(cells_.front()->input_size()));
     const Shape state_shape{layers, batch, hidden_size_};
     for (const Tensor* s : {&initial.h, &initial.c})
         if (s->defined() && s->shape() != state_shape)

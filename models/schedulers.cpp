@@ -14,7 +14,7 @@ namespace {
 
 void check_positive(const char* who, const char* what, double value) {
     if (!(value > 0.0) || !std::isfinite(value))
-        throw ValueError(std::string(who) + ": " + what + " = " + format_number(value) +
+        throw ValueError(std::string(who) + ": " + what + " = " + format_exact(value) +
                          " must be finite and > 0");
 }
 
@@ -71,7 +71,7 @@ CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, std::int64_t T_max, d
     : LRScheduler(optimizer, "CosineAnnealingLR"), T_max_(T_max), eta_min_(eta_min) {
     check_at_least(name_, "T_max", T_max, 1);
     if (!(eta_min >= 0.0) || !std::isfinite(eta_min))
-        throw ValueError(std::string(name_) + ": eta_min = " + format_number(eta_min) +
+        throw ValueError(std::string(name_) + ": eta_min = " + format_exact(eta_min) +
                          " must be finite and >= 0");
 }
 
@@ -83,7 +83,7 @@ double CosineAnnealingLR::lr_at(std::int64_t epoch) const {
 InverseTimeDecay::InverseTimeDecay(Optimizer& optimizer, double decay_rate, std::int64_t time_interval)
     : LRScheduler(optimizer, "InverseTimeDecay"), decay_rate_(decay_rate), time_interval_(time_interval) {
     if (!(decay_rate >= 0.0) || !std::isfinite(decay_rate))
-        throw ValueError(std::string(name_) + ": decay_rate = " + format_number(decay_rate) +
+        throw ValueError(std::string(name_) + ": decay_rate = " + format_exact(decay_rate) +
                          " must be finite and >= 0");
     check_at_least(name_, "time_interval", time_interval, 1);
 }
@@ -97,14 +97,14 @@ double InverseTimeDecay::lr_at(std::int64_t epoch) const {
 ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, ReduceLROnPlateauOptions options)
     : LRScheduler(optimizer, "ReduceLROnPlateau"), options_(options) {
     if (!(options.factor > 0.0 && options.factor < 1.0))
-        throw ValueError(std::string(name_) + ": factor = " + format_number(options.factor) +
+        throw ValueError(std::string(name_) + ": factor = " + format_exact(options.factor) +
                          " is outside (0, 1)");
     check_at_least(name_, "patience", options.patience, 0);
     check_at_least(name_, "cooldown", options.cooldown, 0);
     for (const auto& [what, value] : {std::pair{"threshold", options.threshold},
                                       std::pair{"min_lr", options.min_lr}, std::pair{"eps", options.eps}})
         if (!(value >= 0.0) || !std::isfinite(value))
-            throw ValueError(std::string(name_) + ": " + what + " = " + format_number(value) +
+            throw ValueError(std::string(name_) + ": " + what + " = " + format_exact(value) +
                              " must be finite and >= 0");
     const bool min = options.mode == ReduceLROnPlateauOptions::Mode::min;
     best_ = min ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity();

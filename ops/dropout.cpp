@@ -468,7 +468,7 @@ DropoutState dropout_state(const Tensor& y) {
 
 void DropoutOptions::validate(const char* who) const {
     if (!(keep_prob > 0.0 && keep_prob <= 1.0))
-        throw ValueError(std::string(who) + ": keep_prob = " + format_number(keep_prob) +
+        throw ValueError(std::string(who) + ": keep_prob = " + format_exact(keep_prob) +
                          " is outside the allowed range (0, 1]");
 }
 

@@ -153,7 +153,7 @@ Tensor sign(const Tensor& x) {
 
 Tensor clamp(const Tensor& x, double lo, double hi) {
     if (!(lo <= hi))
-        throw ValueError("clamp: lo " + format_number(lo) + " must not exceed hi " + format_number(hi));
+        throw ValueError("clamp: lo " + format_exact(lo) + " must not exceed hi " + format_exact(hi));
     return apply_op(std::make_unique<ClampOp>(lo, hi), {x});
 }
 

@@ -82,7 +82,7 @@ void require_probabilities(const Array& a, const char* what) {
         for (std::size_t i = 0; i < a.size(); ++i)
             if (!(p[i] >= T(0) && p[i] <= T(1)))
                 throw ValueError(std::string("binary_cross_entropy: ") + what + " must lie in [0, 1], but element " +
-                                 std::to_string(i) + " of " + shape_str(a.shape()) + " is " + format_number(p[i]) +
+                                 std::to_string(i) + " of " + shape_str(a.shape()) + " is " + format_exact(p[i]) +
                                  (what[0] == 'p' ? " (apply sigmoid first, or use binary_cross_entropy_with_logits)" : ""));
     });
 }
@@ -335,7 +335,7 @@ Tensor l1_loss(const Tensor& pred, const Tensor& target, Reduction reduction) {
 
 Tensor huber_loss(const Tensor& pred, const Tensor& target, double delta, Reduction reduction) {
     check_pair("huber_loss", pred, target);
-    if (!(delta > 0)) throw ValueError("huber_loss: delta must be > 0, got " + format_number(delta));
+    if (!(delta > 0)) throw ValueError("huber_loss: delta must be > 0, got " + format_exact(delta));
     const Tensor d = pred - target;
     const Tensor size = abs(d);
     // ½d² inside ±delta; delta·(|d| - ½delta) outside: the two pieces meet with equal slope.
@@ -354,7 +354,7 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& labels, int axis, Reducti
 Tensor cross_entropy(const Tensor& logits, const Tensor& labels, const CrossEntropyOptions& options) {
     if (!(options.label_smoothing >= 0 && options.label_smoothing < 1))
         throw ValueError("cross_entropy: label_smoothing must lie in [0, 1), got " +
-                         format_number(options.label_smoothing));
+                         format_exact(options.label_smoothing));
     return apply_op(std::make_unique<CrossEntropyOp>(options.axis, options.reduction, options.label_smoothing),
                     {logits, labels});
 }

@@ -168,9 +168,9 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
     if (x.ndim() < 2) throw ShapeError("batch_norm: input must be (N, C, …), got " + shape_str(x.shape()));
     const std::size_t channels = x.shape()[1];
     check_affine("batch_norm", weight, bias, {channels});
-    if (!(eps > 0)) throw ValueError("batch_norm: eps must be > 0, got " + format_number(eps));
+    if (!(eps > 0)) throw ValueError("batch_norm: eps must be > 0, got " + format_exact(eps));
     if (!(momentum >= 0 && momentum <= 1))
-        throw ValueError("batch_norm: momentum must lie in [0, 1], got " + format_number(momentum));
+        throw ValueError("batch_norm: momentum must lie in [0, 1], got " + format_exact(momentum));
     for (const Tensor* stat : {&running_mean, &running_var})
         if (stat->defined() && (stat->shape() != Shape{channels} || stat->dtype() != x.dtype()))
             throw ShapeError("batch_norm: running statistics must be " + std::string(dtype_name(x.dtype())) + " (" +
@@ -217,7 +217,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
         throw ShapeError("layer_norm: normalized_shape " + shape_str(normalized_shape) +
                          " must be the trailing axes of the input " + shape_str(s));
     check_affine("layer_norm", weight, bias, normalized_shape);
-    if (!(eps > 0)) throw ValueError("layer_norm: eps must be > 0, got " + format_number(eps));
+    if (!(eps > 0)) throw ValueError("layer_norm: eps must be > 0, got " + format_exact(eps));
     auto op = std::make_unique<NormOp>(false, eps, weight.defined(), normalized_shape.size());
     return weight.defined() ? apply_op(std::move(op), {x, weight, bias}) : apply_op(std::move(op), {x});
 }

@@ -92,6 +92,12 @@ BOOST_AUTO_TEST_CASE(bad_keep_prob_is_rejected_with_the_value) {
     }
     BOOST_TEST(contains(message_of<std::invalid_argument>([&] { dropout(x, opts(1.5, DropoutScale::constant)); }),
                         "1.5"));
+    // The rejected value exactly: 1.0000001 is not "1" (which would be allowed).
+    BOOST_TEST(contains(message_of<std::invalid_argument>([&] { dropout(x, opts(1.0000001, DropoutScale::constant)); }),
+                        "keep_prob = 1.0000001 is outside"));
+    BOOST_TEST(contains(message_of<std::invalid_argument>([&] { SGD({x}, -1e-300); }), "learning_rate = -1e-300"));
+    BOOST_TEST(format_exact(0.1 + 0.2) == "0.30000000000000004");
+    BOOST_TEST(format_exact(0.86) == "0.86");
 }
 
 BOOST_AUTO_TEST_CASE(keep_prob_one_and_evaluation_mode) {

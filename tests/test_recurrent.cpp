@@ -266,6 +266,8 @@ BOOST_AUTO_TEST_CASE(sequence_layers_have_pytorch_shapes_and_names) {
     BOOST_TEST(contains(message_of<ShapeError>([&] { lstm.run(constant(Array({2, 3}))); }), "(N, T, in)"));
     BOOST_TEST(contains(message_of<ShapeError>([&] { lstm.run(constant(Array({2, 7, 3})), {constant(Array({1, 2, 4})), {}}); }),
                         "initial state"));
+    BOOST_TEST(message_of<ShapeError>([&] { lstm.run(constant(Array({2, 7, 5}))); }) ==
+               "LSTM: input of shape (2, 7, 5) has 5 features (its last axis), but the layer was built for input_size 3");
     // An LSTM's state is h and c together: one alone would restart the other from zeros, silently.
     const Tensor state = constant(Array({2, 2, 4}));
     BOOST_TEST(message_of<ValueError>([&] { lstm.run(constant(Array({2, 7, 3})), {state, {}}); }) ==

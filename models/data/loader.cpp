@@ -104,7 +104,7 @@ Example TensorDataset::get_batch(std::span<const std::size_t> indices) const {
 
 Transform normalize(double mean, double std) {
     if (!std::isfinite(mean) || !std::isfinite(std) || !(std > 0))
-        throw ValueError("normalize: mean = " + format_number(mean) + ", std = " + format_number(std) +
+        throw ValueError("normalize: mean = " + format_exact(mean) + ", std = " + format_exact(std) +
                          " (the mean must be finite, the std finite and positive)");
     return [mean, std](Array x) {
         if (!x.defined() || !is_floating(x.dtype()))
