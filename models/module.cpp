@@ -7,6 +7,7 @@
 #include "framework/io/npy.hpp"
 
 #include <map>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace xgrad {
@@ -40,6 +41,21 @@ Named without_repeats(Named entries) {
 }
 }  // namespace
 
+void Module::check_names_free(const std::string& prefix, const Module& child) const {
+    std::unordered_map<std::string, const Node*> taken;
+    for (const auto& [name, t] : named_state()) taken.emplace(name, t.node().get());
+    for (const auto& [name, t] : child.named_state()) {
+        const std::string full = prefix.empty() ? name : prefix + "." + name;
+        if (auto at = taken.find(full); at != taken.end() && at->second != t.node().get())
+            throw ValueError("register_module: " +
+                             (prefix.empty() ? std::string("a module registered without a name")
+                                             : "the module registered as '" + prefix + "'") +
+                             " brings a parameter or buffer named '" + full + "', a name this module already has " +
+                             "for another tensor; give the module a name (Sequential::add(layer, \"fc2\")) or " +
+                             "its tensors other names");
+    }
+}
+
 std::vector<std::pair<std::string, Tensor>> Module::named_parameters() const {
     Named out = parameters_;
     for (const auto& [prefix, child] : children_)
@@ -69,7 +85,16 @@ void Module::zero_grad() {
     for (Tensor t : parameters()) t.zero_grad();
 }
 
+namespace {
+void check_name_free(const Module& module, const std::string& name, const Tensor& tensor, const char* who) {
+    for (const auto& [taken, t] : module.named_state())
+        if (taken == name && t.node() != tensor.node())
+            throw ValueError(std::string(who) + ": this module already has a parameter or buffer named '" + name + "'");
+}
+}  // namespace
+
 Tensor Module::register_parameter(std::string name, Tensor tensor) {
+    check_name_free(*this, name, tensor, "register_parameter");
     tensor.set_name(name);
     tensor.set_requires_grad(true);
     parameters_.emplace_back(std::move(name), tensor);
@@ -77,6 +102,7 @@ Tensor Module::register_parameter(std::string name, Tensor tensor) {
 }
 
 Tensor Module::register_buffer(std::string name, Tensor tensor) {
+    check_name_free(*this, name, tensor, "register_buffer");
     tensor.set_name(name);
     tensor.set_requires_grad(false);
     buffers_.emplace_back(std::move(name), tensor);

@@ -60,11 +60,17 @@ protected:
     Tensor register_buffer(std::string name, Tensor tensor);
     template <class M>
     std::shared_ptr<M> register_module(std::string name, std::shared_ptr<M> module) {
+        check_names_free(name, *module);
         children_.emplace_back(std::move(name), module);
         return module;
     }
 
 private:
+    /// ValueError when a child registered under `prefix` would expose a parameter or buffer name that
+    /// another tensor of this module already has (two unnamed Linear layers both exposing "W"): found
+    /// here, when the model is built, rather than by save_parameters after training.
+    void check_names_free(const std::string& prefix, const Module& child) const;
+
     std::vector<std::pair<std::string, Tensor>> parameters_;
     std::vector<std::pair<std::string, Tensor>> buffers_;
     std::vector<ForwardHook> forward_hooks_;
@@ -144,11 +150,14 @@ public:
 class Sequential : public Module {
 public:
     Sequential() = default;
-    /// Appends a layer under a name ("" keeps its parameters' own names).
+    /// Appends a layer under a name ("" keeps its parameters' own names: W1, b1, ...). A layer whose
+    /// names would clash with another's (two unnamed Linear layers both bring "W") is refused here,
+    /// with ValueError, so save_parameters cannot fail on it after training.
     template <class M>
     std::shared_ptr<M> add(std::shared_ptr<M> layer, std::string name = {}) {
+        register_module(std::move(name), layer);  // first: a refused layer is not run either
         layers_.push_back(layer);
-        return register_module(std::move(name), std::move(layer));
+        return layer;
     }
     Tensor forward(const Tensor& x) override;
     std::size_t size() const { return layers_.size(); }

@@ -230,6 +230,31 @@ BOOST_AUTO_TEST_CASE(a_tied_weight_is_one_parameter) {
     BOOST_TEST(contains(message_of<ValueError>([&] { SGD({a, b, a}, 0.1); }), "SGD: parameters 0 and 2 are the same tensor ('a')"));
 }
 
+// Names clash when the model is built, not when it is saved: two unnamed Linear layers both bring "W".
+BOOST_AUTO_TEST_CASE(clashing_names_are_refused_when_the_model_is_built) {
+    Sequential unnamed;
+    unnamed.add(std::make_shared<Linear>(3, 4));
+    unnamed.add(std::make_shared<ReLU>());
+    const std::string msg = message_of<ValueError>([&] { unnamed.add(std::make_shared<Linear>(4, 2)); });
+    BOOST_TEST(contains(msg, "a module registered without a name brings a parameter or buffer named 'W'"), msg);
+    BOOST_TEST(unnamed.size() == 2u);  // the refused layer is not part of the model
+    Sequential named;
+    named.add(std::make_shared<Linear>(3, 4), "fc1");
+    named.add(std::make_shared<Linear>(4, 2), "fc2");
+    BOOST_TEST(named.parameters().size() == 4u);
+    BOOST_TEST(contains(message_of<ValueError>([&] { named.add(std::make_shared<Linear>(2, 2), "fc1"); }),
+                        "the module registered as 'fc1' brings a parameter or buffer named 'fc1.W'"));
+    struct Twice : Module {
+        Twice() {
+            register_parameter("w", parameter(Array({1})));
+            register_parameter("w", parameter(Array({1})));
+        }
+        Tensor forward(const Tensor& x) override { return x; }
+    };
+    BOOST_TEST(contains(message_of<ValueError>([] { Twice(); }),
+                        "register_parameter: this module already has a parameter or buffer named 'w'"));
+}
+
 BOOST_AUTO_TEST_CASE(optimizers_follow_the_course_formulas) {
     Tensor w = parameter(Array({2}, {1.0, -2.0}), "w");
     auto set_grad = [&](double g0, double g1) {
