@@ -190,12 +190,14 @@ T logistic(T x) {
 }  // namespace
 
 Tensor leaky_relu(const Tensor& x, double slope) {
+    if (!std::isfinite(slope)) throw ValueError("leaky_relu: slope = " + format_exact(slope) + " must be finite");
     return pointwise(x, "leaky_relu", "slope=" + format_number(slope),
                      [slope](auto v) { return v > 0 ? v : static_cast<decltype(v)>(slope) * v; },
                      [slope](auto v) { return v > 0 ? decltype(v)(1) : static_cast<decltype(v)>(slope); });
 }
 
 Tensor elu(const Tensor& x, double alpha) {
+    if (!std::isfinite(alpha)) throw ValueError("elu: alpha = " + format_exact(alpha) + " must be finite");
     return pointwise(x, "elu", "alpha=" + format_number(alpha),
                      [alpha](auto v) { return v > 0 ? v : static_cast<decltype(v)>(alpha) * std::expm1(v); },
                      [alpha](auto v) { return v > 0 ? decltype(v)(1) : static_cast<decltype(v)>(alpha) * std::exp(v); });

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -50,10 +51,13 @@ Window window_of(const char* op, const Shape& x, std::size_t kh, std::size_t kw,
                  Size2 dilation) {
     if (x.size() != 4)
         throw ShapeError(std::string(op) + ": input must be (N, C, H, W), got " + shape_str(x));
-    if (kh == 0 || kw == 0 || stride.h == 0 || stride.w == 0 || dilation.h == 0 || dilation.w == 0)
-        throw ValueError(std::string(op) + ": kernel, stride and dilation must be ≥ 1 (kernel (" + std::to_string(kh) +
-                         ", " + std::to_string(kw) + "), stride " + size2_str(stride) + ", dilation " +
-                         size2_str(dilation) + ")");
+    if (kh == 0 || kw == 0 || stride.h == 0 || stride.w == 0 || dilation.h == 0 || dilation.w == 0) {
+        const bool pooling = std::string_view(op).find("pool") != std::string_view::npos;  // no dilation to name
+        throw ValueError(std::string(op) + (pooling ? ": kernel and stride must be ≥ 1 (kernel ("
+                                                    : ": kernel, stride and dilation must be ≥ 1 (kernel (") +
+                         std::to_string(kh) + ", " + std::to_string(kw) + "), stride " + size2_str(stride) +
+                         (pooling ? std::string() : ", dilation " + size2_str(dilation)) + ")");
+    }
     Window g;
     g.n = x[0], g.c = x[1], g.h = x[2], g.w = x[3], g.kh = kh, g.kw = kw;
     g.stride = stride, g.padding = padding, g.dilation = dilation;

@@ -202,6 +202,8 @@ BOOST_AUTO_TEST_CASE(linear_works_in_both_layouts) {
 
 BOOST_AUTO_TEST_CASE(errors_name_the_op_and_the_values) {
     const Tensor x = floats({2, 3}, {1, 2, 3, 4, 5, 6});
+    BOOST_TEST(message_of<ValueError>([&] { leaky_relu(x, std::nan("")); }) == "leaky_relu: slope = nan must be finite");
+    BOOST_TEST(message_of<ValueError>([&] { elu(x, -INFINITY); }) == "elu: alpha = -inf must be finite");
     // Axis out of range.
     std::string msg = message_of<ValueError>([&] { sum(x, 2); });
     BOOST_TEST(contains(msg, "sum"));
