@@ -341,6 +341,39 @@ BOOST_AUTO_TEST_CASE(a_doubled_backward_is_caught) {
     BOOST_TEST(xgrad::test::contains(report.summary(), "FAIL"));
 }
 
+// A NaN anywhere — in the backward's gradient or in the function's values (so the numeric gradient) —
+// fails the check, and the report names the first NaN element. (The norms' sum was NaN, `> 0` false,
+// and the difference came out 0: PASS.)
+namespace {
+struct NanBackwardSquare final : Op {
+    std::string name() const override { return "nan_backward_square"; }
+    Array forward(const Inputs& x) override {
+        Array y = *x[0];
+        for (std::size_t i = 0; i < y.size(); ++i) y.set_flat(i, y.flat(i) * y.flat(i));
+        return y;
+    }
+    Grads backward(const BackwardArgs& a) const override {
+        Array g = a.grad_out;
+        for (std::size_t i = 0; i < g.size(); ++i) g.set_flat(i, g.flat(i) * 2.0 * a.inputs[0]->flat(i));
+        g.set_flat(1, std::nan(""));
+        g.set_flat(2, std::nan(""));
+        return {std::move(g)};
+    }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_nan_gradient_fails) {
+    Tensor x = parameter(Array({3}, {1.0, 2.0, 3.0}), "x");
+    const auto nan_backward = xgrad::gradcheck([&] { return apply_op(std::make_unique<NanBackwardSquare>(), {x}); }, {x});
+    BOOST_TEST(!nan_backward.passed);
+    BOOST_TEST(std::isnan(nan_backward.difference));
+    BOOST_TEST(nan_backward.worst_index == 1u);
+    BOOST_TEST(xgrad::test::contains(nan_backward.summary(), "FAIL"));
+    const auto nan_function = xgrad::gradcheck([&] { return sum(log(x - 2.5)); }, {x});  // log of negatives
+    BOOST_TEST(!nan_function.passed);
+    BOOST_TEST(nan_function.worst_index == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(a_whole_model_loss_is_checked_as_one_vector) {
     Generator gen(3);
     Tensor W1 = parameter(gen.randn({4, 2}), "W1"), b1 = parameter(gen.randn({4, 1}), "b1");

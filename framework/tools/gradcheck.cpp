@@ -1,6 +1,7 @@
 #include "framework/tools/gradcheck.hpp"
 
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <sstream>
 
@@ -107,7 +108,7 @@ GradcheckReport gradcheck(const std::function<Tensor()>& function, const std::ve
             g2 += g * g;
             n2 += n * n;
             const double err = std::abs(g - n);
-            if (err > worst || std::isnan(err)) {
+            if (err > worst || (std::isnan(err) && worst < INFINITY)) {  // the first NaN, not the last
                 worst = std::isnan(err) ? INFINITY : err;
                 report.worst_input = names[k];
                 report.worst_index = i;
@@ -118,7 +119,12 @@ GradcheckReport gradcheck(const std::function<Tensor()>& function, const std::ve
     }
     report.elements = offset;
     const double denominator = std::sqrt(g2) + std::sqrt(n2);
-    report.difference = denominator > 0.0 ? std::sqrt(diff2) / denominator : 0.0;
+    // A NaN or infinite gradient, analytic or numeric, fails: it is what a broken backward (or a
+    // function evaluated outside its domain) produces, and `denominator > 0` is false for NaN.
+    if (!std::isfinite(diff2) || !std::isfinite(denominator))
+        report.difference = std::numeric_limits<double>::quiet_NaN();
+    else
+        report.difference = denominator > 0.0 ? std::sqrt(diff2) / denominator : 0.0;
     report.passed = std::isfinite(report.difference) && report.difference < options.tolerance;
     return report;
 }
