@@ -31,6 +31,12 @@ std::vector<Tensor> Module::parameters() const {
 }
 
 namespace {
+std::string printable(const std::string& name) {  // a NUL would end the exception's what()
+    std::string out;
+    for (char ch : name) out += ch == '\0' ? std::string("\\0") : std::string(1, ch);
+    return out;
+}
+
 /// A tensor shared by two modules (a tied weight) once, under the name it is first met by: own
 /// entries first, then the children's in registration order (as PyTorch's named_parameters).
 using Named = std::vector<std::pair<std::string, Tensor>>;
@@ -42,6 +48,8 @@ Named without_repeats(Named entries) {
 }  // namespace
 
 void Module::check_names_free(const std::string& prefix, const Module& child) const {
+    if (!prefix.empty() && !valid_npz_name(prefix))
+        throw ValueError("register_module: the name '" + printable(prefix) + "' cannot be saved (it holds '/' or NUL)");
     std::unordered_map<std::string, const Node*> taken;
     for (const auto& [name, t] : named_state()) taken.emplace(name, t.node().get());
     for (const auto& [name, t] : child.named_state()) {
@@ -86,7 +94,12 @@ void Module::zero_grad() {
 }
 
 namespace {
+/// A parameter's or buffer's name must be savable (save_parameters writes it as an .npz member) and
+/// not taken by another tensor: both found when the model is built, not when it is saved.
 void check_name_free(const Module& module, const std::string& name, const Tensor& tensor, const char* who) {
+    if (!valid_npz_name(name))
+        throw ValueError(std::string(who) + ": the name '" + printable(name) + "' cannot be saved (an empty name, or "
+                         "one with '/' or NUL)");
     for (const auto& [taken, t] : module.named_state())
         if (taken == name && t.node() != tensor.node())
             throw ValueError(std::string(who) + ": this module already has a parameter or buffer named '" + name + "'");

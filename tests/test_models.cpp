@@ -253,6 +253,15 @@ BOOST_AUTO_TEST_CASE(clashing_names_are_refused_when_the_model_is_built) {
     };
     BOOST_TEST(contains(message_of<ValueError>([] { Twice(); }),
                         "register_parameter: this module already has a parameter or buffer named 'w'"));
+    // Names that save_parameters could not write are refused when registered, too.
+    struct Unsavable : Module {
+        explicit Unsavable(const std::string& name) { register_parameter(name, parameter(Array({1}))); }
+        Tensor forward(const Tensor& x) override { return x; }
+    };
+    for (const std::string& bad : std::vector<std::string>{"", "a/b", "../../evil", std::string("a\0b", 3)})
+        BOOST_TEST(contains(message_of<ValueError>([&] { Unsavable{bad}; }), "cannot be saved"), "name of " << bad.size() << " chars");
+    BOOST_TEST(contains(message_of<ValueError>([&] { named.add(std::make_shared<ReLU>(), "up/down"); }),
+                        "register_module: the name 'up/down' cannot be saved"));
 }
 
 BOOST_AUTO_TEST_CASE(optimizers_follow_the_course_formulas) {

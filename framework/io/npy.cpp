@@ -206,13 +206,17 @@ Array parse_npy(const std::string& b, const std::string& where) {
 void save_npy(const std::string& path, const Array& array) { write_file_atomic(path, npy_bytes(array)); }
 Array load_npy(const std::string& path) { return parse_npy(read_file(path), path); }
 
+bool valid_npz_name(const std::string& name) {
+    return !name.empty() && name.find('/') == std::string::npos && name.find('\0') == std::string::npos;
+}
+
 void save_npz(const std::string& path, const std::map<std::string, Array>& arrays) {
     // A stored (uncompressed) zip, as numpy.savez writes: local headers, data, central directory.
     std::string zip, central;
     std::uint16_t count = 0;
     for (const auto& [name, array] : arrays) {
-        if (name.empty() || name.find('/') != std::string::npos)
-            throw ValueError("save_npz: invalid array name '" + name + "'");
+        if (!valid_npz_name(name))
+            throw ValueError("save_npz: invalid array name '" + name + "' (it must not be empty, nor hold '/' or NUL)");
         const std::string member = name + ".npy";
         const std::string data = npy_bytes(array);
         if (data.size() > 0xffffffffu || zip.size() > 0xffffffffu) throw IoError(path + ": too large for a zip without zip64");
