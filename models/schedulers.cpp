@@ -32,6 +32,8 @@ LRScheduler::LRScheduler(Optimizer& optimizer, const char* name)
     : optimizer_(optimizer), name_(name), base_lr_(optimizer.learning_rate()), last_lr_(base_lr_) {}
 
 void LRScheduler::step() {
+    if (epoch_ == std::numeric_limits<std::int64_t>::max())
+        throw ValueError(std::string(name_) + ": step() past epoch " + std::to_string(epoch_) + ", the last one");
     set_epoch(epoch_ + 1);
 }
 
@@ -120,6 +122,8 @@ void ReduceLROnPlateau::step(double metric) {
     if (std::isnan(metric))
         throw ValueError(std::string(name_) + ": the metric at epoch " + std::to_string(epoch_ + 1) +
                          " is NaN");
+    if (epoch_ == std::numeric_limits<std::int64_t>::max())
+        throw ValueError(std::string(name_) + ": step() past epoch " + std::to_string(epoch_) + ", the last one");
     ++epoch_;
     if (improves(metric)) {
         best_ = metric;

@@ -346,7 +346,15 @@ struct MaskingOp : Op {
             case DropoutScale::classic: scales = {1.0}; break;
             case DropoutScale::measured: {
                 std::size_t kept_all = kept, units_all = n;  // over more masks than this one, if asked
-                if (options.reduce_counts) options.reduce_counts(kept_all, units_all);
+                if (options.reduce_counts) {
+                    options.reduce_counts(kept_all, units_all);
+                    // Counts over more masks hold at least this one's: anything else is a bug in the
+                    // reduction, and would give a scale below 1 or a silent 0 instead of an error.
+                    if (kept_all > units_all || units_all < n || kept_all < kept)
+                        throw ValueError("dropout (measured): reduce_counts gave kept = " + std::to_string(kept_all) +
+                                         " of units = " + std::to_string(units_all) + ", for a mask of " +
+                                         std::to_string(kept) + " kept of " + std::to_string(n));
+                }
                 scales = {kept_all ? static_cast<double>(units_all) / static_cast<double>(kept_all) : 0.0};
                 break;
             }

@@ -83,6 +83,19 @@ void check_mask_and_scale_reused(const std::function<Generator()>& make_generato
 
 BOOST_AUTO_TEST_SUITE(dropout_op)
 
+// The measured mode's counts from reduce_counts (a data-parallel sum over processes) must hold this mask's:
+// fewer units than the mask, or more kept than units, is a broken reduction, not a scale below 1 or a 0.
+BOOST_AUTO_TEST_CASE(measured_counts_from_a_reduction_are_checked) {
+    Tensor x = parameter(Array::ones({4, 8}), "x");
+    DropoutOptions o = opts(0.5, DropoutScale::measured);
+    o.reduce_counts = [](std::size_t& kept, std::size_t& units) { kept = units + 1; };
+    BOOST_TEST(contains(message_of<ValueError>([&] { dropout(x, o); }), "reduce_counts gave kept = 33 of units = 32"));
+    o.reduce_counts = [](std::size_t& kept, std::size_t& units) { kept = units = 0; };
+    BOOST_TEST(contains(message_of<ValueError>([&] { dropout(x, o); }), "reduce_counts gave kept = 0 of units = 0"));
+    o.reduce_counts = [](std::size_t& kept, std::size_t& units) { kept *= 2, units *= 2; };  // two equal shares
+    BOOST_TEST(dropout_state(dropout(x, o)).scales.size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(bad_keep_prob_is_rejected_with_the_value) {
     Tensor x = parameter(Array({2, 2}), "x");
     for (double bad : {0.0, -0.2, 1.5, std::nan("")}) {

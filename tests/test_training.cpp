@@ -602,6 +602,11 @@ BOOST_AUTO_TEST_CASE(reduce_on_plateau_waits_out_patience_and_cooldown) {
 BOOST_AUTO_TEST_CASE(schedulers_validate_their_arguments) {
     Tensor w = make_w();
     SGD sgd({w}, 0.1);
+    // The epoch counter does not wrap (a signed overflow) past its last value.
+    SGD other({w}, 0.1);
+    StepLR last(other, 3);
+    last.set_epoch(std::numeric_limits<std::int64_t>::max());
+    BOOST_TEST(contains(message_of<ValueError>([&] { last.step(); }), "StepLR: step() past epoch 9223372036854775807"));
     std::string msg = message_of<ValueError>([&] { StepLR(sgd, 0); });
     BOOST_TEST((contains(msg, "StepLR") && contains(msg, "step_size = 0")), msg);
     msg = message_of<ValueError>([&] { ExponentialLR(sgd, -0.5); });
