@@ -203,16 +203,18 @@ Tensor elu(const Tensor& x, double alpha) {
                      [alpha](auto v) { return v > 0 ? decltype(v)(1) : static_cast<decltype(v)>(alpha) * std::exp(v); });
 }
 
-// gelu(x) = x·Φ(x); gelu'(x) = Φ(x) + x·φ(x), φ the standard normal density
+// gelu(x) = x·Φ(x); gelu'(x) = Φ(x) + x·φ(x), φ the standard normal density. Φ(x) is computed as
+// erfc(−x/√2)/2, not (1 + erf(x/√2))/2: for x ≪ 0 the latter cancels (4% off at x = −5 in float32,
+// 0 instead of −7.6e-23 at x = −10 in float64); erfc keeps the tail to rounding.
 Tensor gelu(const Tensor& x) {
     return pointwise(x, "gelu", "",
                      [](auto v) {
                          using T = decltype(v);
-                         return v * T(0.5) * (T(1) + std::erf(v * T(M_SQRT1_2)));
+                         return v * T(0.5) * std::erfc(-v * T(M_SQRT1_2));
                      },
                      [](auto v) {
                          using T = decltype(v);
-                         const T cdf = T(0.5) * (T(1) + std::erf(v * T(M_SQRT1_2)));
+                         const T cdf = T(0.5) * std::erfc(-v * T(M_SQRT1_2));
                          const T pdf = std::exp(T(-0.5) * v * v) * T(0.5 * M_2_SQRTPI * M_SQRT1_2);
                          return cdf + v * pdf;
                      });

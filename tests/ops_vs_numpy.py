@@ -98,10 +98,11 @@ def matmul(a, b, transpose_a=False, transpose_b=False):
 
 
 erf = np.vectorize(math.erf, otypes=[np.float64])
+erfc = np.vectorize(math.erfc, otypes=[np.float64])
 
 
 def gelu(x):
-    return x * 0.5 * (1.0 + erf(x / math.sqrt(2.0)))
+    return x * 0.5 * erfc(-x / math.sqrt(2.0))  # the tail without 1 + erf's cancellation
 
 
 def sigmoid(x):
