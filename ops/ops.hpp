@@ -188,7 +188,8 @@ Tensor log_sigmoid(const Tensor& x);
 /// -mean(y log p + (1-y) log(1-p)). A term whose weight is 0 is skipped (numpy's nansum in the
 /// course), so p exactly 0.0 or 1.0 gives a finite cost and finite gradients.
 Tensor binary_cross_entropy(const Tensor& p, const Tensor& y);
-/// The same loss from logits z (p = sigmoid(z)), fused and stable for any z.
+/// The same loss from logits z (p = sigmoid(z)), fused and stable for any finite z (±inf gives NaN,
+/// as in PyTorch).
 Tensor binary_cross_entropy_with_logits(const Tensor& z, const Tensor& y);
 /// Mean over examples of -Σ_c t_c log softmax(z)_c; classes along `axis`, targets t (one-hot or
 /// probabilities) of z's shape.
