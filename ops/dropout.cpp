@@ -402,7 +402,8 @@ struct MaskingOp : Op {
                     mask_and_scale(x, open, y, n, mask.words(), keep_prob, division_scaling());
             } else if (options.scale == DropoutScale::per_example) {
                 for (std::size_t i = 0; i < n; ++i)
-                    y[i] = mask.test(i) && (!open || !(open[i] <= T(0))) ? x[i] * static_cast<T>(scales[example_of(i)]) : T(0);
+                    y[i] = mask.test(i) && (!open || !(open[i] <= T(0))) ? x[i] * static_cast<T>(scales[example_of(i)])
+                                                                          : T(0);
             } else {
                 mask_and_scale(x, open, y, n, mask.words(), static_cast<T>(scales[0]), Scaling::multiply);
             }
@@ -434,8 +435,9 @@ struct DropoutOp final : MaskingOp {
 // pass for ReLU, the mask and the scale; backward ONE pass for the mask, the scale and ReLU's gate,
 // then the linear layer's gemms. The gate is ReLU's rule on y: every scale is ≥ 1 (1/keep_prob,
 // size/kept, units/kept, 1), so where the mask keeps, y ≤ 0 exactly when the linear output z ≤ 0 (and
-// y is NaN where z is) — backward reads y, not z, and z is never stored. The same draws, values and gradients as the three ops, bit for bit
-// (tests/test_dropout.cpp), with one node, one array and one element-wise pass each way instead of three.
+// y is NaN where z is) — backward reads y, not z, and z is never stored. The same draws, values and
+// gradients as the three ops, bit for bit (tests/test_dropout.cpp), with one node, one array and one
+// element-wise pass each way instead of three.
 struct LinearReluDropoutOp final : MaskingOp {
     Layout layout;
     LinearReluDropoutOp(const DropoutOptions& options, Layout layout) : MaskingOp(options), layout(layout) {}

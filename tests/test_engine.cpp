@@ -285,8 +285,7 @@ BOOST_AUTO_TEST_CASE(edits_that_no_backward_reads_are_allowed) {
     Tensor plus = sum(x + c);
     c.mutable_value() = Array({1}, {5.0});  // broadcastable: a gradient of shape (1,) would pass the engine
     const std::string msg = message_of<GraphError>([&] { plus.backward(); });
-    BOOST_TEST(contains(msg, "'add': input 1 (leaf 'c' of shape (1,)) was replaced by an array of another shape or dtype"),
-               msg);
+    BOOST_TEST(contains(msg, "'add': input 1 (leaf 'c' of shape (1,)) was replaced by an array of another shape"), msg);
     Tensor scaled = sum(b * 2.0);
     b.mutable_value() = Array({1}, {5.0}).astype(DType::f32);
     BOOST_TEST(contains(message_of<GraphError>([&] { scaled.backward(); }), "another shape or dtype"));

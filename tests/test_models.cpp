@@ -227,7 +227,8 @@ BOOST_AUTO_TEST_CASE(a_tied_weight_is_one_parameter) {
          {message_of<ValueError>([&] { SGD({a, b, a}, 0.1); }), message_of<ValueError>([&] { Adam({b, b}); }),
           message_of<ValueError>([&] { clip_grad_norm({a, a}, 1.0); })})
         BOOST_TEST(contains(message, "are the same tensor"), message);
-    BOOST_TEST(contains(message_of<ValueError>([&] { SGD({a, b, a}, 0.1); }), "SGD: parameters 0 and 2 are the same tensor ('a')"));
+    BOOST_TEST(contains(message_of<ValueError>([&] { SGD({a, b, a}, 0.1); }),
+                        "SGD: parameters 0 and 2 are the same tensor ('a')"));
 }
 
 // Names clash when the model is built, not when it is saved: two unnamed Linear layers both bring "W".
@@ -259,7 +260,8 @@ BOOST_AUTO_TEST_CASE(clashing_names_are_refused_when_the_model_is_built) {
         Tensor forward(const Tensor& x) override { return x; }
     };
     for (const std::string& bad : std::vector<std::string>{"", "a/b", "../../evil", std::string("a\0b", 3)})
-        BOOST_TEST(contains(message_of<ValueError>([&] { Unsavable{bad}; }), "cannot be saved"), "name of " << bad.size() << " chars");
+        BOOST_TEST(contains(message_of<ValueError>([&] { Unsavable{bad}; }), "cannot be saved"),
+                   "name of " << bad.size() << " chars");
     BOOST_TEST(contains(message_of<ValueError>([&] { named.add(std::make_shared<ReLU>(), "up/down"); }),
                         "register_module: the name 'up/down' cannot be saved"));
 }

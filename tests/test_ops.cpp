@@ -133,7 +133,9 @@ BOOST_AUTO_TEST_CASE(relu_keeps_nan_and_follows_the_course_rule) {
                 const double v = xv.flat(i), out = y.value().flat(i), grad = x.grad().flat(i);
                 const bool passes = !(v <= 0.0);
                 nans += std::isnan(out);
-                const bool value_ok = std::isnan(v) ? std::isnan(out) : passes ? out == v : out == 0.0 && !std::signbit(out);
+                const bool value_ok = std::isnan(v) ? std::isnan(out)
+                                      : passes      ? out == v
+                                                    : out == 0.0 && !std::signbit(out);
                 wrong += !value_ok || grad != (passes ? 3.0 : 0.0);
             }
             BOOST_TEST(wrong == 0u, dtype_name(dtype) << " n = " << n);

@@ -267,7 +267,8 @@ BOOST_AUTO_TEST_CASE(sequence_layers_have_pytorch_shapes_and_names) {
     BOOST_TEST(contains(message_of<ShapeError>([&] { lstm.run(constant(Array({2, 7, 3})), {constant(Array({1, 2, 4})), {}}); }),
                         "initial state"));
     BOOST_TEST(message_of<ShapeError>([&] { lstm.run(constant(Array({2, 7, 5}))); }) ==
-               "LSTM: input of shape (2, 7, 5) has 5 features (its last axis), but the layer was built for input_size 3");
+               "LSTM: input of shape (2, 7, 5) has 5 features (its last axis), but the layer was built for "
+               "input_size 3");
     // An LSTM's state is h and c together: one alone would restart the other from zeros, silently.
     const Tensor state = constant(Array({2, 2, 4}));
     BOOST_TEST(message_of<ValueError>([&] { lstm.run(constant(Array({2, 7, 3})), {state, {}}); }) ==
@@ -276,10 +277,12 @@ BOOST_AUTO_TEST_CASE(sequence_layers_have_pytorch_shapes_and_names) {
     BOOST_TEST(contains(message_of<ValueError>([&] { lstm.run(constant(Array({2, 7, 3})), {{}, state}); }),
                         "has c but no h"));
     LSTMCell lstm_cell(3, 4);
-    BOOST_TEST(contains(message_of<ValueError>([&] { lstm_cell.step(constant(Array({2, 3})), {constant(Array({2, 4})), {}}); }),
+    const Tensor x2 = constant(Array({2, 3})), h2 = constant(Array({2, 4}));
+    BOOST_TEST(contains(message_of<ValueError>([&] { lstm_cell.step(x2, {h2, {}}); }),
                         "LSTMCell: the initial state has h but no c"));
     GRU gru_layer(3, 4);
-    BOOST_TEST(contains(message_of<ValueError>([&] { gru_layer.run(constant(Array({7, 1, 3})), {{}, constant(Array({1, 1, 4}))}); }),
+    const Tensor x3 = constant(Array({7, 1, 3})), c3 = constant(Array({1, 1, 4}));
+    BOOST_TEST(contains(message_of<ValueError>([&] { gru_layer.run(x3, {{}, c3}); }),
                         "GRU: the initial state has a cell state c, which only an LSTM has"));
     // Embedding: int64 indices of any shape, gradient into the used rows only.
     Embedding embed(6, 2);

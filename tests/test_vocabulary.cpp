@@ -127,8 +127,10 @@ BOOST_AUTO_TEST_CASE(slices_follow_python_at_the_int64_limits) {
         std::vector<double> data(static_cast<std::size_t>(n));
         for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<double>(i);
         Tensor x = parameter(Array({static_cast<std::size_t>(n)}, data), "x");
-        const std::vector<std::int64_t> bounds = {lo, lo + 1, -n - 2, -n - 1, -n, -1, 0, 1, n - 1, n, n + 1, hi - 1, hi};
-        for (std::int64_t step : std::vector<std::int64_t>{lo, lo + 1, -n - 1, -n, -3, -2, -1, 1, 2, 3, n, n + 1, hi - 1, hi})
+        const std::vector<std::int64_t> bounds = {lo, lo + 1, -n - 2, -n - 1, -n, -1, 0, 1, n - 1, n, n + 1, hi - 1,
+                                                  hi};
+        const std::vector<std::int64_t> steps = {lo, lo + 1, -n - 1, -n, -3, -2, -1, 1, 2, 3, n, n + 1, hi - 1, hi};
+        for (std::int64_t step : steps)
             for (std::int64_t start : bounds)
                 for (std::int64_t stop : bounds) {
                     if (step == 0) continue;  // −n and n for n = 0: refused (tested above)
@@ -142,7 +144,8 @@ BOOST_AUTO_TEST_CASE(slices_follow_python_at_the_int64_limits) {
                     const Tensor y = slice(x, 0, start, stop, step);
                     ++checked;
                     if (y.value().to_vector() != expected) {
-                        if (++wrong <= 5) BOOST_TEST_MESSAGE("n " << n << " [" << start << ":" << stop << ":" << step << "]");
+                        if (++wrong <= 5)
+                            BOOST_TEST_MESSAGE("n " << n << " [" << start << ":" << stop << ":" << step << "]");
                         continue;
                     }
                     if (expected.empty()) continue;
@@ -202,7 +205,8 @@ BOOST_AUTO_TEST_CASE(linear_works_in_both_layouts) {
 
 BOOST_AUTO_TEST_CASE(errors_name_the_op_and_the_values) {
     const Tensor x = floats({2, 3}, {1, 2, 3, 4, 5, 6});
-    BOOST_TEST(message_of<ValueError>([&] { leaky_relu(x, std::nan("")); }) == "leaky_relu: slope = nan must be finite");
+    BOOST_TEST(message_of<ValueError>([&] { leaky_relu(x, std::nan("")); }) ==
+               "leaky_relu: slope = nan must be finite");
     BOOST_TEST(message_of<ValueError>([&] { elu(x, -INFINITY); }) == "elu: alpha = -inf must be finite");
     // Axis out of range.
     std::string msg = message_of<ValueError>([&] { sum(x, 2); });
