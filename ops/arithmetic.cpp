@@ -15,13 +15,16 @@ using namespace kernels;
 // Each op says which values its backward reads (Op::backward_reads_input / _result): the engine
 // refuses a backward whose reads were edited in place since the forward, and an op that reads
 // nothing (an addition, a difference, a product by a constant) must not be refused for an edit that
-// cannot change its gradient.
-
-// z = a + b; dz/da = 1, dz/db = 1
-struct AddOp final : Op {
-    std::string name() const override { return "add"; }
+// cannot change its gradient. Those derive from ReadsNoValueOp (astype reads its input's dtype only,
+// and a replacement of another dtype is refused by the engine for every op).
+struct ReadsNoValueOp : Op {
     bool backward_reads_input(std::size_t) const override { return false; }
     bool backward_reads_result() const override { return false; }
+};
+
+// z = a + b; dz/da = 1, dz/db = 1
+struct AddOp final : ReadsNoValueOp {
+    std::string name() const override { return "add"; }
     Array forward(const Inputs& x) override { return zip(*x[0], *x[1], [](auto a, auto b) { return a + b; }, "add"); }
     Grads backward(const BackwardArgs& a) const override {
         Array grad_b = a.wants(1) ? a.grad_out : Array();  // copy first: grad_out is moved below
@@ -30,10 +33,8 @@ struct AddOp final : Op {
 };
 
 // z = a - b; dz/da = 1, dz/db = -1
-struct SubOp final : Op {
+struct SubOp final : ReadsNoValueOp {
     std::string name() const override { return "sub"; }
-    bool backward_reads_input(std::size_t) const override { return false; }
-    bool backward_reads_result() const override { return false; }
     Array forward(const Inputs& x) override { return zip(*x[0], *x[1], [](auto a, auto b) { return a - b; }, "sub"); }
     Grads backward(const BackwardArgs& a) const override {
         Array grad_b = a.wants(1) ? -a.grad_out : Array();
@@ -64,45 +65,37 @@ struct DivOp final : Op {
 };
 
 // y = -x; dy/dx = -1
-struct NegOp final : Op {
+struct NegOp final : ReadsNoValueOp {
     std::string name() const override { return "neg"; }
-    bool backward_reads_input(std::size_t) const override { return false; }
-    bool backward_reads_result() const override { return false; }
     Array forward(const Inputs& x) override { return -*x[0]; }
     Grads backward(const BackwardArgs& a) const override { return {-a.grad_out}; }
 };
 
 // y = x + c; dy/dx = 1
-struct AddScalarOp final : Op {
+struct AddScalarOp final : ReadsNoValueOp {
     double c;
     explicit AddScalarOp(double c) : c(c) {}
     std::string name() const override { return "add_scalar"; }
-    bool backward_reads_input(std::size_t) const override { return false; }
-    bool backward_reads_result() const override { return false; }
     std::string label() const override { return "add(" + format_number(c) + ")"; }
     Array forward(const Inputs& x) override { return map(*x[0], [c = c](auto v) { return v + c; }); }
     Grads backward(const BackwardArgs& a) const override { return {std::move(a.grad_out)}; }
 };
 
 // y = x * c; dy/dx = c
-struct MulScalarOp final : Op {
+struct MulScalarOp final : ReadsNoValueOp {
     double c;
     explicit MulScalarOp(double c) : c(c) {}
     std::string name() const override { return "mul_scalar"; }
-    bool backward_reads_input(std::size_t) const override { return false; }
-    bool backward_reads_result() const override { return false; }
     std::string label() const override { return "mul(" + format_number(c) + ")"; }
     Array forward(const Inputs& x) override { return *x[0] * c; }
     Grads backward(const BackwardArgs& a) const override { return {a.grad_out * c}; }
 };
 
 // y = x / c; dy/dx = 1/c  (a true division, so results match numpy's x / c bit for bit)
-struct DivScalarOp final : Op {
+struct DivScalarOp final : ReadsNoValueOp {
     double c;
     explicit DivScalarOp(double c) : c(c) {}
     std::string name() const override { return "div_scalar"; }
-    bool backward_reads_input(std::size_t) const override { return false; }
-    bool backward_reads_result() const override { return false; }
     std::string label() const override { return "div(" + format_number(c) + ")"; }
     Array forward(const Inputs& x) override { return map(*x[0], [c = c](auto v) { return v / c; }); }
     Grads backward(const BackwardArgs& a) const override {
@@ -111,12 +104,10 @@ struct DivScalarOp final : Op {
 };
 
 // y = c - x; dy/dx = -1
-struct ScalarSubOp final : Op {
+struct ScalarSubOp final : ReadsNoValueOp {
     double c;
     explicit ScalarSubOp(double c) : c(c) {}
     std::string name() const override { return "rsub_scalar"; }
-    bool backward_reads_input(std::size_t) const override { return false; }
-    bool backward_reads_result() const override { return false; }
     std::string label() const override { return format_number(c) + " - x"; }
     Array forward(const Inputs& x) override { return map(*x[0], [c = c](auto v) { return c - v; }); }
     Grads backward(const BackwardArgs& a) const override { return {-a.grad_out}; }
@@ -133,12 +124,10 @@ struct ScalarDivOp final : Op {
 };
 
 // y = x as another dtype; dy/dx = 1 (converted back)
-struct AsTypeOp final : Op {
+struct AsTypeOp final : ReadsNoValueOp {
     DType to;
     explicit AsTypeOp(DType to) : to(to) {}
     std::string name() const override { return "astype"; }
-    bool backward_reads_input(std::size_t) const override { return false; }  // its dtype only
-    bool backward_reads_result() const override { return false; }
     std::string label() const override { return std::string("astype(") + dtype_name(to) + ")"; }
     Array forward(const Inputs& x) override { return x[0]->astype(to); }
     Grads backward(const BackwardArgs& a) const override { return {a.grad_out.astype(a.inputs[0]->dtype())}; }
