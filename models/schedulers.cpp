@@ -31,11 +31,13 @@ void check_at_least(const char* who, const char* what, std::int64_t value, std::
 LRScheduler::LRScheduler(Optimizer& optimizer, const char* name)
     : optimizer_(optimizer), name_(name), base_lr_(optimizer.learning_rate()), last_lr_(base_lr_) {}
 
-void LRScheduler::step() {
+std::int64_t LRScheduler::next_epoch() const {
     if (epoch_ == std::numeric_limits<std::int64_t>::max())
         throw ValueError(std::string(name_) + ": step() past epoch " + std::to_string(epoch_) + ", the last one");
-    set_epoch(epoch_ + 1);
+    return epoch_ + 1;
 }
+
+void LRScheduler::step() { set_epoch(next_epoch()); }
 
 void LRScheduler::set_epoch(std::int64_t epoch) {
     check_at_least(name_, "epoch", epoch, 0);
@@ -122,9 +124,7 @@ void ReduceLROnPlateau::step(double metric) {
     if (std::isnan(metric))
         throw ValueError(std::string(name_) + ": the metric at epoch " + std::to_string(epoch_ + 1) +
                          " is NaN");
-    if (epoch_ == std::numeric_limits<std::int64_t>::max())
-        throw ValueError(std::string(name_) + ": step() past epoch " + std::to_string(epoch_) + ", the last one");
-    ++epoch_;
+    epoch_ = next_epoch();
     if (improves(metric)) {
         best_ = metric;
         bad_epochs_ = 0;

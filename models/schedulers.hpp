@@ -29,6 +29,8 @@ protected:
     /// The closed-form learning rate of epoch e.
     virtual double lr_at(std::int64_t epoch) const = 0;
     void set_lr(double lr);
+    /// epoch_ + 1; ValueError at the last epoch rather than a signed overflow.
+    std::int64_t next_epoch() const;
 
     Optimizer& optimizer_;
     const char* name_;
