@@ -44,4 +44,12 @@ struct AnomalyError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+/// Non-printable bytes of user data (a field, a name) shown as '?', so an error message stays one
+/// readable line (and a NUL does not end its what()).
+inline std::string printable(std::string text) {
+    for (char& c : text)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    return text;
+}
+
 }  // namespace xgrad

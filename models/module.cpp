@@ -31,12 +31,6 @@ std::vector<Tensor> Module::parameters() const {
 }
 
 namespace {
-std::string printable(const std::string& name) {  // a NUL would end the exception's what()
-    std::string out;
-    for (char ch : name) out += ch == '\0' ? std::string("\\0") : std::string(1, ch);
-    return out;
-}
-
 /// A tensor shared by two modules (a tied weight) once, under the name it is first met by: own
 /// entries first, then the children's in registration order (as PyTorch's named_parameters).
 using Named = std::vector<std::pair<std::string, Tensor>>;

@@ -9,16 +9,6 @@
 
 namespace xgrad::io {
 
-namespace {
-/// Non-printable bytes of user data shown as '?', so an error message stays one readable line.
-std::string printable(std::string text) {
-    for (char& c : text)
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-    return text;
-}
-
-}  // namespace
-
 std::vector<std::vector<double>> parse_csv_rows(const std::string& text, const std::string& path) {
     std::istringstream in(text);
     std::vector<std::vector<double>> rows;
