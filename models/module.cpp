@@ -58,17 +58,22 @@ void Module::check_names_free(const std::string& prefix, const Module& child) co
     }
 }
 
+void Module::append_named(Named& out, const std::string& prefix, bool buffers) const {
+    auto joined = [&](const std::string& name) { return prefix.empty() ? name : prefix + "." + name; };
+    for (const auto& [name, t] : buffers ? buffers_ : parameters_) out.emplace_back(joined(name), t);
+    for (const auto& [name, child] : children_) child->append_named(out, name.empty() ? prefix : joined(name), buffers);
+}
+
+// The whole tree collected first, its repeats removed once.
 std::vector<std::pair<std::string, Tensor>> Module::named_parameters() const {
-    Named out = parameters_;
-    for (const auto& [prefix, child] : children_)
-        for (auto& [name, t] : child->named_parameters()) out.emplace_back(prefix.empty() ? name : prefix + "." + name, t);
+    Named out;
+    append_named(out, "", false);
     return without_repeats(std::move(out));
 }
 
 std::vector<std::pair<std::string, Tensor>> Module::named_buffers() const {
-    Named out = buffers_;
-    for (const auto& [prefix, child] : children_)
-        for (auto& [name, t] : child->named_buffers()) out.emplace_back(prefix.empty() ? name : prefix + "." + name, t);
+    Named out;
+    append_named(out, "", true);
     return without_repeats(std::move(out));
 }
 

@@ -70,6 +70,8 @@ private:
     /// another tensor of this module already has (two unnamed Linear layers both exposing "W"): found
     /// here, when the model is built, rather than by save_parameters after training.
     void check_names_free(const std::string& prefix, const Module& child) const;
+    /// This module's parameters (or buffers) and its children's, names joined under `prefix`, repeats kept.
+    void append_named(std::vector<std::pair<std::string, Tensor>>& out, const std::string& prefix, bool buffers) const;
 
     std::vector<std::pair<std::string, Tensor>> parameters_;
     std::vector<std::pair<std::string, Tensor>> buffers_;
